@@ -1,0 +1,167 @@
+/* engine.c - building tracks from a session; see engine.h. */
+#include "engine.h"
+#include "channel.h"
+#include "errors.h"
+#include "pan.h"
+#include "platform.h"
+#include "session.h"
+#include "source.h"
+#include "track.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WORKER_START_NS 30000000000ull  /* Python + numpy on a loaded machine */
+
+struct engine {
+    const struct session *s;
+    int rate;
+    uint32_t block;
+    int channels;
+    double master;
+    int64_t length;
+    int ntracks;
+    struct track **tracks;
+};
+
+int engine_create(const struct session *s, const struct engine_options *o,
+                  struct engine **out, char *err, size_t cap)
+{
+    struct engine *e = calloc(1, sizeof *e);
+    struct source **srcs = calloc((size_t)s->ntracks, sizeof *srcs);
+    if (!e || !srcs || !(e->tracks = calloc((size_t)s->ntracks, sizeof *e->tracks))) {
+        free(e ? e->tracks : NULL);
+        free(e);
+        free(srcs);
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    e->s = s;
+    e->rate = o->sample_rate ? o->sample_rate : s->sample_rate;
+    e->block = o->block_size ? o->block_size : (uint32_t)s->block_size;
+    e->channels = s->channels;
+    e->master = pan_db_to_linear(s->master_gain_db);
+    int rc = SHX_OK, any_solo = 0;
+    for (int i = 0; i < s->ntracks; i++)
+        any_solo |= s->tracks[i].solo;
+
+    for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
+        const struct session_track *st = &s->tracks[i];
+        char why[256];
+        /* Without a rate from the command line or the session, the first
+         * file's rate is the session's (render's rule). */
+        int rate = e->rate ? e->rate : 0;
+        if (!rate) {
+            rc = source_open(st->file, 48000, e->channels, &srcs[i], why, sizeof why);
+            if (rc == SHX_OK) {
+                e->rate = source_file_rate(srcs[i]);
+                source_destroy(srcs[i]);
+                srcs[i] = NULL;
+            }
+        }
+        if (rc == SHX_OK)
+            rc = source_open(st->file, e->rate, e->channels, &srcs[i], why, sizeof why);
+        if (rc < 0) {
+            char path[32];
+            snprintf(path, sizeof path, "tracks[%d].file", i);
+            session_error_at(s, st->file_pos, err, cap, "%s: \"%s\" %s", path, st->file_arg,
+                             why);
+            break;
+        }
+        int64_t end = (int64_t)llround(st->offset * e->rate) + source_frames(srcs[i]);
+        if (end > e->length)
+            e->length = end;
+    }
+
+    char request[CHAN_CTL_BYTES];
+    for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
+        const struct session_track *st = &s->tracks[i];
+        if (st->script) {
+            rc = session_script_request(s, i, e->rate, request, sizeof request);
+            if (rc < 0) {
+                session_error_at(s, st->script_pos, err, cap,
+                                 "tracks[%d].script: request too large", i);
+                break;
+            }
+        }
+        struct track_config tc = {
+            .name = st->name,
+            .sample_rate = e->rate,
+            .block_size = e->block,
+            .channels = e->channels,
+            .gain_db = st->gain_db,
+            .pan = st->pan,
+            .audible = !st->mute && (!any_solo || st->solo),
+            .on_fault = st->on_fault,
+            .offset = (int64_t)llround(st->offset * e->rate),
+            .hang_ns = (uint64_t)(s->hang_timeout * 1e9),
+            .worker_memory_mb = s->worker_memory_mb,
+            .load_request = st->script ? request : NULL,
+            .ring_slots = o->ring_slots ? o->ring_slots : 8,
+        };
+        rc = track_create(&tc, srcs[i], &e->tracks[i]);
+        if (rc < 0) {
+            snprintf(err, cap, "%s: cannot create track %s: %s", s->path, st->name,
+                     shx_strerror(rc));
+            break;
+        }
+        srcs[i] = NULL;   /* owned by the track now */
+        e->ntracks = i + 1;
+    }
+    for (int i = 0; i < s->ntracks; i++)
+        source_destroy(srcs[i]);
+    free(srcs);
+    if (rc < 0) {
+        engine_destroy(e);
+        return rc;
+    }
+    *out = e;
+    return SHX_OK;
+}
+
+void engine_destroy(struct engine *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < e->ntracks; i++)
+        track_stop(e->tracks[i]);
+    for (int i = 0; i < e->ntracks; i++)
+        track_destroy(e->tracks[i]);
+    free(e->tracks);
+    free(e);
+}
+
+int engine_start_workers(struct engine *e, char *err, size_t cap)
+{
+    int first = SHX_OK;
+    char why[512];
+    /* Start them all first so they import Python in parallel. */
+    for (int i = 0; i < e->ntracks; i++) {
+        int rc = track_start_worker(e->tracks[i], why, sizeof why);
+        if (rc < 0 && first == SHX_OK) {
+            first = rc;
+            session_error_at(e->s, e->s->tracks[i].script_pos, err, cap,
+                             "tracks[%d].script: %s", i, why);
+        }
+    }
+    uint64_t deadline = plat_now_ns() + WORKER_START_NS;
+    for (int i = 0; i < e->ntracks; i++) {
+        int rc = track_await_worker(e->tracks[i], deadline, why, sizeof why);
+        if (rc < 0 && first == SHX_OK) {
+            first = rc;
+            session_error_at(e->s, e->s->tracks[i].script_pos, err, cap,
+                             "tracks[%d].script: %s", i, why);
+        }
+    }
+    return first;
+}
+
+int engine_sample_rate(const struct engine *e) { return e->rate; }
+uint32_t engine_block_size(const struct engine *e) { return e->block; }
+int engine_channels(const struct engine *e) { return e->channels; }
+double engine_master_gain(const struct engine *e) { return e->master; }
+int64_t engine_length(const struct engine *e) { return e->length; }
+int engine_ntracks(const struct engine *e) { return e->ntracks; }
+struct track *engine_track(struct engine *e, int i) { return e->tracks[i]; }

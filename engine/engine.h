@@ -1,0 +1,44 @@
+/* engine.h - a loaded session made runnable: sources opened, tracks built,
+ * workers started. Shared by render, play and check.
+ *
+ * Main thread only (the tracks it owns have their own threads). */
+#ifndef SHX_ENGINE_H
+#define SHX_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct session;
+struct track;
+struct engine;
+
+struct engine_options {
+    int sample_rate;        /* Hz; 0 = the session's, else the first file's */
+    uint32_t block_size;    /* frames; 0 = the session's */
+    uint32_t ring_slots;    /* blocks each track renders ahead; power of two */
+};
+
+/* Main. Opens every track's file and builds the tracks (no workers yet).
+ * On error err holds "FILE:LINE:COL: tracks[i].file: ..." and the result
+ * is SHX_EIO / SHX_EFORMAT (bad input, exit 2) or SHX_ENOMEM / SHX_ESYS. */
+int engine_create(const struct session *s, const struct engine_options *o,
+                  struct engine **out, char *err, size_t cap);
+/* Main. Stops tracks and workers; engine_destroy(NULL) is a no-op. */
+void engine_destroy(struct engine *e);
+
+/* Main. Starts every worker, then waits until each has run setup() or
+ * failed: playback never starts with a worker still importing numpy.
+ * Returns SHX_OK when all loaded; otherwise the first failure's code with
+ * "FILE:LINE:COL: tracks[i].script: reason" in err (the others still run). */
+int engine_start_workers(struct engine *e, char *err, size_t cap);
+
+int engine_sample_rate(const struct engine *e);
+uint32_t engine_block_size(const struct engine *e);
+int engine_channels(const struct engine *e);
+double engine_master_gain(const struct engine *e);   /* linear */
+/* Frames from timeline 0 to the end of the longest track. */
+int64_t engine_length(const struct engine *e);
+int engine_ntracks(const struct engine *e);
+struct track *engine_track(struct engine *e, int i);
+
+#endif

@@ -1,0 +1,191 @@
+/* main.c - the shmix command line: parses arguments and runs a command.
+ *
+ * Exit status: 0 success; 2 bad usage or bad session (nothing played);
+ * 1 a failure at run time. Every error is one line starting "shmix: ". */
+#include "engine.h"
+#include "errors.h"
+#include "render.h"
+#include "session.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SHMIX_VERSION
+#define SHMIX_VERSION "0.0.0"
+#endif
+
+static const char usage[] =
+    "usage: shmix COMMAND [OPTIONS]\n"
+    "\n"
+    "  shmix render SESSION -o OUT.(wav|flac|ogg) [--duration SEC] [--block FRAMES]\n"
+    "               [--stats FILE|-]\n"
+    "      bounce the session to a file through the same workers as playback\n"
+    "  shmix check SESSION\n"
+    "      validate the session and start every script in a worker; exit 0 or 2\n"
+    "  shmix --help | --version\n"
+    "\n"
+    "Errors are one line, \"shmix: FILE:LINE:COL: key: message\". Exit status:\n"
+    "0 success, 2 bad usage or session, 1 failure at run time.\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("shmix: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
+}
+
+struct args {
+    const char *session;
+    const char *out;
+    const char *stats;
+    double duration;
+    long block;
+};
+
+/* Parses "--name VALUE" style options shared by the commands. Returns 0, or
+ * 2 after printing the error. allowed lists the options this command takes. */
+static int parse(int argc, char **argv, const char *cmd, const char *const *allowed,
+                 struct args *a)
+{
+    a->duration = -1;
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i];
+        if (o[0] != '-' || !strcmp(o, "-")) {
+            if (a->session)
+                return fail(2, "%s: unexpected argument \"%s\"", cmd, o);
+            a->session = o;
+            continue;
+        }
+        int known = 0;
+        for (int k = 0; allowed[k]; k++)
+            known |= !strcmp(allowed[k], o);
+        if (!known)
+            return fail(2, "%s: unknown option %s (see shmix --help)", cmd, o);
+        if (i + 1 >= argc)
+            return fail(2, "%s: %s needs a value", cmd, o);
+        const char *v = argv[++i];
+        char *end;
+        errno = 0;
+        if (!strcmp(o, "-o")) {
+            a->out = v;
+        } else if (!strcmp(o, "--stats")) {
+            a->stats = v;
+        } else if (!strcmp(o, "--duration")) {
+            a->duration = strtod(v, &end);
+            if (*end || errno || !isfinite(a->duration) || a->duration <= 0)
+                return fail(2, "%s: --duration: expected seconds > 0, got \"%s\"", cmd, v);
+        } else if (!strcmp(o, "--block")) {
+            a->block = strtol(v, &end, 10);
+            if (*end || errno || a->block < 16 || a->block > 8192)
+                return fail(2, "%s: --block: expected 16..8192 frames, got \"%s\"", cmd, v);
+        }
+    }
+    if (!a->session)
+        return fail(2, "%s: missing SESSION (see shmix --help)", cmd);
+    return 0;
+}
+
+static int load(const struct args *a, struct session **s, struct engine **e, int start)
+{
+    char err[1024];
+    int rc = session_load(a->session, s, err, sizeof err);
+    if (rc < 0)
+        return fail(2, "%s", err);
+    struct engine_options eo = {.block_size = (uint32_t)a->block};
+    rc = engine_create(*s, &eo, e, err, sizeof err);
+    if (rc < 0)
+        return fail(rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1, "%s", err);
+    if (start && (rc = engine_start_workers(*e, err, sizeof err)) < 0)
+        return fail(2, "%s", err);
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    static const char *const allowed[] = {NULL};
+    struct args a = {0};
+    struct session *s = NULL;
+    struct engine *e = NULL;
+    int status = parse(argc, argv, "check", allowed, &a);
+    if (!status)
+        status = load(&a, &s, &e, 1);
+    engine_destroy(e);
+    session_destroy(s);
+    return status;
+}
+
+static int cmd_render(int argc, char **argv)
+{
+    static const char *const allowed[] = {"-o", "--duration", "--block", "--stats", NULL};
+    struct args a = {0};
+    struct session *s = NULL;
+    struct engine *e = NULL;
+    int status = parse(argc, argv, "render", allowed, &a);
+    if (!status && !a.out)
+        status = fail(2, "render: missing -o OUT.wav|flac|ogg");
+    FILE *stats = NULL;
+    if (!status && a.stats) {
+        stats = strcmp(a.stats, "-") ? fopen(a.stats, "we") : stdout;
+        if (!stats)
+            status = fail(2, "render: --stats %s: %s", a.stats, strerror(errno));
+    }
+    /* A script that fails setup() does not stop a render: its track plays
+     * per on_fault, as the contract's fault table says. */
+    if (!status && (status = load(&a, &s, &e, 0)) == 0) {
+        char err[1024];
+        engine_start_workers(e, err, sizeof err);
+        struct render_options ro = {a.out, a.duration, stats, &stop_requested};
+        int rc = render_run(e, &ro, err, sizeof err);
+        if (rc < 0)
+            status = fail(rc == SHX_EUSAGE ? 2 : 1, "%s", err);
+    }
+    engine_destroy(e);
+    session_destroy(s);
+    if (stats && stats != stdout)
+        fclose(stats);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc < 2)
+        return fail(2, "missing command (see shmix --help)");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("shmix %s\n", SHMIX_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "render"))
+        return cmd_render(argc, argv);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc, argv);
+    return fail(2, "unknown command \"%s\" (see shmix --help)", cmd);
+}

@@ -1,0 +1,161 @@
+/* proc.c - worker process spawning and reaping; see proc.h. */
+#include "proc.h"
+#include "errors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SHMIX_LIBEXECDIR
+#define SHMIX_LIBEXECDIR "/usr/local/libexec/shmix"
+#endif
+
+#define CHANNEL_FD 3     /* where the worker finds its channel */
+
+extern char **environ;
+
+static int executable(const char *p)
+{
+    return access(p, X_OK) == 0;
+}
+
+const char *proc_worker_path(void)
+{
+    static char path[PATH_MAX];
+    if (path[0])
+        return path;
+    const char *env = getenv("SHMIX_WORKER");
+    if (env && *env) {
+        snprintf(path, sizeof path, "%s", env);
+        return path;
+    }
+    char exe[PATH_MAX - 64];   /* leaves room for the suffixes below */
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof path, "%s/shmix-worker", exe);
+            if (executable(path))
+                return path;
+            snprintf(path, sizeof path, "%s/../libexec/shmix/shmix-worker", exe);
+            if (executable(path))
+                return path;
+        }
+    }
+    snprintf(path, sizeof path, "%s/shmix-worker", SHMIX_LIBEXECDIR);
+    if (executable(path))
+        return path;
+    path[0] = '\0';
+    return NULL;
+}
+
+int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap)
+{
+    const char *wp = proc_worker_path();
+    if (!wp) {
+        snprintf(err, cap, "cannot find shmix-worker (set SHMIX_WORKER)");
+        return SHX_ESYS;
+    }
+    /* dup2(fd, fd) would keep close-on-exec set; move a channel that sits
+     * on fd 3 already out of the way first. */
+    int src = chan_fd, tmp = -1;
+    if (chan_fd == CHANNEL_FD) {
+        tmp = fcntl(chan_fd, F_DUPFD_CLOEXEC, 10);
+        if (tmp < 0) {
+            snprintf(err, cap, "dup: %s", strerror(errno));
+            return SHX_ESYS;
+        }
+        src = tmp;
+    }
+    char fdarg[16], parg[24], marg[24];
+    snprintf(fdarg, sizeof fdarg, "%d", CHANNEL_FD);
+    snprintf(parg, sizeof parg, "%ld", (long)getpid());
+    snprintf(marg, sizeof marg, "%d", memory_mb);
+    char *argv[] = {(char *)"shmix-worker", (char *)"--fd", fdarg, (char *)"--parent", parg,
+                    (char *)"--memory-mb", marg, NULL};
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, src, CHANNEL_FD);
+    /* Nothing else of the engine's leaks in, whatever a library opened
+     * without O_CLOEXEC (sound files, the output file, PortAudio). */
+    posix_spawn_file_actions_addclosefrom_np(&fa, CHANNEL_FD + 1);
+    sigset_t none, dfl;
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGTERM);
+    sigaddset(&dfl, SIGPIPE);
+    sigaddset(&dfl, SIGCHLD);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &dfl);
+    posix_spawnattr_setpgroup(&at, 0);   /* own group: terminal ^C goes to the engine only */
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                                      | POSIX_SPAWN_SETPGROUP);
+    int rc = posix_spawn(pid, wp, &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (tmp >= 0)
+        close(tmp);
+    if (rc != 0) {
+        snprintf(err, cap, "cannot start %s: %s", wp, strerror(rc));
+        return SHX_ESYS;
+    }
+    return SHX_OK;
+}
+
+void proc_kill(pid_t pid)
+{
+    if (pid > 0) {
+        kill(-pid, SIGKILL);   /* the group: whatever the script started too */
+        kill(pid, SIGKILL);
+    }
+}
+
+void proc_describe(int status, char *why, size_t cap)
+{
+    if (WIFEXITED(status))
+        snprintf(why, cap, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(why, cap, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(why, cap, "stopped (status 0x%x)", status);
+}
+
+void proc_reap(pid_t pid, int timeout_ms, char *why, size_t cap)
+{
+    int status = 0;
+    for (int waited = 0;; waited++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR) {
+            snprintf(why, cap, "already reaped");
+            return;
+        }
+        if (waited >= timeout_ms) {
+            proc_kill(pid);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            break;
+        }
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    proc_describe(status, why, cap);
+}

@@ -1,0 +1,33 @@
+/* proc.h - starting, stopping and reaping shmix-worker processes.
+ *
+ * Main or supervisor thread (never a real-time thread). Workers are started
+ * with posix_spawn (no fork of a multi-threaded engine), in their own
+ * process group, with only their channel descriptor (as fd 3) and the
+ * standard streams (stdin from /dev/null). */
+#ifndef SHX_PROC_H
+#define SHX_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Main, once. Finds shmix-worker: $SHMIX_WORKER, else beside the running
+ * executable (build tree), else ../libexec/shmix/ relative to it, else the
+ * configured libexec folder. Returns a static path, or NULL. */
+const char *proc_worker_path(void);
+
+/* Main or supervisor. Starts a worker on channel descriptor chan_fd with an
+ * address-space limit of memory_mb. Errors: SHX_ESYS (err says why). */
+int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap);
+
+/* Main or supervisor. SIGKILLs the worker's process group. */
+void proc_kill(pid_t pid);
+
+/* Main or supervisor. Waits for pid to exit, up to timeout_ms (then
+ * SIGKILLs it and waits for good). Fills a description such as
+ * "exited with status 3" or "killed by signal 11 (Segmentation fault)". */
+void proc_reap(pid_t pid, int timeout_ms, char *why, size_t cap);
+
+/* Any thread. Describes a waitpid status as above. */
+void proc_describe(int status, char *why, size_t cap);
+
+#endif

@@ -1,0 +1,634 @@
+/* session.c - loading and validating a session file with libyaml.
+ *
+ * The document is loaded whole (libyaml's document API keeps each node's
+ * position), then walked once. Every check names its place as
+ * FILE:LINE:COL and the key path (tracks[1].gain_db). The first error wins. */
+#include "session.h"
+#include "errors.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#define PARAMS_MAX 8192   /* bytes of params as JSON; the LOAD request must fit the channel */
+
+struct loader {
+    struct session *s;
+    yaml_document_t doc;
+    char *err;
+    size_t cap;
+    int failed;
+};
+
+struct jbuf {             /* a growing JSON text */
+    char *p;
+    size_t len, cap;
+};
+
+static void fail(struct loader *L, const yaml_node_t *n, const char *path,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void fail(struct loader *L, const yaml_node_t *n, const char *path,
+                 const char *fmt, ...)
+{
+    if (L->failed)
+        return;
+    L->failed = 1;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = n ? (int)n->start_mark.line + 1 : 1;
+    int col = n ? (int)n->start_mark.column + 1 : 1;
+    snprintf(L->err, L->cap, "%s:%d:%d: %s%s%s", L->s->path, line, col,
+             path ? path : "", path ? ": " : "", msg);
+}
+
+void session_error_at(const struct session *s, struct session_pos pos,
+                      char *err, size_t cap, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(err, cap, "%s:%d:%d: %s", s->path, pos.line, pos.col, msg);
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_MAPPING_NODE: return "a mapping";
+    case YAML_SEQUENCE_NODE: return "a sequence";
+    default: return "a scalar";
+    }
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int plain(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* "got ..." for a value of the wrong type. */
+static void got(const yaml_node_t *n, char *buf, size_t cap)
+{
+    const char *v = scalar(n);
+    if (!v)
+        snprintf(buf, cap, "%s", kind_name(n));
+    else if (plain(n) && (!*v || !strcmp(v, "~") || !strcmp(v, "null")))
+        snprintf(buf, cap, "nothing");
+    else
+        snprintf(buf, cap, "\"%.60s\"", v);
+}
+
+static int parse_number(const yaml_node_t *n, double *out)
+{
+    const char *v = scalar(n);
+    if (!v || !plain(n) || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (*end || errno || !isfinite(d))
+        return 0;
+    *out = d;
+    return 1;
+}
+
+static double get_number(struct loader *L, const yaml_node_t *n, const char *path,
+                         double lo, double hi)
+{
+    double d;
+    char g[80];
+    if (!parse_number(n, &d)) {
+        got(n, g, sizeof g);
+        fail(L, n, path, "expected a number, got %s", g);
+        return lo;
+    }
+    if (d < lo || d > hi)
+        fail(L, n, path, "%s is out of range %g..%g", scalar(n), lo, hi);
+    return d;
+}
+
+static int get_int(struct loader *L, const yaml_node_t *n, const char *path,
+                   long lo, long hi)
+{
+    double d;
+    char g[80];
+    if (!parse_number(n, &d) || d != floor(d) || strpbrk(scalar(n), ".eE")) {
+        got(n, g, sizeof g);
+        fail(L, n, path, "expected an integer, got %s", g);
+        return (int)lo;
+    }
+    if (d < (double)lo || d > (double)hi)
+        fail(L, n, path, "%s is out of range %ld..%ld", scalar(n), lo, hi);
+    return (int)d;
+}
+
+static int get_bool(struct loader *L, const yaml_node_t *n, const char *path)
+{
+    const char *v = scalar(n);
+    if (v && plain(n)) {
+        if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
+            return 1;
+        if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))
+            return 0;
+    }
+    char g[80];
+    got(n, g, sizeof g);
+    fail(L, n, path, "expected true or false, got %s", g);
+    return 0;
+}
+
+static const char *get_string(struct loader *L, const yaml_node_t *n, const char *path)
+{
+    const char *v = scalar(n);
+    if (!v) {
+        fail(L, n, path, "expected a string, got %s", kind_name(n));
+        return NULL;
+    }
+    if (!*v) {
+        fail(L, n, path, "must not be empty");
+        return NULL;
+    }
+    return v;
+}
+
+static yaml_node_t *node(struct loader *L, int id)
+{
+    return yaml_document_get_node(&L->doc, id);
+}
+
+static int expect_kind(struct loader *L, const yaml_node_t *n, yaml_node_type_t t,
+                       const char *path)
+{
+    if (n->type == t)
+        return 1;
+    fail(L, n, path, "expected %s, got %s",
+         t == YAML_MAPPING_NODE ? "a mapping" : "a sequence", kind_name(n));
+    return 0;
+}
+
+/* Walks a mapping's keys against a list of known names. For each pair
+ * calls back with the key's index in names; rejects unknown and duplicate
+ * keys and non-scalar keys. */
+typedef void (*key_fn)(struct loader *L, void *ctx, int which, yaml_node_t *val,
+                       const char *path);
+
+static void walk(struct loader *L, yaml_node_t *map, const char *prefix,
+                 const char *const *names, void *ctx, key_fn fn, unsigned *seen)
+{
+    *seen = 0;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top && !L->failed; p++) {
+        yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+        const char *key = scalar(k);
+        char path[160];
+        if (!key) {
+            fail(L, k, prefix[0] ? prefix : NULL, "keys must be plain words");
+            return;
+        }
+        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+        int which = -1;
+        for (int i = 0; names[i]; i++)
+            if (!strcmp(names[i], key))
+                which = i;
+        if (which < 0) {
+            fail(L, k, path, "unknown key");
+            return;
+        }
+        if (*seen & (1u << which)) {
+            fail(L, k, path, "duplicate key");
+            return;
+        }
+        *seen |= 1u << which;
+        fn(L, ctx, which, v, path);
+    }
+}
+
+static void require(struct loader *L, yaml_node_t *map, const char *path,
+                    unsigned seen, int which, const char *name)
+{
+    if (!(seen & (1u << which)))
+        fail(L, map, path, "missing required key \"%s\"", name);
+}
+
+/* ---- params: any YAML mapping, handed to the script as JSON ---- */
+
+static int jput(struct jbuf *j, const char *s, size_t n)
+{
+    if (j->len + n + 1 > j->cap) {
+        size_t c = j->cap ? j->cap * 2 : 256;
+        while (c < j->len + n + 1)
+            c *= 2;
+        char *p = realloc(j->p, c);
+        if (!p)
+            return 0;
+        j->p = p;
+        j->cap = c;
+    }
+    memcpy(j->p + j->len, s, n);
+    j->len += n;
+    j->p[j->len] = '\0';
+    return 1;
+}
+
+static int jstr(struct jbuf *j, const char *s)
+{
+    int ok = jput(j, "\"", 1);
+    for (; *s && ok; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            ok = jput(j, esc, 2);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            ok = jput(j, esc, 6);
+        } else {
+            ok = jput(j, (const char *)&c, 1);
+        }
+    }
+    return ok && jput(j, "\"", 1);
+}
+
+static int to_json(struct loader *L, yaml_node_t *n, struct jbuf *j, int depth)
+{
+    if (depth > 32)
+        return 0;
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *v = scalar(n);
+        double d;
+        if (plain(n) && (!*v || !strcmp(v, "~") || !strcmp(v, "null")))
+            return jput(j, "null", 4);
+        if (plain(n) && (!strcmp(v, "true") || !strcmp(v, "false")))
+            return jput(j, v, strlen(v));
+        if (parse_number(n, &d) && strspn(v, "+-0123456789.eE") == strlen(v))
+            return jput(j, v[0] == '+' ? v + 1 : v, strlen(v[0] == '+' ? v + 1 : v));
+        return jstr(j, v);
+    }
+    int ok = 1;
+    if (n->type == YAML_SEQUENCE_NODE) {
+        ok = jput(j, "[", 1);
+        for (yaml_node_item_t *i = n->data.sequence.items.start;
+             ok && i < n->data.sequence.items.top; i++) {
+            if (i != n->data.sequence.items.start)
+                ok = jput(j, ",", 1);
+            ok = ok && to_json(L, node(L, *i), j, depth + 1);
+        }
+        return ok && jput(j, "]", 1);
+    }
+    ok = jput(j, "{", 1);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         ok && p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(L, p->key);
+        if (p != n->data.mapping.pairs.start)
+            ok = jput(j, ",", 1);
+        ok = ok && jstr(j, scalar(k) ? scalar(k) : "?") && jput(j, ":", 1)
+             && to_json(L, node(L, p->value), j, depth + 1);
+    }
+    return ok && jput(j, "}", 1);
+}
+
+/* ---- paths ---- */
+
+static char *resolve(const struct session *s, const char *p)
+{
+    size_t n = strlen(s->dir) + strlen(p) + 2;
+    char *r = malloc(n);
+    if (!r)
+        return NULL;
+    if (p[0] == '/')
+        snprintf(r, n, "%s", p);
+    else
+        snprintf(r, n, "%s/%s", s->dir, p);
+    return r;
+}
+
+/* ---- the keys ---- */
+
+static const char *const top_keys[] = {"sample_rate", "block_size", "channels", "master",
+                                       "loop", "supervisor", "tracks", NULL};
+enum { K_RATE, K_BLOCK, K_CHANNELS, K_MASTER, K_LOOP, K_SUPERVISOR, K_TRACKS };
+static const char *const master_keys[] = {"gain_db", NULL};
+static const char *const loop_keys[] = {"start", "end", NULL};
+static const char *const sup_keys[] = {"max_restarts", "window", "hang_timeout",
+                                       "worker_memory_mb", NULL};
+static const char *const track_keys[] = {"name", "file", "gain_db", "pan", "mute", "solo",
+                                         "offset", "script", "params", "on_fault", NULL};
+enum { T_NAME, T_FILE, T_GAIN, T_PAN, T_MUTE, T_SOLO, T_OFFSET, T_SCRIPT, T_PARAMS,
+       T_ON_FAULT };
+
+static void master_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
+                       const char *path)
+{
+    (void)ctx;
+    (void)which;
+    L->s->master_gain_db = get_number(L, v, path, -120, 24);
+}
+
+static void loop_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
+                     const char *path)
+{
+    (void)ctx;
+    double d = get_number(L, v, path, 0, 86400);
+    if (which == 0)
+        L->s->loop_start = d;
+    else
+        L->s->loop_end = d;
+}
+
+static void sup_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
+                    const char *path)
+{
+    (void)ctx;
+    struct session *s = L->s;
+    switch (which) {
+    case 0: s->max_restarts = get_int(L, v, path, 0, 1000); break;
+    case 1: s->window = get_number(L, v, path, 0.1, 86400); break;
+    case 2: s->hang_timeout = get_number(L, v, path, 0.01, 60); break;
+    default: s->worker_memory_mb = get_int(L, v, path, 64, 1048576); break;
+    }
+}
+
+struct track_ctx {
+    struct session_track *t;
+    yaml_node_t *name_node;
+};
+
+static void track_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
+                      const char *path)
+{
+    struct track_ctx *c = ctx;
+    struct session_track *t = c->t;
+    const char *str;
+    switch (which) {
+    case T_NAME:
+        if ((str = get_string(L, v, path)) == NULL)
+            return;
+        if (strlen(str) >= sizeof t->name)
+            fail(L, v, path, "longer than %zu characters", sizeof t->name - 1);
+        else
+            snprintf(t->name, sizeof t->name, "%s", str);
+        c->name_node = v;
+        break;
+    case T_FILE:
+    case T_SCRIPT:
+        if ((str = get_string(L, v, path)) == NULL)
+            return;
+        char **arg = which == T_FILE ? &t->file_arg : &t->script_arg;
+        char **res = which == T_FILE ? &t->file : &t->script;
+        struct session_pos *pos = which == T_FILE ? &t->file_pos : &t->script_pos;
+        *arg = strdup(str);
+        *res = resolve(L->s, str);
+        pos->line = (int)v->start_mark.line + 1;
+        pos->col = (int)v->start_mark.column + 1;
+        if (which == T_SCRIPT && *res) {
+            struct stat st;
+            if (stat(*res, &st) != 0)
+                fail(L, v, path, "cannot open \"%s\": %s", str, strerror(errno));
+            else if (!S_ISREG(st.st_mode))
+                fail(L, v, path, "\"%s\" is not a file", str);
+        }
+        break;
+    case T_GAIN: t->gain_db = get_number(L, v, path, -120, 24); break;
+    case T_PAN: t->pan = get_number(L, v, path, -1, 1); break;
+    case T_MUTE: t->mute = get_bool(L, v, path); break;
+    case T_SOLO: t->solo = get_bool(L, v, path); break;
+    case T_OFFSET: t->offset = get_number(L, v, path, 0, 86400); break;
+    case T_PARAMS: {
+        if (!expect_kind(L, v, YAML_MAPPING_NODE, path))
+            return;
+        struct jbuf j = {0};
+        if (!to_json(L, v, &j, 0))
+            fail(L, v, path, "cannot be converted (too deep or out of memory)");
+        else if (j.len > PARAMS_MAX)
+            fail(L, v, path, "longer than %d bytes as JSON", PARAMS_MAX);
+        free(t->params_json);
+        t->params_json = j.p;
+        break;
+    }
+    default:
+        str = scalar(v);
+        if (str && plain(v) && !strcmp(str, "bypass"))
+            t->on_fault = ON_FAULT_BYPASS;
+        else if (str && plain(v) && !strcmp(str, "mute"))
+            t->on_fault = ON_FAULT_MUTE;
+        else {
+            char g[80];
+            got(v, g, sizeof g);
+            fail(L, v, path, "expected bypass or mute, got %s", g);
+        }
+    }
+}
+
+static void default_name(struct session_track *t)
+{
+    const char *base = strrchr(t->file_arg, '/');
+    base = base ? base + 1 : t->file_arg;
+    size_t n = strcspn(base, ".");
+    if (n == 0)
+        n = strlen(base);
+    if (n >= sizeof t->name)
+        n = sizeof t->name - 1;
+    memcpy(t->name, base, n);
+    t->name[n] = '\0';
+}
+
+static void load_tracks(struct loader *L, yaml_node_t *seq)
+{
+    struct session *s = L->s;
+    if (!expect_kind(L, seq, YAML_SEQUENCE_NODE, "tracks"))
+        return;
+    int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (n == 0) {
+        fail(L, seq, "tracks", "at least one track is required");
+        return;
+    }
+    s->tracks = calloc((size_t)n, sizeof *s->tracks);
+    if (!s->tracks) {
+        fail(L, seq, "tracks", "out of memory");
+        return;
+    }
+    for (int i = 0; i < n && !L->failed; i++) {
+        yaml_node_t *tn = node(L, seq->data.sequence.items.start[i]);
+        struct session_track *t = &s->tracks[i];
+        char path[32];
+        snprintf(path, sizeof path, "tracks[%d]", i);
+        s->ntracks = i + 1;
+        if (!expect_kind(L, tn, YAML_MAPPING_NODE, path))
+            return;
+        struct track_ctx c = {t, NULL};
+        unsigned seen;
+        walk(L, tn, path, track_keys, &c, track_key, &seen);
+        require(L, tn, path, seen, T_FILE, "file");
+        if (L->failed)
+            return;
+        if (!t->params_json)
+            t->params_json = strdup("{}");
+        if (!t->name[0])
+            default_name(t);
+        for (int k = 0; k < i; k++)
+            if (!strcmp(s->tracks[k].name, t->name)) {
+                char np[48];
+                snprintf(np, sizeof np, "%s.name", path);
+                if (c.name_node)
+                    fail(L, c.name_node, np, "duplicate track name \"%s\"", t->name);
+                else
+                    fail(L, tn, np, "duplicate track name \"%s\" (from the file name; "
+                                    "add a name)", t->name);
+                return;
+            }
+    }
+}
+
+static void top_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
+                    const char *path)
+{
+    (void)ctx;
+    struct session *s = L->s;
+    unsigned seen;
+    switch (which) {
+    case K_RATE: s->sample_rate = get_int(L, v, path, 8000, 384000); break;
+    case K_BLOCK: s->block_size = get_int(L, v, path, 16, 8192); break;
+    case K_CHANNELS: s->channels = get_int(L, v, path, 1, 2); break;
+    case K_MASTER:
+        if (expect_kind(L, v, YAML_MAPPING_NODE, path))
+            walk(L, v, path, master_keys, NULL, master_key, &seen);
+        break;
+    case K_LOOP:
+        if (!expect_kind(L, v, YAML_MAPPING_NODE, path))
+            break;
+        walk(L, v, path, loop_keys, NULL, loop_key, &seen);
+        require(L, v, path, seen, 0, "start");
+        require(L, v, path, seen, 1, "end");
+        if (!L->failed && s->loop_end <= s->loop_start)
+            fail(L, v, "loop.end", "must be greater than loop.start");
+        s->has_loop = 1;
+        break;
+    case K_SUPERVISOR:
+        if (expect_kind(L, v, YAML_MAPPING_NODE, path))
+            walk(L, v, path, sup_keys, NULL, sup_key, &seen);
+        break;
+    default:
+        load_tracks(L, v);
+    }
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+int session_load(const char *path, struct session **out, char *err, size_t cap)
+{
+    struct session *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, cap, "%s: out of memory", path);
+        return SHX_ENOMEM;
+    }
+    s->path = strdup(path);
+    s->dir = dir_of(path);
+    s->block_size = 256;
+    s->channels = 2;
+    s->max_restarts = 5;
+    s->window = 10.0;
+    s->hang_timeout = 0.5;
+    s->worker_memory_mb = 1024;
+
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, cap, "%s: %s", path, strerror(errno));
+        session_destroy(s);
+        return SHX_EIO;
+    }
+    struct loader L = {.s = s, .err = err, .cap = cap};
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int loaded = yaml_parser_load(&parser, &L.doc);
+    fclose(f);
+    if (!loaded) {
+        const yaml_mark_t *m = parser.problem ? &parser.problem_mark : &parser.context_mark;
+        snprintf(err, cap, "%s:%d:%d: YAML: %s%s%s", path, (int)m->line + 1,
+                 (int)m->column + 1, parser.problem ? parser.problem : "cannot parse",
+                 parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_parser_delete(&parser);
+        session_destroy(s);
+        return SHX_ESESSION;
+    }
+    yaml_parser_delete(&parser);
+
+    yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+    unsigned seen = 0;
+    if (!root || (root->type == YAML_SCALAR_NODE && !*scalar(root)))
+        fail(&L, NULL, NULL, "session is empty");
+    else if (expect_kind(&L, root, YAML_MAPPING_NODE, "session"))
+        walk(&L, root, "", top_keys, NULL, top_key, &seen);
+    if (!L.failed && !(seen & (1u << K_TRACKS)))
+        fail(&L, root, NULL, "missing required key \"tracks\"");
+    yaml_document_delete(&L.doc);
+    if (L.failed) {
+        session_destroy(s);
+        return SHX_ESESSION;
+    }
+    *out = s;
+    return SHX_OK;
+}
+
+void session_destroy(struct session *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->ntracks; i++) {
+        struct session_track *t = &s->tracks[i];
+        free(t->file);
+        free(t->file_arg);
+        free(t->script);
+        free(t->script_arg);
+        free(t->params_json);
+    }
+    free(s->tracks);
+    free(s->path);
+    free(s->dir);
+    free(s);
+}
+
+int session_script_request(const struct session *s, int index, int sample_rate,
+                           char *buf, size_t cap)
+{
+    const struct session_track *t = &s->tracks[index];
+    if (!t->script)
+        return SHX_EUSAGE;
+    struct jbuf j = {0};
+    char nums[160];
+    snprintf(nums, sizeof nums, ",\"sample_rate\":%d,\"block_size\":%d,\"channels\":%d,",
+             sample_rate, s->block_size, s->channels);
+    int ok = jput(&j, "{\"script\":", 10) && jstr(&j, t->script)
+             && jput(&j, ",\"track\":", 9) && jstr(&j, t->name)
+             && jput(&j, nums, strlen(nums)) && jput(&j, "\"params\":", 9)
+             && jput(&j, t->params_json, strlen(t->params_json)) && jput(&j, "}", 1);
+    int rc = !ok ? SHX_ENOMEM : j.len >= cap ? SHX_EFULL : SHX_OK;
+    if (rc == SHX_OK)
+        memcpy(buf, j.p, j.len + 1);
+    free(j.p);
+    return rc;
+}

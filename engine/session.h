@@ -1,0 +1,71 @@
+/* session.h - the session file: YAML in, a validated read-only description out.
+ *
+ * Main thread only. The session is loaded once, before any thread starts;
+ * track threads receive copies of the values they need, never a pointer
+ * into this structure. See docs/session-format.md for the format. */
+#ifndef SHX_SESSION_H
+#define SHX_SESSION_H
+
+#include <stddef.h>
+
+enum on_fault { ON_FAULT_BYPASS = 0, ON_FAULT_MUTE = 1 };
+
+/* Where a value was written, for messages: 1-based line and column. */
+struct session_pos {
+    int line, col;
+};
+
+struct session_track {
+    char name[64];
+    char *file;              /* path to open (resolved against the session folder) */
+    char *file_arg;          /* as written in the session */
+    struct session_pos file_pos;
+    char *script;            /* resolved absolute path, or NULL */
+    char *script_arg;        /* as written */
+    struct session_pos script_pos;
+    char *params_json;       /* params as a JSON object ("{}" when none) */
+    double gain_db;          /* dB, -120..24 */
+    double pan;              /* -1..1 */
+    double offset;           /* seconds on the timeline */
+    int mute, solo;
+    enum on_fault on_fault;
+};
+
+struct session {
+    char *path;              /* as given on the command line */
+    char *dir;               /* folder that relative paths start from */
+    int sample_rate;         /* Hz; 0 when the file does not say */
+    int block_size;          /* frames, 16..8192 */
+    int channels;            /* 1 or 2 */
+    double master_gain_db;
+    int has_loop;
+    double loop_start, loop_end;  /* seconds */
+    int max_restarts;
+    double window;           /* seconds */
+    double hang_timeout;     /* seconds */
+    int worker_memory_mb;
+    int ntracks;
+    struct session_track *tracks;
+};
+
+/* Main. Reads and validates the session at path. On error fills err with
+ * "FILE:LINE:COL: key.path: message" (no "shmix: " prefix).
+ * Errors: SHX_EIO (cannot read the file), SHX_ESESSION, SHX_ENOMEM. */
+int session_load(const char *path, struct session **out, char *err, size_t cap);
+
+/* Main. session_destroy(NULL) is a no-op. */
+void session_destroy(struct session *s);
+
+/* Main. Formats "FILE:LINE:COL: what" for a problem found after loading
+ * (a missing audio file, a script that fails setup). */
+void session_error_at(const struct session *s, struct session_pos pos,
+                      char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Main. The worker's LOAD request for track index as JSON text:
+ * {"script", "track", "sample_rate", "block_size", "channels", "params"}.
+ * Errors: SHX_EUSAGE (no script), SHX_EFULL (does not fit cap), SHX_ENOMEM. */
+int session_script_request(const struct session *s, int index, int sample_rate,
+                           char *buf, size_t cap);
+
+#endif

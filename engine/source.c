@@ -1,0 +1,173 @@
+/* source.c - libsndfile decoding + libsamplerate conversion; see source.h. */
+#include "source.h"
+#include "errors.h"
+
+#include <errno.h>
+#include <math.h>
+#include <samplerate.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CHUNK 2048   /* file frames decoded per step */
+
+struct source {
+    SNDFILE *sf;
+    int file_ch, file_rate, out_ch;
+    double ratio;            /* out_rate / file_rate */
+    SRC_STATE *src;          /* NULL when the rates match */
+    float *in;               /* CHUNK file frames */
+    float *conv;             /* CHUNK output frames in the file's channels */
+    long in_avail, in_pos;   /* frames decoded and not yet converted */
+    int eof;
+    int64_t pos;             /* output frames delivered */
+    int64_t length;          /* output frames in all */
+};
+
+int source_open(const char *path, int out_rate, int out_channels,
+                struct source **out, char *err, size_t cap)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, cap, "cannot open: %s", strerror(errno));
+        return SHX_EIO;
+    }
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        snprintf(err, cap, "cannot open: %s", sf_strerror(NULL));
+        return SHX_EIO;
+    }
+    if (info.channels < 1 || info.channels > 2) {
+        snprintf(err, cap, "has %d channels; shmix plays mono and stereo files", info.channels);
+        sf_close(sf);
+        return SHX_EFORMAT;
+    }
+    if (info.frames <= 0) {
+        snprintf(err, cap, "has no audio frames");
+        sf_close(sf);
+        return SHX_EFORMAT;
+    }
+    struct source *s = calloc(1, sizeof *s);
+    if (!s) {
+        sf_close(sf);
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    s->sf = sf;
+    s->file_ch = info.channels;
+    s->file_rate = info.samplerate;
+    s->out_ch = out_channels;
+    s->ratio = (double)out_rate / info.samplerate;
+    s->length = (int64_t)ceil((double)info.frames * s->ratio);
+    s->in = malloc(sizeof(float) * CHUNK * 2);
+    s->conv = malloc(sizeof(float) * CHUNK * 2);
+    int e = 0;
+    if (out_rate != info.samplerate)
+        s->src = src_new(SRC_SINC_MEDIUM_QUALITY, s->file_ch, &e);
+    if (!s->in || !s->conv || e) {
+        snprintf(err, cap, "%s", e ? src_strerror(e) : "out of memory");
+        source_destroy(s);
+        return SHX_ENOMEM;
+    }
+    *out = s;
+    return SHX_OK;
+}
+
+void source_destroy(struct source *s)
+{
+    if (!s)
+        return;
+    if (s->sf)
+        sf_close(s->sf);
+    if (s->src)
+        src_delete(s->src);
+    free(s->in);
+    free(s->conv);
+    free(s);
+}
+
+int source_file_channels(const struct source *s) { return s->file_ch; }
+int source_file_rate(const struct source *s) { return s->file_rate; }
+int64_t source_frames(const struct source *s) { return s->length; }
+
+int source_seek(struct source *s, int64_t frame)
+{
+    if (frame < 0)
+        frame = 0;
+    if (frame > s->length)
+        frame = s->length;
+    sf_count_t f = (sf_count_t)floor((double)frame / s->ratio);
+    if (sf_seek(s->sf, f, SEEK_SET) < 0)
+        return SHX_EIO;
+    if (s->src)
+        src_reset(s->src);
+    s->in_avail = s->in_pos = 0;
+    s->eof = 0;
+    s->pos = frame;
+    return SHX_OK;
+}
+
+/* Fills up to n frames in the file's channel layout. */
+static long fill(struct source *s, float *dst, long n)
+{
+    if (!s->src)
+        return (long)sf_readf_float(s->sf, dst, n);
+    long done = 0;
+    while (done < n) {
+        if (s->in_avail == 0 && !s->eof) {
+            s->in_avail = (long)sf_readf_float(s->sf, s->in, CHUNK);
+            s->in_pos = 0;
+            if (s->in_avail < CHUNK)
+                s->eof = 1;
+        }
+        SRC_DATA d = {
+            .data_in = s->in + s->in_pos * s->file_ch,
+            .data_out = dst + done * s->file_ch,
+            .input_frames = s->in_avail,
+            .output_frames = n - done,
+            .end_of_input = s->eof,
+            .src_ratio = s->ratio,
+        };
+        if (src_process(s->src, &d) != 0)
+            return -1;
+        s->in_pos += d.input_frames_used;
+        s->in_avail -= d.input_frames_used;
+        done += d.output_frames_gen;
+        if (s->eof && s->in_avail == 0 && d.output_frames_gen == 0)
+            break;   /* fully flushed */
+    }
+    return done;
+}
+
+int64_t source_read(struct source *s, float *buf, int64_t frames)
+{
+    int64_t want = s->length - s->pos;
+    if (want > frames)
+        want = frames;
+    int64_t done = 0;
+    while (done < want) {
+        long n = want - done > CHUNK ? CHUNK : (long)(want - done);
+        long got = fill(s, s->conv, n);
+        if (got < 0)
+            return SHX_EIO;
+        if (got < n)   /* decoder or converter ran short: pad to the promised length */
+            memset(s->conv + got * s->file_ch, 0, sizeof(float) * (size_t)(n - got) * s->file_ch);
+        float *o = buf + done * s->out_ch;
+        const float *c = s->conv;
+        if (s->file_ch == s->out_ch)
+            memcpy(o, c, sizeof(float) * (size_t)n * s->out_ch);
+        else if (s->file_ch == 1)          /* mono into stereo: both at unity */
+            for (long i = 0; i < n; i++)
+                o[2 * i] = o[2 * i + 1] = c[i];
+        else                               /* stereo into mono: sum at -6 dB */
+            for (long i = 0; i < n; i++)
+                o[i] = 0.5f * (c[2 * i] + c[2 * i + 1]);
+        done += n;
+    }
+    s->pos += done;
+    return done;
+}

@@ -1,0 +1,441 @@
+/* track.c - a track's thread, its worker hand-off and its fault policy;
+ * see track.h. Real-time rules: docs/realtime.md. */
+#include "track.h"
+#include "channel.h"
+#include "errors.h"
+#include "pan.h"
+#include "platform.h"
+#include "proc.h"
+#include "ring.h"
+#include "source.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RAISES_TO_ERROR 10      /* consecutive raises before the track is `error` */
+
+/* Events the track thread raises for the drain thread to put into words;
+ * the block loop never formats text. */
+enum {
+    EV_HUNG = 1u << 0,
+    EV_CORRUPT = 1u << 1,
+    EV_DEAD = 1u << 2,
+    EV_ERROR_STATE = 1u << 3,
+};
+
+struct track {
+    char name[64];
+    struct track_config cfg;
+    char *load_request;
+    struct pan_gains gains;
+    struct source *src;
+    int64_t src_next;            /* source frame the next read continues from */
+    struct ring *ring;
+    struct chan *chan;           /* NULL without a script */
+    pid_t pid;                   /* worker, 0 when none */
+    float *in;                   /* block from the file, session channels */
+    float *wet;                  /* block from the worker */
+    float *silence;
+    size_t block_floats;
+
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    int64_t start, count;        /* blocks to render */
+    int raise_streak;            /* track thread only */
+
+    /* Counters: written by the track thread only, read by the stats
+     * thread; relaxed atomics are enough because each is independent. */
+    _Atomic int state;
+    _Atomic uint64_t blocks, cpu_ns, late, faulted, bad, restarts, errors;
+    _Atomic uint32_t peak_bits;  /* float bits of the interval peak; stats resets */
+    _Atomic uint64_t block_cpu_peak;
+    _Atomic uint64_t wake_ns, busy_ns;
+    _Atomic unsigned events;
+
+    /* Owned by the drain thread. */
+    pthread_mutex_t err_lock;    /* never taken by the track thread */
+    char last_error[256];
+    char last_printed[256];
+    unsigned repeats;
+};
+
+const char *track_state_name(enum track_state s)
+{
+    static const char *const names[] = {"direct", "starting", "running", "restarting",
+                                        "error", "failed"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+const char *track_name(const struct track *t) { return t->name; }
+
+int track_create(const struct track_config *cfg, struct source *src, struct track **out)
+{
+    struct track *t = calloc(1, sizeof *t);
+    if (!t)
+        return SHX_ENOMEM;
+    snprintf(t->name, sizeof t->name, "%s", cfg->name);
+    t->cfg = *cfg;
+    t->cfg.name = t->name;
+    t->src = src;
+    t->gains = pan_law(cfg->gain_db, cfg->pan, source_file_channels(src), cfg->channels);
+    t->block_floats = (size_t)cfg->block_size * (size_t)cfg->channels;
+    t->in = calloc(t->block_floats, sizeof(float));
+    t->wet = calloc(t->block_floats, sizeof(float));
+    t->silence = calloc(t->block_floats, sizeof(float));
+    pthread_mutex_init(&t->err_lock, NULL);
+    int rc = (t->in && t->wet && t->silence) ? SHX_OK : SHX_ENOMEM;
+    if (rc == SHX_OK)
+        rc = ring_create(cfg->ring_slots, t->block_floats * sizeof(float), &t->ring);
+    if (rc == SHX_OK && cfg->load_request) {
+        t->load_request = strdup(cfg->load_request);
+        rc = t->load_request ? chan_create(cfg->block_size, (uint32_t)cfg->channels, &t->chan)
+                             : SHX_ENOMEM;
+        atomic_store(&t->state, TRACK_STARTING);
+    } else {
+        atomic_store(&t->state, TRACK_DIRECT);
+    }
+    if (rc < 0) {
+        t->src = NULL;   /* the caller keeps src on failure */
+        track_destroy(t);
+        return rc;
+    }
+    *out = t;
+    return SHX_OK;
+}
+
+static void end_worker(struct track *t)
+{
+    if (!t->pid)
+        return;
+    /* A clean QUIT when the worker is idle, a kill when it is stuck. */
+    if (chan_idle(t->chan) && chan_request(t->chan, CHAN_CMD_QUIT, NULL, 0) > 0)
+        chan_wait_reply(t->chan, plat_now_ns() + 200000000u, NULL);
+    else
+        proc_kill(t->pid);
+    char why[128];
+    proc_reap(t->pid, 500, why, sizeof why);
+    t->pid = 0;
+}
+
+void track_stop(struct track *t)
+{
+    if (t->thread_started) {
+        atomic_store(&t->stop, 1);
+        ring_wake_all(t->ring);
+        pthread_join(t->thread, NULL);
+        t->thread_started = 0;
+    }
+    if (t->chan)
+        end_worker(t);
+}
+
+void track_destroy(struct track *t)
+{
+    if (!t)
+        return;
+    track_stop(t);
+    track_drain(t);
+    chan_destroy(t->chan);
+    ring_destroy(t->ring);
+    source_destroy(t->src);
+    pthread_mutex_destroy(&t->err_lock);
+    free(t->load_request);
+    free(t->in);
+    free(t->wet);
+    free(t->silence);
+    free(t);
+}
+
+int track_start_worker(struct track *t, char *err, size_t cap)
+{
+    if (!t->chan)
+        return SHX_OK;
+    int rc = proc_spawn(chan_fd(t->chan), t->cfg.worker_memory_mb, &t->pid, err, cap);
+    if (rc < 0) {
+        atomic_store(&t->state, TRACK_FAILED);
+        return rc;
+    }
+    chan_request(t->chan, CHAN_CMD_LOAD, t->load_request, strlen(t->load_request));
+    return SHX_OK;
+}
+
+/* Main. The first line of the newest error message, waiting briefly for it
+ * to arrive (the worker posts it just before its reply). */
+static void first_error_line(struct track *t, char *err, size_t cap)
+{
+    track_drain(t);
+    pthread_mutex_lock(&t->err_lock);
+    snprintf(err, cap, "%s", t->last_error[0] ? t->last_error : "failed without a message");
+    pthread_mutex_unlock(&t->err_lock);
+}
+
+int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t cap)
+{
+    if (!t->chan)
+        return SHX_OK;
+    if (!t->pid)
+        return SHX_EDEAD;
+    struct chan_reply r;
+    int rc = chan_wait_reply(t->chan, deadline_ns, &r);
+    if (rc == SHX_OK && r.status == CHAN_ST_OK) {
+        atomic_store(&t->state, TRACK_RUNNING);
+        return SHX_OK;
+    }
+    if (rc == SHX_OK) {
+        atomic_fetch_add(&t->errors, 1);
+        atomic_store(&t->state, TRACK_ERROR);
+        first_error_line(t, err, cap);
+        return SHX_ESCRIPT;
+    }
+    /* Timed out or broke the channel while starting: it will not run. */
+    proc_kill(t->pid);
+    char why[128];
+    proc_reap(t->pid, 1000, why, sizeof why);
+    t->pid = 0;
+    atomic_store(&t->state, TRACK_FAILED);
+    first_error_line(t, err, cap);
+    if (!strcmp(err, "failed without a message"))
+        snprintf(err, cap, "worker %s while starting: %s",
+                 rc == SHX_ETIMEOUT ? "timed out" : "failed", why);
+    pthread_mutex_lock(&t->err_lock);
+    snprintf(t->last_error, sizeof t->last_error, "%s", err);
+    pthread_mutex_unlock(&t->err_lock);
+    return rc == SHX_ETIMEOUT ? SHX_ETIMEOUT : SHX_EDEAD;
+}
+
+/* ---- the block loop (track thread, real-time rules) ---- */
+
+/* Reads the file's part of timeline frames [pos, pos + block) into t->in. */
+static void read_input(struct track *t, int64_t pos)
+{
+    uint32_t n = t->cfg.block_size;
+    int ch = t->cfg.channels;
+    int64_t len = source_frames(t->src);
+    int64_t a = pos - t->cfg.offset;                  /* file frame at block start */
+    int64_t from = a < 0 ? 0 : a;                     /* first file frame used */
+    int64_t to = a + n < len ? a + n : len;           /* one past the last */
+    memset(t->in, 0, t->block_floats * sizeof(float));
+    if (to <= from)
+        return;
+    if (from != t->src_next && source_seek(t->src, from) < 0)
+        return;
+    int64_t got = source_read(t->src, t->in + (from - a) * ch, to - from);
+    t->src_next = from + (got > 0 ? got : 0);
+}
+
+/* Replaces non-finite samples with 0; returns how many there were. */
+static uint64_t sanitize(float *buf, size_t n)
+{
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(buf[i])) {
+            buf[i] = 0.0f;
+            bad++;
+        }
+    return bad;
+}
+
+/* The one decision point for what a track plays while its script cannot
+ * deliver: the dry input (bypass) or silence (mute). */
+static const float *on_fault(struct track *t)
+{
+    atomic_fetch_add_explicit(&t->faulted, 1, memory_order_relaxed);
+    return t->cfg.on_fault == ON_FAULT_BYPASS ? t->in : t->silence;
+}
+
+static void worker_lost(struct track *t, unsigned event)
+{
+    proc_kill(t->pid);   /* one kill(2); reaped by main at stop */
+    atomic_fetch_or(&t->events, event);
+    atomic_store(&t->state, TRACK_FAILED);
+}
+
+/* Runs the script on t->in; returns the block to play. */
+static const float *run_script(struct track *t, uint64_t *cpu)
+{
+    if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
+        return on_fault(t);
+    memcpy(chan_audio(t->chan), t->in, t->block_floats * sizeof(float));
+    chan_request(t->chan, CHAN_CMD_PROCESS, NULL, 0);
+    struct chan_reply r;
+    int rc = chan_wait_reply(t->chan, plat_now_ns() + t->cfg.hang_ns, &r);
+    if (rc == SHX_ETIMEOUT) {
+        atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
+        worker_lost(t, EV_HUNG);
+        return on_fault(t);
+    }
+    if (rc < 0) {
+        worker_lost(t, rc == SHX_ECORRUPT ? EV_CORRUPT : EV_DEAD);
+        return on_fault(t);
+    }
+    *cpu += r.cpu_ns;
+    atomic_store_explicit(&t->wake_ns, r.wake_ns, memory_order_relaxed);
+    atomic_store_explicit(&t->busy_ns, r.busy_ns, memory_order_relaxed);
+    if (r.status != CHAN_ST_OK) {
+        atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
+        if (++t->raise_streak >= RAISES_TO_ERROR) {
+            atomic_store(&t->state, TRACK_ERROR);
+            atomic_fetch_or(&t->events, EV_ERROR_STATE);
+        }
+        return on_fault(t);
+    }
+    t->raise_streak = 0;
+    memcpy(t->wet, chan_audio(t->chan), t->block_floats * sizeof(float));
+    uint64_t bad = sanitize(t->wet, t->block_floats);
+    if (bad)
+        atomic_fetch_add_explicit(&t->bad, bad, memory_order_relaxed);
+    return t->wet;
+}
+
+static void update_peak(struct track *t, float peak)
+{
+    uint32_t bits;
+    memcpy(&bits, &peak, sizeof bits);   /* positive floats order like integers */
+    uint32_t cur = atomic_load_explicit(&t->peak_bits, memory_order_relaxed);
+    while (bits > cur && !atomic_compare_exchange_weak_explicit(
+                             &t->peak_bits, &cur, bits, memory_order_relaxed,
+                             memory_order_relaxed))
+        ;
+}
+
+static void render_block(struct track *t, int64_t pos, float *out)
+{
+    uint64_t cpu0 = plat_thread_cpu_ns(), worker_cpu = 0;
+    read_input(t, pos);
+    const float *src = t->chan ? run_script(t, &worker_cpu) : t->in;
+    float peak = 0.0f;
+    if (t->cfg.audible)
+        peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
+    else
+        memset(out, 0, t->block_floats * sizeof(float));
+    update_peak(t, peak);
+    uint64_t cost = plat_thread_cpu_ns() - cpu0 + worker_cpu;
+    atomic_fetch_add_explicit(&t->cpu_ns, cost, memory_order_relaxed);
+    if (cost > atomic_load_explicit(&t->block_cpu_peak, memory_order_relaxed))
+        atomic_store_explicit(&t->block_cpu_peak, cost, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->blocks, 1, memory_order_relaxed);
+}
+
+static void *track_main(void *arg)
+{
+    struct track *t = arg;
+    plat_thread_name(t->name);
+    int64_t pos = t->start;
+    for (int64_t i = 0; i < t->count && !atomic_load(&t->stop); i++) {
+        float *slot;
+        while ((slot = ring_write_slot(t->ring)) == NULL && !atomic_load(&t->stop))
+            ring_wait_space(t->ring, 0);
+        if (!slot)
+            break;
+        render_block(t, pos, slot);
+        ring_commit(t->ring);
+        pos += t->cfg.block_size;
+    }
+    return NULL;
+}
+
+int track_run(struct track *t, int64_t start, int64_t count)
+{
+    t->start = start;
+    t->count = count;
+    t->src_next = -1;
+    atomic_store(&t->stop, 0);
+    if (pthread_create(&t->thread, NULL, track_main, t) != 0)
+        return SHX_ESYS;
+    t->thread_started = 1;
+    return SHX_OK;
+}
+
+const float *track_peek(struct track *t) { return ring_read_slot(t->ring); }
+void track_release(struct track *t) { ring_release(t->ring); }
+int track_wait(struct track *t, uint64_t deadline_ns) { return ring_wait_data(t->ring, deadline_ns); }
+
+/* ---- the drain side (non-real-time) ---- */
+
+static void set_error(struct track *t, const char *line)
+{
+    pthread_mutex_lock(&t->err_lock);
+    snprintf(t->last_error, sizeof t->last_error, "%s", line);
+    pthread_mutex_unlock(&t->err_lock);
+}
+
+/* Prints an error message once; identical repeats are only counted, so a
+ * script that raises on every block does not flood the terminal. */
+static void report(struct track *t, const char *text)
+{
+    char first[256];
+    size_t n = strcspn(text, "\n");
+    snprintf(first, sizeof first, "%.*s", (int)n, text);
+    set_error(t, first);
+    if (!strcmp(first, t->last_printed)) {
+        t->repeats++;
+        return;
+    }
+    if (t->repeats)
+        fprintf(stderr, "shmix: %s: (previous error repeated %u more times)\n", t->name,
+                t->repeats);
+    t->repeats = 0;
+    snprintf(t->last_printed, sizeof t->last_printed, "%s", first);
+    fprintf(stderr, "shmix: %s: %s\n", t->name, first);
+    const char *rest = text + n;
+    if (*rest == '\n' && rest[1])
+        fprintf(stderr, "%s%s", rest + 1, rest[strlen(rest) - 1] == '\n' ? "" : "\n");
+}
+
+void track_drain(struct track *t)
+{
+    unsigned ev = atomic_exchange(&t->events, 0);
+    char line[320];
+    if (ev & EV_HUNG) {
+        snprintf(line, sizeof line, "script did not answer within hang_timeout (%.3g s); "
+                 "worker killed", (double)t->cfg.hang_ns / 1e9);
+        report(t, line);
+    }
+    if (ev & EV_CORRUPT)
+        report(t, "worker wrote garbage into its shared memory; worker killed");
+    if (ev & EV_DEAD)
+        report(t, "worker died");
+    if (!t->chan)
+        return;
+    char text[CHAN_MSG_TEXT + 1];
+    uint32_t type;
+    int rc;
+    while ((rc = chan_read_msg(t->chan, &type, text, sizeof text)) != SHX_EEMPTY) {
+        if (rc == SHX_ECORRUPT)
+            report(t, "worker wrote garbage into its message area");
+        else if (type == CHAN_MSG_ERROR)
+            report(t, text);
+        else
+            fprintf(stderr, "[%s] %s\n", t->name, text);
+    }
+    if (ev & EV_ERROR_STATE)
+        fprintf(stderr, "shmix: %s: %d errors in a row; the track plays per on_fault "
+                "until its script changes\n", t->name, RAISES_TO_ERROR);
+}
+
+void track_snapshot(struct track *t, struct track_snapshot *o)
+{
+    o->state = (enum track_state)atomic_load(&t->state);
+    o->pid = t->pid;
+    o->blocks = atomic_load_explicit(&t->blocks, memory_order_relaxed);
+    o->cpu_ns = atomic_load_explicit(&t->cpu_ns, memory_order_relaxed);
+    o->late_blocks = atomic_load_explicit(&t->late, memory_order_relaxed);
+    o->faulted_blocks = atomic_load_explicit(&t->faulted, memory_order_relaxed);
+    o->bad_samples = atomic_load_explicit(&t->bad, memory_order_relaxed);
+    o->restarts = atomic_load_explicit(&t->restarts, memory_order_relaxed);
+    o->errors = atomic_load_explicit(&t->errors, memory_order_relaxed);
+    uint32_t bits = atomic_exchange_explicit(&t->peak_bits, 0, memory_order_relaxed);
+    memcpy(&o->peak, &bits, sizeof o->peak);
+    o->block_cpu_peak_ns = atomic_exchange_explicit(&t->block_cpu_peak, 0,
+                                                    memory_order_relaxed);
+    o->wake_ns = atomic_load_explicit(&t->wake_ns, memory_order_relaxed);
+    o->busy_ns = atomic_load_explicit(&t->busy_ns, memory_order_relaxed);
+    pthread_mutex_lock(&t->err_lock);
+    snprintf(o->last_error, sizeof o->last_error, "%s", t->last_error);
+    pthread_mutex_unlock(&t->err_lock);
+}

@@ -1,0 +1,102 @@
+/* track.h - one track: its source, its worker channel, its thread, its ring.
+ *
+ * DESIGN. Each track has one engine thread that renders blocks ahead into
+ * an SPSC ring (see ring.h): read the file's audio for the block, hand it to
+ * the track's worker process and wait for the answer with a deadline, apply
+ * on_fault, gain, pan and mute, commit the block. The mixer (render loop or
+ * audio callback) consumes the rings. Tracks never share mutable state, so
+ * a slow or broken worker only ever delays its own ring.
+ *
+ * Threads: track_create/track_start_worker/track_await_worker/track_run/
+ * track_stop/track_destroy from main; track_peek/track_release from the one
+ * consumer (real-time safe); track_drain and track_snapshot from one
+ * non-real-time thread (main or the stats thread). The block loop itself
+ * follows docs/realtime.md: no locks, no allocation, no logging; its only
+ * blocking calls are the bounded wait for its worker and the wait for room
+ * in its ring. */
+#ifndef SHX_TRACK_H
+#define SHX_TRACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+struct source;
+struct track;
+
+enum track_state {
+    TRACK_DIRECT = 0,    /* no script */
+    TRACK_STARTING,
+    TRACK_RUNNING,
+    TRACK_RESTARTING,
+    TRACK_ERROR,         /* the script keeps raising; until the file changes */
+    TRACK_FAILED,        /* the worker is gone for good */
+};
+
+struct track_config {
+    const char *name;
+    int sample_rate;          /* Hz */
+    uint32_t block_size;      /* frames */
+    int channels;             /* output channels, 1 or 2 */
+    double gain_db, pan;
+    int audible;              /* mute and solo resolved: 0 = silent */
+    enum on_fault on_fault;
+    int64_t offset;           /* frames on the timeline where the file starts */
+    uint64_t hang_ns;         /* a block may take this long before the worker is killed */
+    int worker_memory_mb;
+    const char *load_request; /* LOAD JSON for the worker; NULL = no script */
+    uint32_t ring_slots;      /* blocks rendered ahead (power of two) */
+};
+
+/* A consistent copy of a track's counters, for stats. */
+struct track_snapshot {
+    enum track_state state;
+    long pid;                 /* worker pid, 0 when none */
+    uint64_t blocks;          /* blocks rendered */
+    uint64_t cpu_ns;          /* worker process() + engine work, total */
+    uint64_t late_blocks, faulted_blocks, bad_samples, restarts, errors;
+    float peak;               /* largest |sample| since the previous snapshot */
+    uint64_t block_cpu_peak_ns; /* costliest block since the previous snapshot */
+    uint64_t wake_ns, busy_ns;  /* last block's, 0 without a script */
+    char last_error[256];     /* "" when none */
+};
+
+/* Main. Creates the track; takes ownership of src (may not be NULL).
+ * Errors: SHX_ENOMEM, SHX_ESYS (channel). */
+int track_create(const struct track_config *cfg, struct source *src, struct track **out);
+/* Main. Stops the thread and the worker first; track_destroy(NULL) is a no-op. */
+void track_destroy(struct track *t);
+
+/* Main. Starts the worker and posts its LOAD request (no wait).
+ * Errors: SHX_ESYS (err says why). No-op for a track without a script. */
+int track_start_worker(struct track *t, char *err, size_t cap);
+/* Main. Waits until the worker has loaded the script and run setup, or
+ * deadline_ns. Returns SHX_OK, or SHX_ESCRIPT / SHX_ETIMEOUT / SHX_EDEAD
+ * with the reason in err; the track then plays per on_fault. */
+int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t cap);
+
+/* Main. Starts the track thread rendering blocks [start, start + count x
+ * block_size) of the timeline. Errors: SHX_ESYS. */
+int track_run(struct track *t, int64_t start, int64_t count);
+/* Main. Stops the thread (if running) and ends the worker. */
+void track_stop(struct track *t);
+
+/* Consumer, real-time safe. The next rendered block (block_size x
+ * channels floats), or NULL when the track has not rendered it yet. */
+const float *track_peek(struct track *t);
+/* Consumer, real-time safe. Done with the block from track_peek. */
+void track_release(struct track *t);
+/* Consumer, not real-time. Sleeps until a block is ready or deadline_ns. */
+int track_wait(struct track *t, uint64_t deadline_ns);
+
+/* Stats thread. Prints the worker's messages (tracebacks, prints) to
+ * stderr, prefixed with the track's name, and keeps the last error line. */
+void track_drain(struct track *t);
+/* Stats thread. Copies the counters; resets the interval peaks. */
+void track_snapshot(struct track *t, struct track_snapshot *out);
+/* Any thread. */
+const char *track_name(const struct track *t);
+const char *track_state_name(enum track_state s);
+
+#endif

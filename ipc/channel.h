@@ -1,0 +1,131 @@
+/* channel.h - one track's shared-memory channel between engine and worker.
+ *
+ * DESIGN. The engine creates a channel per scripted track: an anonymous
+ * shared memory object (memfd on Linux) that the worker inherits as a
+ * descriptor. It holds a versioned header, a control area the engine fills
+ * with the LOAD request (JSON text), a ring of fixed-size text messages from
+ * the worker (tracebacks, log lines) and the audio block: float32,
+ * interleaved, frames x channels. Requests and replies are sequence numbers
+ * in two 32-bit words of the header, each a futex the other side waits on.
+ *
+ * Ownership: the engine writes the request half and the control area; the
+ * worker writes the reply half and the message slots; the audio block is
+ * the worker's from a request until its reply, the engine's otherwise. The
+ * engine never issues a request before the previous one is answered, so a
+ * late worker can never have its buffer overwritten.
+ *
+ * Trust: the worker is not trusted. Everything the engine reads that the
+ * worker wrote (reply words, message slots) is validated; geometry and
+ * offsets come from the engine's private copy, never from shared memory
+ * after creation. The layout itself is private to channel.c.
+ *
+ * Threads: one engine thread (the track thread) issues requests and waits
+ * for replies; one engine non-real-time thread drains messages; any thread
+ * may call chan_interrupt. The worker side is single-threaded. */
+#ifndef SHX_CHANNEL_H
+#define SHX_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct chan;
+
+enum chan_cmd {
+    CHAN_CMD_LOAD = 1,    /* import the script named in the control area, run setup */
+    CHAN_CMD_PROCESS = 2, /* run process() on the audio block */
+    CHAN_CMD_QUIT = 3,    /* exit cleanly */
+    CHAN_CMD_END_
+};
+
+enum chan_status {
+    CHAN_ST_OK = 0,
+    CHAN_ST_RAISED = 1,   /* the script raised; a traceback message follows */
+    CHAN_ST_SHAPE = 2,    /* process() returned something of the wrong shape/type */
+    CHAN_ST_NOSCRIPT = 3, /* PROCESS before a successful LOAD */
+    CHAN_ST_END_
+};
+
+enum chan_msg_type {
+    CHAN_MSG_ERROR = 1,   /* a traceback or load error, first line is the summary */
+    CHAN_MSG_LOG = 2,     /* text the script printed */
+    CHAN_MSG_END_
+};
+
+#define CHAN_CTL_BYTES 16384u     /* room for the LOAD request, bytes */
+#define CHAN_MSG_SLOTS 16u        /* worker -> engine messages in flight */
+#define CHAN_MSG_TEXT 2040u       /* longest message text, bytes */
+
+struct chan_request {
+    uint32_t seq;
+    uint32_t cmd;                 /* enum chan_cmd */
+    const char *ctl;              /* LOAD payload (worker side), NUL-terminated */
+    uint32_t ctl_len;             /* bytes */
+    uint64_t posted_ns;           /* CLOCK_MONOTONIC when the engine posted it */
+};
+
+struct chan_reply {
+    uint32_t status;              /* enum chan_status, validated */
+    uint64_t cpu_ns;              /* worker thread CPU time on the request */
+    uint64_t wake_ns;             /* from posting until the worker ran */
+    uint64_t busy_ns;             /* from the worker running until its reply */
+};
+
+/* ---- engine side ---- */
+
+/* Main. Creates a channel for blocks of frames x channels floats.
+ * Errors: SHX_EUSAGE (geometry out of range), SHX_ESYS, SHX_ENOMEM. */
+int chan_create(uint32_t frames, uint32_t channels, struct chan **out);
+/* Main. Unmaps and closes; chan_destroy(NULL) is a no-op. */
+void chan_destroy(struct chan *ch);
+/* Any thread. The descriptor to hand to the worker. */
+int chan_fd(const struct chan *ch);
+/* Any thread. True when the shared pages were locked into RAM. */
+int chan_locked(const struct chan *ch);
+/* Main or supervisor, only while no worker uses the channel: restores the
+ * header to its freshly created state for a new worker. */
+void chan_reset(struct chan *ch);
+
+/* Track thread, real-time safe. The audio block (engine's own pointer). */
+float *chan_audio(struct chan *ch);
+/* Track thread, real-time safe. True when the last request has been answered
+ * (or none was made), i.e. the audio block belongs to the engine. */
+int chan_idle(struct chan *ch);
+/* Track thread, real-time safe for PROCESS/QUIT (ctl NULL). Posts a request.
+ * ctl (LOAD only) is copied into the control area. Returns the sequence
+ * number (> 0). Errors: SHX_EFULL (previous request still outstanding or
+ * ctl too long). */
+int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_len);
+/* Track thread, real-time safe. Waits for the reply to the outstanding
+ * request until deadline_ns (CLOCK_MONOTONIC, 0 = forever).
+ * Errors: SHX_ETIMEOUT, SHX_EDEAD (chan_interrupt'ed as dead), SHX_ECORRUPT
+ * (the worker wrote something invalid; the engine should kill it). */
+int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *reply);
+/* Any thread. Marks the worker dead (dead != 0) or alive again, and wakes a
+ * thread waiting in chan_wait_reply. */
+void chan_set_dead(struct chan *ch, int dead);
+/* Non-real-time engine thread. Copies the next worker message into text
+ * (NUL-terminated, truncated to cap). Errors: SHX_EEMPTY, SHX_ECORRUPT. */
+int chan_read_msg(struct chan *ch, uint32_t *type, char *text, size_t cap);
+
+/* ---- worker side ---- */
+
+/* Worker. Maps the inherited descriptor and validates the header.
+ * Errors: SHX_ESYS, SHX_EFORMAT (not a channel, or another version). */
+int chan_attach(int fd, struct chan **out);
+/* Worker. Geometry of the audio block. */
+uint32_t chan_frames(const struct chan *ch);
+uint32_t chan_channels(const struct chan *ch);
+/* Worker. Waits for the next request until deadline_ns (0 = forever).
+ * Errors: SHX_ETIMEOUT. */
+int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request *req);
+/* Worker. Answers request seq. */
+void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
+                uint64_t wake_ns);
+/* Worker. Queues a message; drops it when the engine has not drained the
+ * ring. Errors: SHX_EFULL. */
+int chan_post_msg(struct chan *ch, uint32_t type, const char *text, size_t len);
+
+/* Tests only: the raw shared bytes, to play a misbehaving worker. */
+void *chan_raw(struct chan *ch, size_t *bytes);
+
+#endif

@@ -1,0 +1,60 @@
+/* platform.h - every OS-specific call shmix makes, behind one small interface.
+ *
+ * Linux is implemented in platform_linux.c. A macOS or Windows port is a new
+ * platform_<os>.c with the same functions (shared memory from shm_open or
+ * CreateFileMapping, waits from os_sync_wait_on_address or WaitOnAddress);
+ * nothing else in the tree calls these OS facilities directly. */
+#ifndef SHX_PLATFORM_H
+#define SHX_PLATFORM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Any thread, set-up only. Creates an anonymous shared memory object of
+ * `bytes` bytes (Linux: memfd, close-on-exec, no name in /dev/shm) and maps
+ * it read-write. On success *fd and *addr are set. Errors: SHX_ESYS. */
+int plat_shm_create(const char *debug_name, size_t bytes, int *fd, void **addr);
+
+/* Any thread, set-up only. Maps an inherited shared memory descriptor.
+ * Errors: SHX_ESYS (fd not mappable), SHX_EFORMAT (size smaller than min). */
+int plat_shm_map(int fd, size_t min_bytes, size_t *bytes, void **addr);
+
+/* Any thread. Unmaps what plat_shm_create/plat_shm_map mapped. */
+void plat_shm_unmap(void *addr, size_t bytes);
+
+/* Any thread, set-up only. Locks the pages into RAM when RLIMIT_MEMLOCK
+ * allows; returns 0 on success, SHX_ESYS when not permitted (not fatal). */
+int plat_mlock(void *addr, size_t bytes);
+
+/* Real-time safe. Waits while *word == expected, until woken or until the
+ * absolute CLOCK_MONOTONIC time deadline_ns (0 = forever). The word may live
+ * in memory shared between processes. Returns 0 when woken or when the value
+ * already differs (callers re-check the word), SHX_ETIMEOUT at the deadline. */
+int plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+
+/* Real-time safe (one non-blocking system call). Wakes every waiter on word. */
+void plat_wake(uint32_t *word);
+
+/* Real-time safe. CLOCK_MONOTONIC in nanoseconds. */
+uint64_t plat_now_ns(void);
+
+/* Real-time safe. CPU time consumed by the calling thread, in nanoseconds. */
+uint64_t plat_thread_cpu_ns(void);
+
+/* Worker, at start. Arranges for the calling process to get SIGKILL when its
+ * parent dies, then checks the parent is still `parent` (closing the race
+ * where it died first). Returns 0, or SHX_EDEAD if the parent is gone. */
+int plat_die_with_parent(pid_t parent);
+
+/* Any thread. True while process `parent` is still our parent. */
+int plat_parent_alive(pid_t parent);
+
+/* Any thread. Opens a descriptor that becomes readable when process pid
+ * exits (Linux: pidfd). Returns the descriptor or SHX_ESYS. */
+int plat_pidfd_open(pid_t pid);
+
+/* Any thread, set-up only. Names the calling thread for top/gdb. */
+void plat_thread_name(const char *name);
+
+#endif

@@ -1,0 +1,131 @@
+/* platform_linux.c - the Linux implementation of platform.h: memfd, futex,
+ * prctl(PR_SET_PDEATHSIG), pidfd, mlock. */
+#include "platform.h"
+#include "errors.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+int plat_shm_create(const char *debug_name, size_t bytes, int *fd, void **addr)
+{
+    int f = memfd_create(debug_name, MFD_CLOEXEC);
+    if (f < 0)
+        return SHX_ESYS;
+    if (ftruncate(f, (off_t)bytes) != 0) {
+        close(f);
+        return SHX_ESYS;
+    }
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+    if (p == MAP_FAILED) {
+        close(f);
+        return SHX_ESYS;
+    }
+    *fd = f;
+    *addr = p;
+    return SHX_OK;
+}
+
+int plat_shm_map(int fd, size_t min_bytes, size_t *bytes, void **addr)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return SHX_ESYS;
+    if (st.st_size < 0 || (size_t)st.st_size < min_bytes)
+        return SHX_EFORMAT;
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return SHX_ESYS;
+    *bytes = (size_t)st.st_size;
+    *addr = p;
+    return SHX_OK;
+}
+
+void plat_shm_unmap(void *addr, size_t bytes)
+{
+    if (addr)
+        munmap(addr, bytes);
+}
+
+int plat_mlock(void *addr, size_t bytes)
+{
+    return mlock(addr, bytes) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+{
+    struct timespec ts, *tp = NULL;
+    if (deadline_ns) {
+        ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+        ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+        tp = &ts;
+    }
+    /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
+     * spurious wake-up never stretches the total wait. Not FUTEX_PRIVATE:
+     * the word is shared with another process. */
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, tp, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    if (r == -1 && errno == ETIMEDOUT)
+        return SHX_ETIMEOUT;
+    return SHX_OK; /* woken, EAGAIN (value changed) or EINTR: re-check */
+}
+
+void plat_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+uint64_t plat_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t plat_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int plat_die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        return SHX_ESYS;
+    return plat_parent_alive(parent) ? SHX_OK : SHX_EDEAD;
+}
+
+int plat_parent_alive(pid_t parent)
+{
+    return getppid() == parent;
+}
+
+int plat_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0)
+        return fd;
+#endif
+    (void)pid;
+    return SHX_ESYS;
+}
+
+void plat_thread_name(const char *name)
+{
+    char buf[16];
+    snprintf(buf, sizeof buf, "%s", name);
+    pthread_setname_np(pthread_self(), buf);
+}

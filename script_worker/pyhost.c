@@ -1,0 +1,321 @@
+/* pyhost.c - embedding CPython and numpy in a worker; see pyhost.h. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "pyhost.h"
+#include "../ipc/channel.h"
+#include "../ipc/errors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Python half of the host: loading a script, checking a returned block,
+ * formatting a traceback whose first line is a one-line summary, and a
+ * sys.stdout that sends the script's prints to the engine as log lines. */
+static const char bootstrap[] =
+    "import gc, json, os, sys, traceback, types\n"
+    "import numpy as np\n"
+    "import _shmix\n"
+    "class Context:\n"
+    "    def __init__(self, d):\n"
+    "        self.sample_rate = d['sample_rate']\n"
+    "        self.block_size = d['block_size']\n"
+    "        self.channels = d['channels']\n"
+    "        self.track = d['track']\n"
+    "        self.params = d.get('params') or {}\n"
+    "    def __repr__(self):\n"
+    "        return 'Context(%r)' % self.__dict__\n"
+    "def load(ctl):\n"
+    "    d = json.loads(ctl)\n"
+    "    path = d['script']\n"
+    "    with open(path, 'rb') as f:\n"
+    "        src = f.read()\n"
+    "    code = compile(src, path, 'exec')\n"
+    "    mod = types.ModuleType('__shmix_script__')\n"
+    "    mod.__file__ = path\n"
+    "    folder = os.path.dirname(path)\n"
+    "    if folder not in sys.path:\n"
+    "        sys.path.insert(0, folder)\n"
+    "    exec(code, mod.__dict__)\n"
+    "    proc = getattr(mod, 'process', None)\n"
+    "    if not callable(proc):\n"
+    "        raise TypeError('the script defines no process(block) function')\n"
+    "    setup = getattr(mod, 'setup', None)\n"
+    "    if setup is not None:\n"
+    "        setup(Context(d))\n"
+    "    return (mod, proc)\n"
+    "def fix(block, r):\n"
+    "    if not isinstance(r, np.ndarray):\n"
+    "        raise TypeError('process() returned %s, expected None or a numpy array'\n"
+    "                        % type(r).__name__)\n"
+    "    if r.shape != block.shape:\n"
+    "        raise ValueError('process() returned shape %s, expected %s'\n"
+    "                         % (r.shape, block.shape))\n"
+    "    if r.dtype.kind not in 'fiu':\n"
+    "        raise TypeError('process() returned dtype %s, expected float32' % r.dtype)\n"
+    "    np.copyto(block, r, casting='unsafe')\n"
+    "def describe(e):\n"
+    "    tb = traceback.extract_tb(e.__traceback__)\n"
+    "    where = ''\n"
+    "    for fr in reversed(tb):\n"
+    "        if fr.filename != '<shmix>':\n"
+    "            where = ' (%s:%d in %s)' % (os.path.basename(fr.filename), fr.lineno, fr.name)\n"
+    "            break\n"
+    "    if isinstance(e, SyntaxError) and e.filename:\n"
+    "        where = ' (%s:%s)' % (os.path.basename(e.filename), e.lineno)\n"
+    "    head = traceback.format_exception_only(type(e), e)[-1].strip()\n"
+    "    lines = [l for l in traceback.format_exception(type(e), e, e.__traceback__)\n"
+    "             if '<shmix>' not in l]\n"
+    "    return head + where + '\\n' + ''.join(lines)\n"
+    "class Out:\n"
+    "    def __init__(self):\n"
+    "        self.buf = ''\n"
+    "    def write(self, s):\n"
+    "        self.buf += s\n"
+    "        while '\\n' in self.buf:\n"
+    "            line, self.buf = self.buf.split('\\n', 1)\n"
+    "            _shmix.post(2, line)\n"
+    "        return len(s)\n"
+    "    def flush(self):\n"
+    "        pass\n"
+    "sys.stdout = Out()\n";
+
+struct pyhost {
+    struct chan *ch;
+    PyObject *ns;          /* the bootstrap's globals */
+    PyObject *load_fn, *fix_fn, *describe_fn;
+    PyObject *block;       /* numpy view of the shared audio block */
+    PyObject *module;      /* current script module, or NULL */
+    PyObject *process;     /* its process(), or NULL */
+    PyObject *gc_collect;
+    unsigned idle_count;
+};
+
+static struct chan *g_chan;   /* for _shmix.post; one channel per process */
+
+static PyObject *py_post(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int type;
+    const char *s;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "is#", &type, &s, &n))
+        return NULL;
+    if (g_chan && type > 0 && type < CHAN_MSG_END_)
+        chan_post_msg(g_chan, (uint32_t)type, s, (size_t)n);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef shmix_methods[] = {
+    {"post", py_post, METH_VARARGS, "post(type, text): send a message to the engine"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef shmix_module = {
+    PyModuleDef_HEAD_INIT, "_shmix", NULL, -1, shmix_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+static PyObject *init_shmix_module(void) { return PyModule_Create(&shmix_module); }
+
+/* Posts the current Python exception as an error message and clears it. */
+static void post_exception(struct pyhost *h)
+{
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+    if (exc && tb)
+        PyException_SetTraceback(exc, tb);
+    PyObject *text = exc ? PyObject_CallOneArg(h->describe_fn, exc) : NULL;
+    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
+    if (s)
+        chan_post_msg(h->ch, CHAN_MSG_ERROR, s, strlen(s));
+    else
+        chan_post_msg(h->ch, CHAN_MSG_ERROR, "exception (traceback unavailable)", 33);
+    PyErr_Clear();
+    Py_XDECREF(text);
+    Py_XDECREF(type);
+    Py_XDECREF(exc);
+    Py_XDECREF(tb);
+}
+
+static PyObject *get_fn(PyObject *ns, const char *name)
+{
+    PyObject *f = PyDict_GetItemString(ns, name);   /* borrowed */
+    Py_XINCREF(f);
+    return f;
+}
+
+int pyhost_create(struct chan *ch, struct pyhost **out, char *err, size_t cap)
+{
+    struct pyhost *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    h->ch = ch;
+    g_chan = ch;
+
+    if (PyImport_AppendInittab("_shmix", init_shmix_module) != 0) {
+        snprintf(err, cap, "cannot register the _shmix module");
+        free(h);
+        return SHX_ESYS;
+    }
+    /* Isolated: no PYTHON* environment, no user site, no signal handlers
+     * (the engine owns signals; the worker is in its own process group). */
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.install_signal_handlers = 0;
+    config.write_bytecode = 0;
+    config.buffered_stdio = 0;
+    PyStatus st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st)) {
+        snprintf(err, cap, "cannot start Python: %s", st.err_msg ? st.err_msg : "?");
+        free(h);
+        return SHX_ESYS;
+    }
+
+    PyObject *main_mod = PyImport_AddModule("__shmix_host__");   /* borrowed */
+    h->ns = main_mod ? PyModule_GetDict(main_mod) : NULL;
+    Py_XINCREF(h->ns);
+    if (h->ns)
+        PyDict_SetItemString(h->ns, "__builtins__", PyEval_GetBuiltins());
+    PyObject *code = Py_CompileString(bootstrap, "<shmix>", Py_file_input);
+    PyObject *r = (code && h->ns) ? PyEval_EvalCode(code, h->ns, h->ns) : NULL;
+    Py_XDECREF(code);
+    if (!r) {
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        PyObject *s = v ? PyObject_Str(v) : NULL;
+        snprintf(err, cap, "cannot import numpy: %s",
+                 s && PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : "unknown error");
+        Py_XDECREF(s);
+        Py_XDECREF(t);
+        Py_XDECREF(v);
+        Py_XDECREF(tb);
+        pyhost_destroy(h);
+        return SHX_ESYS;
+    }
+    Py_DECREF(r);
+    h->load_fn = get_fn(h->ns, "load");
+    h->fix_fn = get_fn(h->ns, "fix");
+    h->describe_fn = get_fn(h->ns, "describe");
+
+    /* The zero-copy view: a writable memoryview over the shared block,
+     * reinterpreted by numpy as float32 (frames, channels). */
+    uint32_t frames = chan_frames(ch), chans = chan_channels(ch);
+    PyObject *mv = PyMemoryView_FromMemory((char *)chan_audio(ch),
+                                           (Py_ssize_t)frames * chans * sizeof(float),
+                                           PyBUF_WRITE);
+    PyObject *np = PyImport_ImportModule("numpy");
+    PyObject *flat = (mv && np) ? PyObject_CallMethod(np, "frombuffer", "Os", mv, "float32") : NULL;
+    h->block = flat ? PyObject_CallMethod(flat, "reshape", "(II)", frames, chans) : NULL;
+    Py_XDECREF(flat);
+    Py_XDECREF(mv);
+    PyObject *gc = PyImport_ImportModule("gc");
+    h->gc_collect = gc ? PyObject_GetAttrString(gc, "collect") : NULL;
+    Py_XDECREF(gc);
+    Py_XDECREF(np);
+    if (!h->block || !h->load_fn || !h->fix_fn || !h->describe_fn || !h->gc_collect) {
+        PyErr_Clear();
+        snprintf(err, cap, "cannot wrap the audio block as a numpy array");
+        pyhost_destroy(h);
+        return SHX_ESYS;
+    }
+    *out = h;
+    return SHX_OK;
+}
+
+void pyhost_destroy(struct pyhost *h)
+{
+    if (!h)
+        return;
+    Py_XDECREF(h->process);
+    Py_XDECREF(h->module);
+    Py_XDECREF(h->block);
+    Py_XDECREF(h->gc_collect);
+    Py_XDECREF(h->load_fn);
+    Py_XDECREF(h->fix_fn);
+    Py_XDECREF(h->describe_fn);
+    Py_XDECREF(h->ns);
+    if (Py_IsInitialized())
+        Py_FinalizeEx();
+    g_chan = NULL;
+    free(h);
+}
+
+static void run_gc(const char *how)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, how, NULL) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(gc);
+    PyErr_Clear();
+}
+
+uint32_t pyhost_load(struct pyhost *h, const char *ctl)
+{
+    /* Collect before loading so the new script's setup starts clean, and
+     * keep the collector off while its objects are created. */
+    run_gc("unfreeze");
+    run_gc("enable");
+    PyObject *r = PyObject_CallFunction(h->load_fn, "s", ctl);
+    if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 2) {
+        if (PyErr_Occurred())
+            post_exception(h);
+        Py_XDECREF(r);
+        run_gc("disable");
+        return CHAN_ST_RAISED;
+    }
+    Py_XDECREF(h->process);
+    Py_XDECREF(h->module);
+    h->module = PyTuple_GET_ITEM(r, 0);
+    h->process = PyTuple_GET_ITEM(r, 1);
+    Py_INCREF(h->module);
+    Py_INCREF(h->process);
+    Py_DECREF(r);
+    /* Everything that exists after setup() is long-lived: move it to the
+     * permanent generation so later collections do not walk it, and turn
+     * automatic collection off so none can start inside process(). */
+    PyObject *c = PyObject_CallNoArgs(h->gc_collect);
+    Py_XDECREF(c);
+    run_gc("freeze");
+    run_gc("disable");
+    return CHAN_ST_OK;
+}
+
+uint32_t pyhost_process(struct pyhost *h)
+{
+    if (!h->process)
+        return CHAN_ST_NOSCRIPT;
+    PyObject *r = PyObject_CallOneArg(h->process, h->block);
+    if (!r) {
+        post_exception(h);
+        return CHAN_ST_RAISED;
+    }
+    uint32_t st = CHAN_ST_OK;
+    if (r != Py_None && r != h->block) {
+        PyObject *f = PyObject_CallFunctionObjArgs(h->fix_fn, h->block, r, NULL);
+        if (!f) {
+            post_exception(h);
+            st = CHAN_ST_SHAPE;
+        }
+        Py_XDECREF(f);
+    }
+    Py_DECREF(r);
+    return st;
+}
+
+void pyhost_idle(struct pyhost *h)
+{
+    /* Generation 0 holds only what the script allocated since the last
+     * collection (everything older is frozen), so this is short. Every
+     * 256th idle moment the collection is a full one. */
+    h->idle_count++;
+    if (h->idle_count % 32 != 0)
+        return;
+    PyObject *r = PyObject_CallFunction(h->gc_collect, "i", h->idle_count % 256 == 0 ? 2 : 0);
+    Py_XDECREF(r);
+    PyErr_Clear();
+}

@@ -1,0 +1,38 @@
+/* pyhost.h - the embedded CPython interpreter of one worker process.
+ *
+ * DESIGN. One interpreter per process, used from the worker's single thread.
+ * The audio block of the channel is wrapped once, at start, as a zero-copy
+ * numpy array of shape (frames, channels), float32, C-contiguous; every
+ * process() call receives that same array. Python's cyclic garbage collector
+ * is frozen after setup() and only run by pyhost_idle, which the worker
+ * calls after answering a block, so a collection never lands inside one. */
+#ifndef SHX_PYHOST_H
+#define SHX_PYHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct chan;
+struct pyhost;
+
+/* Worker. Starts Python, imports numpy, wraps the block. On failure writes
+ * a one-line reason into err. Errors: SHX_ESYS (Python or numpy failed). */
+int pyhost_create(struct chan *ch, struct pyhost **out, char *err, size_t cap);
+/* Worker. Finalises Python; pyhost_destroy(NULL) is a no-op. */
+void pyhost_destroy(struct pyhost *h);
+
+/* Worker. Loads the script described by the LOAD request's JSON text and
+ * runs its setup(ctx). On success the new script replaces the current one;
+ * on failure the current one (if any) stays and a traceback is posted.
+ * Returns an enum chan_status. */
+uint32_t pyhost_load(struct pyhost *h, const char *ctl);
+
+/* Worker, inside a block. Calls process(block); on an exception or a wrong
+ * return value posts the traceback. Returns an enum chan_status. */
+uint32_t pyhost_process(struct pyhost *h);
+
+/* Worker, between blocks (when it would otherwise sleep). Runs the garbage
+ * collector now and then. */
+void pyhost_idle(struct pyhost *h);
+
+#endif
