@@ -62,7 +62,8 @@ int source_open(const char *path, int out_rate, int out_channels,
     s->file_rate = info.samplerate;
     s->out_ch = out_channels;
     s->ratio = (double)out_rate / info.samplerate;
-    s->length = (int64_t)ceil((double)info.frames * s->ratio);
+    /* exact integer arithmetic: ceil(frames x out_rate / file_rate) */
+    s->length = (info.frames * out_rate + info.samplerate - 1) / info.samplerate;
     s->in = malloc(sizeof(float) * CHUNK * 2);
     s->conv = malloc(sizeof(float) * CHUNK * 2);
     int e = 0;

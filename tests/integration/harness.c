@@ -1,0 +1,156 @@
+/* harness.c - see harness.h. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+static char dir[128];
+
+const char *h_tmpdir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/shmix-it-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+void h_cleanup(void)
+{
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (dir[0] && system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+const char *h_path(const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, 512, "%s/%s", dir, name);
+    return b;
+}
+
+void h_write(const char *name, const char *text)
+{
+    const char *p = h_path(name);
+    char folder[512];
+    snprintf(folder, sizeof folder, "%s", p);
+    char *slash = strrchr(folder, '/');
+    *slash = '\0';
+    mkdir(folder, 0755);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+void h_write_wav(const char *name, int rate, int channels, int64_t frames,
+                 double (*sample)(int64_t frame, int channel))
+{
+    SF_INFO info = {.samplerate = rate, .channels = channels,
+                    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SNDFILE *sf = sf_open(h_path(name), SFM_WRITE, &info);
+    assert_non_null(sf);
+    float *buf = malloc(sizeof(float) * (size_t)(frames * channels));
+    for (int64_t i = 0; i < frames; i++)
+        for (int c = 0; c < channels; c++)
+            buf[i * channels + c] = (float)sample(i, c);
+    assert_int_equal(sf_writef_float(sf, buf, frames), frames);
+    sf_close(sf);
+    free(buf);
+}
+
+float *h_read(const char *path, int64_t *frames, int *channels, int *rate)
+{
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf)
+        fail_msg("cannot read %s: %s", path, sf_strerror(NULL));
+    float *buf = malloc(sizeof(float) * (size_t)(info.frames * info.channels + 1));
+    assert_int_equal(sf_readf_float(sf, buf, info.frames), info.frames);
+    sf_close(sf);
+    *frames = info.frames;
+    *channels = info.channels;
+    if (rate)
+        *rate = info.samplerate;
+    return buf;
+}
+
+char *h_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+int h_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void copy_out(const char *file, char *buf, size_t cap)
+{
+    if (!buf || !cap)
+        return;
+    char *s = h_slurp(file);
+    snprintf(buf, cap, "%s", s ? s : "");
+    free(s);
+    unlink(file);
+}
+
+int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ecap,
+          int timeout_s)
+{
+    char ofile[600], efile[600];
+    snprintf(ofile, sizeof ofile, "%s/.stdout", dir);
+    snprintf(efile, sizeof efile, "%s/.stderr", dir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, ofile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, efile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    assert_int_equal(rc, 0);
+    int status = 0;
+    for (int ms = 0;; ms += 5) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (ms > timeout_s * 1000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            copy_out(efile, err, ecap);
+            fail_msg("%s %s timed out after %d s", argv[0], argv[1], timeout_s);
+        }
+        struct timespec t = {0, 5000000};
+        nanosleep(&t, NULL);
+    }
+    copy_out(ofile, out, ocap);
+    copy_out(efile, err, ecap);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -1,0 +1,33 @@
+/* harness.h - helpers for integration tests that run the real binaries:
+ * a scratch folder, sound files in and out, and running a command with its
+ * output captured. */
+#ifndef SHX_HARNESS_H
+#define SHX_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Creates a fresh scratch folder; returns its path (static). */
+const char *h_tmpdir(void);
+/* Removes the scratch folder. */
+void h_cleanup(void);
+/* "<tmpdir>/<name>" in a static rotating buffer. */
+const char *h_path(const char *name);
+/* Writes text to <tmpdir>/<name>. */
+void h_write(const char *name, const char *text);
+/* Writes a float WAV: sample(frame, channel) gives each value. */
+void h_write_wav(const char *name, int rate, int channels, int64_t frames,
+                 double (*sample)(int64_t frame, int channel));
+/* Reads any sound file into a malloc'ed float array; sets frames, channels. */
+float *h_read(const char *path, int64_t *frames, int *channels, int *rate);
+/* Runs argv (argv[0] a path), stdin from /dev/null; captures stdout and
+ * stderr into the buffers (NUL-terminated, may be NULL). Returns the exit
+ * status, or 128 + signal. Kills it after timeout_s seconds. */
+int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ecap,
+          int timeout_s);
+/* Reads a whole text file (malloc'ed), NULL if missing. */
+char *h_slurp(const char *path);
+/* True when the file exists. */
+int h_exists(const char *path);
+
+#endif

@@ -1,0 +1,160 @@
+/* test_cli.c - the command line's contract: one-line errors naming the
+ * place, exit statuses, nothing half-written, check starting every script. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static char out[16384], err[16384];
+
+static double tone(int64_t i, int c)
+{
+    (void)c;
+    return 0.25 * sin((double)i * 0.05);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    h_tmpdir();
+    h_write_wav("a.wav", 48000, 1, 4800, tone);
+    h_write_wav("six.wav", 48000, 6, 480, tone);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_cleanup();
+    return 0;
+}
+
+static int shmix(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    const char *argv[] = {SHMIX_BIN, a1, a2, a3, a4, NULL};
+    return h_run(argv, out, sizeof out, err, sizeof err, 60);
+}
+
+/* Exactly one line on stderr, starting "shmix: ", equal to want. */
+static void assert_one_line(const char *want)
+{
+    size_t n = strlen(err);
+    assert_true(n > 0 && err[n - 1] == '\n');
+    assert_null(strchr(err, '\n') == err + n - 1 ? NULL : strchr(err, '\n'));
+    err[n - 1] = '\0';
+    if (strcmp(err, want))
+        fail_msg("stderr\n  \"%s\"\nwanted\n  \"%s\"", err, want);
+}
+
+static void test_help_and_version(void **state)
+{
+    (void)state;
+    assert_int_equal(shmix("--help", NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "shmix render SESSION -o OUT"));
+    assert_int_equal(shmix("--version", NULL, NULL, NULL), 0);
+    assert_int_equal(strncmp(out, "shmix ", 6), 0);
+    assert_int_equal(shmix("frobnicate", NULL, NULL, NULL), 2);
+    assert_one_line("shmix: unknown command \"frobnicate\" (see shmix --help)");
+    assert_int_equal(shmix(NULL, NULL, NULL, NULL), 2);
+}
+
+static void test_bad_session_is_one_line_exit_2(void **state)
+{
+    (void)state;
+    h_write("bad.yaml", "tracks:\n  - file: a.wav\n    gain_db: loud\n");
+    char want[600];
+    assert_int_equal(shmix("check", h_path("bad.yaml"), NULL, NULL), 2);
+    snprintf(want, sizeof want,
+             "shmix: %s:3:14: tracks[0].gain_db: expected a number, got \"loud\"",
+             h_path("bad.yaml"));
+    assert_one_line(want);
+    assert_int_equal(shmix("render", h_path("bad.yaml"), "-o", h_path("bad.wav")), 2);
+    assert_one_line(want);
+    assert_false(h_exists(h_path("bad.wav")));
+}
+
+static void test_bad_audio_files(void **state)
+{
+    (void)state;
+    char want[600];
+    h_write("missing.yaml", "tracks:\n  - {file: a.wav}\n  - {file: nothere.wav}\n");
+    assert_int_equal(shmix("render", h_path("missing.yaml"), "-o", h_path("m.wav")), 2);
+    snprintf(want, sizeof want, "shmix: %s:3:12: tracks[1].file: \"nothere.wav\" cannot "
+             "open: No such file or directory", h_path("missing.yaml"));
+    assert_one_line(want);
+    assert_false(h_exists(h_path("m.wav")));
+    h_write("six.yaml", "tracks:\n  - file: six.wav\n");
+    assert_int_equal(shmix("check", h_path("six.yaml"), NULL, NULL), 2);
+    snprintf(want, sizeof want, "shmix: %s:2:11: tracks[0].file: \"six.wav\" has 6 "
+             "channels; shmix plays mono and stereo files", h_path("six.yaml"));
+    assert_one_line(want);
+}
+
+static void test_render_usage(void **state)
+{
+    (void)state;
+    h_write("ok.yaml", "tracks:\n  - file: a.wav\n");
+    assert_int_equal(shmix("render", h_path("ok.yaml"), NULL, NULL), 2);
+    assert_one_line("shmix: render: missing -o OUT.wav|flac|ogg");
+    assert_int_equal(shmix("render", h_path("ok.yaml"), "-o", h_path("x.mp3")), 2);
+    char want[600];
+    snprintf(want, sizeof want, "shmix: %s: unsupported output format (use .wav, .flac or "
+             ".ogg)", h_path("x.mp3"));
+    assert_one_line(want);
+    assert_false(h_exists(h_path("x.mp3")));
+    assert_int_equal(shmix("render", h_path("ok.yaml"), "--bogus", "1"), 2);
+    assert_one_line("shmix: render: unknown option --bogus (see shmix --help)");
+    /* An output folder that does not exist: a run-time failure, no file. */
+    assert_int_equal(shmix("render", h_path("ok.yaml"), "-o", h_path("no/dir/x.wav")), 1);
+    assert_int_equal(strncmp(err, "shmix: ", 7), 0);
+    /* --duration cuts the render exactly. */
+    const char *argv[] = {SHMIX_BIN, "render", h_path("ok.yaml"), "-o", h_path("d.wav"),
+                          "--duration", "0.05", NULL};
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 30), 0);
+    int64_t frames;
+    int ch;
+    float *y = h_read(h_path("d.wav"), &frames, &ch, NULL);
+    assert_int_equal(frames, 2400);
+    free(y);
+}
+
+static void test_check_starts_scripts(void **state)
+{
+    (void)state;
+    h_write("good.yaml", "tracks:\n  - {file: a.wav, script: " SHMIX_TEST_SCRIPTS
+                         "/double.py}\n");
+    assert_int_equal(shmix("check", h_path("good.yaml"), NULL, NULL), 0);
+    assert_string_equal(err, "");
+    h_write("setup.yaml", "tracks:\n  - file: a.wav\n    params: {x: 7}\n"
+                          "    script: " SHMIX_TEST_SCRIPTS "/setup_raise.py\n");
+    assert_int_equal(shmix("check", h_path("setup.yaml"), NULL, NULL), 2);
+    char want[600];
+    snprintf(want, sizeof want, "shmix: %s:4:13: tracks[0].script: ValueError: bad "
+             "parameter: 7 (setup_raise.py:5 in setup)", h_path("setup.yaml"));
+    /* The traceback goes to stderr first; the verdict is the last line. */
+    char *last = err + strlen(err) - 1;
+    *last = '\0';
+    last = strrchr(err, '\n');
+    assert_string_equal(last ? last + 1 : err, want);
+    assert_non_null(strstr(err, "Traceback (most recent call last):"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_bad_session_is_one_line_exit_2),
+        cmocka_unit_test(test_bad_audio_files),
+        cmocka_unit_test(test_render_usage),
+        cmocka_unit_test(test_check_starts_scripts),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,5 @@
+"""Doubles the block in place."""
+
+
+def process(block):
+    block *= 2

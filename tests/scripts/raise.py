@@ -1,0 +1,5 @@
+"""Raises on every block."""
+
+
+def process(block):
+    return 1 / 0

@@ -1,0 +1,221 @@
+/* test_session.c - session parsing: good files, defaults, and a table of
+ * bad inputs with their exact messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "session.h"
+
+static char dir[256];
+static char path[300];
+
+static void write_file(const char *name, const char *text)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/shmix-test-session-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s.yaml", dir);
+    write_file("fx.py", "def process(block):\n    pass\n");
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    char cmd[320];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static struct session *load_ok(const char *yaml)
+{
+    write_file("s.yaml", yaml);
+    struct session *s = NULL;
+    char err[512] = "";
+    int rc = session_load(path, &s, err, sizeof err);
+    if (rc != SHX_OK)
+        fail_msg("unexpected error: %s", err);
+    return s;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct session *s = load_ok("tracks:\n  - file: stems/drums.flac\n");
+    assert_int_equal(s->sample_rate, 0);
+    assert_int_equal(s->block_size, 256);
+    assert_int_equal(s->channels, 2);
+    assert_int_equal(s->max_restarts, 5);
+    assert_true(s->window == 10.0);
+    assert_true(s->hang_timeout == 0.5);
+    assert_int_equal(s->worker_memory_mb, 1024);
+    assert_int_equal(s->has_loop, 0);
+    assert_int_equal(s->ntracks, 1);
+    assert_string_equal(s->tracks[0].name, "drums");
+    char want[400];
+    snprintf(want, sizeof want, "%s/stems/drums.flac", dir);
+    assert_string_equal(s->tracks[0].file, want);
+    assert_null(s->tracks[0].script);
+    assert_string_equal(s->tracks[0].params_json, "{}");
+    assert_int_equal(s->tracks[0].on_fault, ON_FAULT_BYPASS);
+    session_destroy(s);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    struct session *s = load_ok(
+        "sample_rate: 44100\nblock_size: 128\nchannels: 1\nmaster: {gain_db: -3}\n"
+        "loop: {start: 1.5, end: 4}\n"
+        "supervisor: {max_restarts: 2, window: 5, hang_timeout: 0.25, worker_memory_mb: 512}\n"
+        "tracks:\n"
+        "  - name: lead\n    file: /abs/lead.wav\n    gain_db: -6.5\n    pan: -0.25\n"
+        "    mute: true\n    solo: false\n    offset: 2\n    script: fx.py\n"
+        "    params: {drive: 3.0, mode: soft, on: true, list: [1, 'two'], none: ~}\n"
+        "    on_fault: mute\n");
+    assert_int_equal(s->sample_rate, 44100);
+    assert_int_equal(s->block_size, 128);
+    assert_int_equal(s->channels, 1);
+    assert_true(s->master_gain_db == -3.0);
+    assert_true(s->has_loop && s->loop_start == 1.5 && s->loop_end == 4.0);
+    assert_int_equal(s->max_restarts, 2);
+    assert_true(s->hang_timeout == 0.25);
+    assert_int_equal(s->worker_memory_mb, 512);
+    const struct session_track *t = &s->tracks[0];
+    assert_string_equal(t->name, "lead");
+    assert_string_equal(t->file, "/abs/lead.wav");
+    assert_true(t->gain_db == -6.5 && t->pan == -0.25 && t->offset == 2.0);
+    assert_true(t->mute && !t->solo);
+    assert_int_equal(t->on_fault, ON_FAULT_MUTE);
+    assert_string_equal(t->params_json,
+                        "{\"drive\":3.0,\"mode\":\"soft\",\"on\":true,\"list\":[1,\"two\"],"
+                        "\"none\":null}");
+    assert_int_equal(t->script_pos.line, 15);
+    assert_int_equal(t->script_pos.col, 13);
+    char req[1024];
+    assert_int_equal(session_script_request(s, 0, 44100, req, sizeof req), SHX_OK);
+    assert_non_null(strstr(req, "\"sample_rate\":44100,\"block_size\":128,\"channels\":1"));
+    assert_non_null(strstr(req, "\"track\":\"lead\""));
+    session_destroy(s);
+}
+
+struct bad {
+    const char *yaml;
+    const char *message;   /* after "PATH:" */
+};
+
+static const struct bad bad_inputs[] = {
+    {"", "1:1: session is empty"},
+    {"- a\n- b\n", "1:1: session: expected a mapping, got a sequence"},
+    {"tracks: [\n", "2:1: YAML: did not find expected node content while parsing a flow node"},
+    {"sample_rate: 48000\n", "1:1: missing required key \"tracks\""},
+    {"tempo: 120\ntracks: []\n", "1:1: tempo: unknown key"},
+    {"tracks: []\n", "1:9: tracks: at least one track is required"},
+    {"tracks: {a: 1}\n", "1:9: tracks: expected a sequence, got a mapping"},
+    {"tracks:\n  - name: x\n", "2:5: tracks[0]: missing required key \"file\""},
+    {"tracks:\n  - file: a.wav\n    gian_db: 1\n", "3:5: tracks[0].gian_db: unknown key"},
+    {"tracks:\n  - file: a.wav\n    gain_db: loud\n",
+     "3:14: tracks[0].gain_db: expected a number, got \"loud\""},
+    {"tracks:\n  - file: a.wav\n    gain_db: 30\n",
+     "3:14: tracks[0].gain_db: 30 is out of range -120..24"},
+    {"tracks:\n  - file: a.wav\n    pan: 1.5\n", "3:10: tracks[0].pan: 1.5 is out of range -1..1"},
+    {"tracks:\n  - file: a.wav\n    mute: maybe\n",
+     "3:11: tracks[0].mute: expected true or false, got \"maybe\""},
+    {"tracks:\n  - file: a.wav\n    on_fault: skip\n",
+     "3:15: tracks[0].on_fault: expected bypass or mute, got \"skip\""},
+    {"tracks:\n  - file: a.wav\n    offset: -1\n",
+     "3:13: tracks[0].offset: -1 is out of range 0..86400"},
+    {"tracks:\n  - file: a.wav\n  - file: b/a.flac\n",
+     "3:5: tracks[1].name: duplicate track name \"a\" (from the file name; add a name)"},
+    {"tracks:\n  - {file: a.wav, name: x}\n  - {file: b.wav, name: x}\n",
+     "3:25: tracks[1].name: duplicate track name \"x\""},
+    {"tracks:\n  - file: a.wav\n    gain_db: 1\n    gain_db: 2\n",
+     "4:5: tracks[0].gain_db: duplicate key"},
+    {"tracks:\n  - file: [a.wav]\n", "2:11: tracks[0].file: expected a string, got a sequence"},
+    {"tracks:\n  - file: a.wav\n    name: \"\"\n", "3:11: tracks[0].name: must not be empty"},
+    {"tracks:\n  - file: a.wav\n    params: [1, 2]\n",
+     "3:13: tracks[0].params: expected a mapping, got a sequence"},
+    {"tracks:\n  - file: a.wav\n    script: nothere.py\n",
+     "3:13: tracks[0].script: cannot open \"nothere.py\": No such file or directory"},
+    {"sample_rate: 44.1k\ntracks:\n  - file: a.wav\n",
+     "1:14: sample_rate: expected an integer, got \"44.1k\""},
+    {"sample_rate: 1000\ntracks:\n  - file: a.wav\n",
+     "1:14: sample_rate: 1000 is out of range 8000..384000"},
+    {"block_size: 10\ntracks:\n  - file: a.wav\n", "1:13: block_size: 10 is out of range 16..8192"},
+    {"block_size: 256.5\ntracks:\n  - file: a.wav\n",
+     "1:13: block_size: expected an integer, got \"256.5\""},
+    {"channels: 3\ntracks:\n  - file: a.wav\n", "1:11: channels: 3 is out of range 1..2"},
+    {"master: {gain: 1}\ntracks:\n  - file: a.wav\n", "1:10: master.gain: unknown key"},
+    {"master: {gain_db: \"3\"}\ntracks:\n  - file: a.wav\n",
+     "1:19: master.gain_db: expected a number, got \"3\""},
+    {"loop: {start: 4, end: 2}\ntracks:\n  - file: a.wav\n",
+     "1:7: loop.end: must be greater than loop.start"},
+    {"loop: {start: 4}\ntracks:\n  - file: a.wav\n", "1:7: loop: missing required key \"end\""},
+    {"supervisor: {max_restarts: 1.5}\ntracks:\n  - file: a.wav\n",
+     "1:28: supervisor.max_restarts: expected an integer, got \"1.5\""},
+    {"supervisor: {hang_timeout: 0}\ntracks:\n  - file: a.wav\n",
+     "1:28: supervisor.hang_timeout: 0 is out of range 0.01..60"},
+    {"supervisor: {worker_memory_mb: 10}\ntracks:\n  - file: a.wav\n",
+     "1:32: supervisor.worker_memory_mb: 10 is out of range 64..1048576"},
+    {"supervisor: {window: }\ntracks:\n  - file: a.wav\n",
+     "1:22: supervisor.window: expected a number, got nothing"},
+    {"tracks:\n  - file: a.wav\n    gain_db: nan\n",
+     "3:14: tracks[0].gain_db: expected a number, got \"nan\""},
+    {"tracks:\n  - 42\n", "2:5: tracks[0]: expected a mapping, got a scalar"},
+};
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    size_t n = sizeof bad_inputs / sizeof bad_inputs[0];
+    assert_true(n >= 20);
+    for (size_t i = 0; i < n; i++) {
+        write_file("s.yaml", bad_inputs[i].yaml);
+        struct session *s = NULL;
+        char err[512] = "", want[700];
+        int rc = session_load(path, &s, err, sizeof err);
+        snprintf(want, sizeof want, "%s:%s", path, bad_inputs[i].message);
+        if (rc != SHX_ESESSION || strcmp(err, want) != 0)
+            fail_msg("case %zu (%s): got rc %d\n  \"%s\"\nwanted\n  \"%s\"", i,
+                     bad_inputs[i].yaml, rc, err, want);
+        assert_null(s);
+    }
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    struct session *s = NULL;
+    char err[512];
+    assert_int_equal(session_load("/nonexistent/s.yaml", &s, err, sizeof err), SHX_EIO);
+    assert_string_equal(err, "/nonexistent/s.yaml: No such file or directory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
