@@ -77,6 +77,9 @@ int outfile_create(const char *path, int rate, int channels, struct outfile **ou
     }
     /* Integer formats clip instead of wrapping around at full scale. */
     sf_command(f->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    /* The PEAK chunk carries a timestamp: without it a render is
+     * byte-for-byte reproducible. */
+    sf_command(f->sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
     *out = f;
     return SHX_OK;
 }

@@ -56,14 +56,21 @@ void *ring_write_slot(struct ring *r)
 
 /* The index store and the waiter-flag load are seq_cst: paired with the
  * waiter's seq_cst flag store and index re-load, one of the two sides is
- * guaranteed to see the other, so no wake-up is lost. */
+ * guaranteed to see the other. Only the waiter clears its flag: a waker
+ * that cleared it could consume a flag set for a later sleep, after the
+ * wake it sent had already gone out (test_ring found exactly that hang).
+ * The cost is an occasional redundant FUTEX_WAKE while a waiter is on its
+ * way out. */
+static void wake_if_waiting(uint32_t *flag, uint32_t *word)
+{
+    if (__atomic_load_n(flag, __ATOMIC_SEQ_CST))
+        plat_wake(word);
+}
+
 void ring_commit(struct ring *r)
 {
     __atomic_store_n(&r->write, r->write + 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&r->write_waiter, __ATOMIC_SEQ_CST)) {
-        __atomic_store_n(&r->write_waiter, 0, __ATOMIC_RELAXED);
-        plat_wake(&r->write);
-    }
+    wake_if_waiting(&r->write_waiter, &r->write);
 }
 
 void *ring_read_slot(struct ring *r)
@@ -77,10 +84,7 @@ void *ring_read_slot(struct ring *r)
 void ring_release(struct ring *r)
 {
     __atomic_store_n(&r->read, r->read + 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&r->read_waiter, __ATOMIC_SEQ_CST)) {
-        __atomic_store_n(&r->read_waiter, 0, __ATOMIC_RELAXED);
-        plat_wake(&r->read);
-    }
+    wake_if_waiting(&r->read_waiter, &r->read);
 }
 
 uint32_t ring_fill(struct ring *r)
@@ -89,38 +93,43 @@ uint32_t ring_fill(struct ring *r)
            - __atomic_load_n(&r->read, __ATOMIC_ACQUIRE);
 }
 
+/* Sleeps on *word while it equals the value that means "not yet"; ready()
+ * re-checks after the flag is raised. A forever-wait (deadline 0) returns
+ * after any wake-up so that ring_wake_all can stop it; callers re-check. */
+static int wait_on(uint32_t *word, uint32_t *flag, uint64_t deadline_ns,
+                   int (*ready)(struct ring *, uint32_t *seen), struct ring *r)
+{
+    uint32_t seen;
+    if (ready(r, &seen))
+        return SHX_OK;
+    __atomic_store_n(flag, 1, __ATOMIC_SEQ_CST);
+    int rc = SHX_OK;
+    if (!ready(r, &seen))
+        rc = plat_wait(word, seen, deadline_ns);
+    __atomic_store_n(flag, 0, __ATOMIC_RELAXED);
+    return rc;
+}
+
+static int has_space(struct ring *r, uint32_t *seen)
+{
+    *seen = __atomic_load_n(&r->read, __ATOMIC_SEQ_CST);
+    return r->write - *seen <= r->mask;
+}
+
+static int has_data(struct ring *r, uint32_t *seen)
+{
+    *seen = __atomic_load_n(&r->write, __ATOMIC_SEQ_CST);
+    return *seen != r->read;
+}
+
 int ring_wait_space(struct ring *r, uint64_t deadline_ns)
 {
-    for (;;) {
-        uint32_t rd = __atomic_load_n(&r->read, __ATOMIC_SEQ_CST);
-        if (r->write - rd <= r->mask)
-            return SHX_OK;
-        __atomic_store_n(&r->read_waiter, 1, __ATOMIC_SEQ_CST);
-        rd = __atomic_load_n(&r->read, __ATOMIC_SEQ_CST);
-        if (r->write - rd <= r->mask)
-            return SHX_OK;
-        if (plat_wait(&r->read, rd, deadline_ns) == SHX_ETIMEOUT)
-            return SHX_ETIMEOUT;
-        if (deadline_ns == 0)   /* forever-waits may be woken to stop */
-            return SHX_OK;
-    }
+    return wait_on(&r->read, &r->read_waiter, deadline_ns, has_space, r);
 }
 
 int ring_wait_data(struct ring *r, uint64_t deadline_ns)
 {
-    for (;;) {
-        uint32_t wr = __atomic_load_n(&r->write, __ATOMIC_SEQ_CST);
-        if (wr != r->read)
-            return SHX_OK;
-        __atomic_store_n(&r->write_waiter, 1, __ATOMIC_SEQ_CST);
-        wr = __atomic_load_n(&r->write, __ATOMIC_SEQ_CST);
-        if (wr != r->read)
-            return SHX_OK;
-        if (plat_wait(&r->write, wr, deadline_ns) == SHX_ETIMEOUT)
-            return SHX_ETIMEOUT;
-        if (deadline_ns == 0)
-            return SHX_OK;
-    }
+    return wait_on(&r->write, &r->write_waiter, deadline_ns, has_data, r);
 }
 
 void ring_wake_all(struct ring *r)
