@@ -100,6 +100,7 @@ int engine_create(const struct session *s, const struct engine_options *o,
             .worker_memory_mb = s->worker_memory_mb,
             .load_request = st->script ? request : NULL,
             .ring_slots = o->ring_slots ? o->ring_slots : 8,
+            .refill = o->refill ? o->refill : 1,
         };
         rc = track_create(&tc, srcs[i], &e->tracks[i]);
         if (rc < 0) {

@@ -16,6 +16,7 @@ struct engine_options {
     int sample_rate;        /* Hz; 0 = the session's, else the first file's */
     uint32_t block_size;    /* frames; 0 = the session's */
     uint32_t ring_slots;    /* blocks each track renders ahead; power of two */
+    uint32_t refill;        /* see track_config.refill */
 };
 
 /* Main. Opens every track's file and builds the tracks (no workers yet).

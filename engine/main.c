@@ -110,6 +110,7 @@ static int load(const struct args *a, struct session **s, struct engine **e, int
     if (rc < 0)
         return fail(2, "%s", err);
     struct engine_options eo = {.block_size = (uint32_t)a->block};
+    render_engine_options(&eo);
     rc = engine_create(*s, &eo, e, err, sizeof err);
     if (rc < 0)
         return fail(rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1, "%s", err);

@@ -12,6 +12,14 @@
 #include <stdlib.h>
 
 #define DRAIN_EVERY 64   /* blocks between printing worker messages */
+#define RENDER_SLOTS 16  /* blocks each track renders ahead */
+#define RENDER_BATCH 8   /* blocks a side waits for before it wakes */
+
+void render_engine_options(struct engine_options *eo)
+{
+    eo->ring_slots = RENDER_SLOTS;
+    eo->refill = RENDER_BATCH;
+}
 
 int render_run(struct engine *e, const struct render_options *o, char *err, size_t cap)
 {
@@ -38,10 +46,14 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
             rc = SHX_ESTOPPED;
             break;
         }
+        /* Sleep once per batch of blocks, not once per block: each wake-up
+         * is a context switch on a machine that is short of them. */
+        int64_t left = nblocks - b;
+        uint32_t want = left < RENDER_BATCH ? (uint32_t)left : RENDER_BATCH;
         for (int i = 0; i < n; i++) {
             struct track *t = engine_track(e, i);
             while (!track_peek(t))
-                track_wait(t, plat_now_ns() + 100000000u);
+                track_wait(t, want, plat_now_ns() + 100000000u);
         }
         uint64_t c0 = plat_thread_cpu_ns();
         mixer_clear(mix, (size_t)block * ch);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 struct engine;
+struct engine_options;
 
 struct render_options {
     const char *out_path;
@@ -19,6 +20,9 @@ struct render_options {
     FILE *stats;                  /* final stats line, or NULL */
     volatile sig_atomic_t *stop;  /* set by a signal handler to abandon */
 };
+
+/* Main. The engine options render needs (ring depth, batching). */
+void render_engine_options(struct engine_options *eo);
 
 /* Main. Renders and renames the file into place. On any failure nothing is
  * left at out_path. Errors: SHX_EUSAGE (output format), SHX_EIO, SHX_ESYS,

@@ -7,10 +7,10 @@
 
 struct ring {
     uint32_t write;          /* blocks committed by the producer, free-running */
-    uint32_t write_waiter;   /* consumer is (about to be) asleep on write */
+    uint32_t write_waiter;   /* 0, or the fill the sleeping consumer waits for */
     char pad0[56];
     uint32_t read;           /* blocks released by the consumer, free-running */
-    uint32_t read_waiter;    /* producer is (about to be) asleep on read */
+    uint32_t read_waiter;    /* 0, or the free slots the sleeping producer waits for */
     char pad1[56];
     uint32_t mask;
     size_t slot_bytes;
@@ -61,16 +61,18 @@ void *ring_write_slot(struct ring *r)
  * wake it sent had already gone out (test_ring found exactly that hang).
  * The cost is an occasional redundant FUTEX_WAKE while a waiter is on its
  * way out. */
-static void wake_if_waiting(uint32_t *flag, uint32_t *word)
+static void wake_if_waiting(uint32_t *flag, uint32_t *word, uint32_t have)
 {
-    if (__atomic_load_n(flag, __ATOMIC_SEQ_CST))
+    uint32_t want = __atomic_load_n(flag, __ATOMIC_SEQ_CST);
+    if (want && have >= want)
         plat_wake(word);
 }
 
 void ring_commit(struct ring *r)
 {
     __atomic_store_n(&r->write, r->write + 1, __ATOMIC_SEQ_CST);
-    wake_if_waiting(&r->write_waiter, &r->write);
+    wake_if_waiting(&r->write_waiter, &r->write,
+                    r->write - __atomic_load_n(&r->read, __ATOMIC_ACQUIRE));
 }
 
 void *ring_read_slot(struct ring *r)
@@ -84,7 +86,8 @@ void *ring_read_slot(struct ring *r)
 void ring_release(struct ring *r)
 {
     __atomic_store_n(&r->read, r->read + 1, __ATOMIC_SEQ_CST);
-    wake_if_waiting(&r->read_waiter, &r->read);
+    wake_if_waiting(&r->read_waiter, &r->read,
+                    r->mask + 1 - (__atomic_load_n(&r->write, __ATOMIC_ACQUIRE) - r->read));
 }
 
 uint32_t ring_fill(struct ring *r)
@@ -93,43 +96,48 @@ uint32_t ring_fill(struct ring *r)
            - __atomic_load_n(&r->read, __ATOMIC_ACQUIRE);
 }
 
-/* Sleeps on *word while it equals the value that means "not yet"; ready()
- * re-checks after the flag is raised. A forever-wait (deadline 0) returns
- * after any wake-up so that ring_wake_all can stop it; callers re-check. */
-static int wait_on(uint32_t *word, uint32_t *flag, uint64_t deadline_ns,
-                   int (*ready)(struct ring *, uint32_t *seen), struct ring *r)
+/* Sleeps on *word until ready() holds for at least `want` slots. The flag
+ * carries `want` so the other side wakes us only once that many are there.
+ * A forever-wait (deadline 0) returns after any wake-up so that
+ * ring_wake_all can stop it; callers re-check. */
+static int wait_on(struct ring *r, uint32_t *word, uint32_t *flag, uint32_t want,
+                   uint64_t deadline_ns, uint32_t (*count)(struct ring *, uint32_t *seen))
 {
     uint32_t seen;
-    if (ready(r, &seen))
+    if (want == 0)
+        want = 1;
+    if (want > r->mask + 1)
+        want = r->mask + 1;
+    if (count(r, &seen) >= want)
         return SHX_OK;
-    __atomic_store_n(flag, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(flag, want, __ATOMIC_SEQ_CST);
     int rc = SHX_OK;
-    if (!ready(r, &seen))
+    if (count(r, &seen) < want)
         rc = plat_wait(word, seen, deadline_ns);
     __atomic_store_n(flag, 0, __ATOMIC_RELAXED);
     return rc;
 }
 
-static int has_space(struct ring *r, uint32_t *seen)
+static uint32_t free_slots(struct ring *r, uint32_t *seen)
 {
     *seen = __atomic_load_n(&r->read, __ATOMIC_SEQ_CST);
-    return r->write - *seen <= r->mask;
+    return r->mask + 1 - (r->write - *seen);
 }
 
-static int has_data(struct ring *r, uint32_t *seen)
+static uint32_t filled_slots(struct ring *r, uint32_t *seen)
 {
     *seen = __atomic_load_n(&r->write, __ATOMIC_SEQ_CST);
-    return *seen != r->read;
+    return *seen - r->read;
 }
 
-int ring_wait_space(struct ring *r, uint64_t deadline_ns)
+int ring_wait_space(struct ring *r, uint32_t want, uint64_t deadline_ns)
 {
-    return wait_on(&r->read, &r->read_waiter, deadline_ns, has_space, r);
+    return wait_on(r, &r->read, &r->read_waiter, want, deadline_ns, free_slots);
 }
 
-int ring_wait_data(struct ring *r, uint64_t deadline_ns)
+int ring_wait_data(struct ring *r, uint32_t want, uint64_t deadline_ns)
 {
-    return wait_on(&r->write, &r->write_waiter, deadline_ns, has_data, r);
+    return wait_on(r, &r->write, &r->write_waiter, want, deadline_ns, filled_slots);
 }
 
 void ring_wake_all(struct ring *r)

@@ -32,12 +32,13 @@ void ring_release(struct ring *r);
 /* Any thread. Slots filled and not yet released. */
 uint32_t ring_fill(struct ring *r);
 
-/* Producer. Sleeps until a slot may be free, deadline_ns (CLOCK_MONOTONIC,
- * 0 = forever) or ring_wake_all. Returns 0 after a wake-up (the caller
- * re-checks with ring_write_slot) or SHX_ETIMEOUT. */
-int ring_wait_space(struct ring *r, uint64_t deadline_ns);
-/* Consumer. Sleeps until a slot is filled, as ring_wait_space. */
-int ring_wait_data(struct ring *r, uint64_t deadline_ns);
+/* Producer. Sleeps until `want` slots are free (1..slots), deadline_ns
+ * (CLOCK_MONOTONIC, 0 = forever) or ring_wake_all. Waiting for several
+ * slots at once lets a batch producer sleep once per batch. Returns 0 after
+ * a wake-up (the caller re-checks with ring_write_slot) or SHX_ETIMEOUT. */
+int ring_wait_space(struct ring *r, uint32_t want, uint64_t deadline_ns);
+/* Consumer. Sleeps until `want` slots are filled, as ring_wait_space. */
+int ring_wait_data(struct ring *r, uint32_t want, uint64_t deadline_ns);
 /* Any thread. Wakes both sides (used to stop). */
 void ring_wake_all(struct ring *r);
 

@@ -255,15 +255,18 @@ static void worker_lost(struct track *t, unsigned event)
     atomic_store(&t->state, TRACK_FAILED);
 }
 
-/* Runs the script on t->in; returns the block to play. */
-static const float *run_script(struct track *t, uint64_t *cpu)
+/* Runs the script on t->in; returns the block to play. Adds the worker's
+ * CPU time to *cpu and the time spent waiting for it to *waited. */
+static const float *run_script(struct track *t, uint64_t *cpu, uint64_t *waited)
 {
     if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
         return on_fault(t);
     memcpy(chan_audio(t->chan), t->in, t->block_floats * sizeof(float));
+    uint64_t posted = plat_now_ns();
     chan_request(t->chan, CHAN_CMD_PROCESS, NULL, 0);
     struct chan_reply r;
-    int rc = chan_wait_reply(t->chan, plat_now_ns() + t->cfg.hang_ns, &r);
+    int rc = chan_wait_reply(t->chan, posted + t->cfg.hang_ns, &r);
+    *waited = plat_now_ns() - posted;
     if (rc == SHX_ETIMEOUT) {
         atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
         worker_lost(t, EV_HUNG);
@@ -303,18 +306,21 @@ static void update_peak(struct track *t, float peak)
         ;
 }
 
+/* The engine's own share of a block is timed on CLOCK_MONOTONIC (a vDSO
+ * read, no system call) minus the time spent waiting for the worker; the
+ * worker's share is its thread CPU time around process(). */
 static void render_block(struct track *t, int64_t pos, float *out)
 {
-    uint64_t cpu0 = plat_thread_cpu_ns(), worker_cpu = 0;
+    uint64_t t0 = plat_now_ns(), worker_cpu = 0, waited = 0;
     read_input(t, pos);
-    const float *src = t->chan ? run_script(t, &worker_cpu) : t->in;
+    const float *src = t->chan ? run_script(t, &worker_cpu, &waited) : t->in;
     float peak = 0.0f;
     if (t->cfg.audible)
         peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
     else
         memset(out, 0, t->block_floats * sizeof(float));
     update_peak(t, peak);
-    uint64_t cost = plat_thread_cpu_ns() - cpu0 + worker_cpu;
+    uint64_t cost = plat_now_ns() - t0 - waited + worker_cpu;
     atomic_fetch_add_explicit(&t->cpu_ns, cost, memory_order_relaxed);
     if (cost > atomic_load_explicit(&t->block_cpu_peak, memory_order_relaxed))
         atomic_store_explicit(&t->block_cpu_peak, cost, memory_order_relaxed);
@@ -329,7 +335,7 @@ static void *track_main(void *arg)
     for (int64_t i = 0; i < t->count && !atomic_load(&t->stop); i++) {
         float *slot;
         while ((slot = ring_write_slot(t->ring)) == NULL && !atomic_load(&t->stop))
-            ring_wait_space(t->ring, 0);
+            ring_wait_space(t->ring, t->cfg.refill, 0);
         if (!slot)
             break;
         render_block(t, pos, slot);
@@ -353,7 +359,10 @@ int track_run(struct track *t, int64_t start, int64_t count)
 
 const float *track_peek(struct track *t) { return ring_read_slot(t->ring); }
 void track_release(struct track *t) { ring_release(t->ring); }
-int track_wait(struct track *t, uint64_t deadline_ns) { return ring_wait_data(t->ring, deadline_ns); }
+int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns)
+{
+    return ring_wait_data(t->ring, want, deadline_ns);
+}
 
 /* ---- the drain side (non-real-time) ---- */
 

@@ -47,6 +47,8 @@ struct track_config {
     int worker_memory_mb;
     const char *load_request; /* LOAD JSON for the worker; NULL = no script */
     uint32_t ring_slots;      /* blocks rendered ahead (power of two) */
+    uint32_t refill;          /* free slots a full ring needs before the thread
+                                 resumes: 1 to stay full (play), a batch (render) */
 };
 
 /* A consistent copy of a track's counters, for stats. */
@@ -87,8 +89,9 @@ void track_stop(struct track *t);
 const float *track_peek(struct track *t);
 /* Consumer, real-time safe. Done with the block from track_peek. */
 void track_release(struct track *t);
-/* Consumer, not real-time. Sleeps until a block is ready or deadline_ns. */
-int track_wait(struct track *t, uint64_t deadline_ns);
+/* Consumer, not real-time. Sleeps until `want` blocks are ready (or the
+ * deadline, CLOCK_MONOTONIC). Returns 0 or SHX_ETIMEOUT; re-check after. */
+int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns);
 
 /* Stats thread. Prints the worker's messages (tracebacks, prints) to
  * stderr, prefixed with the track's name, and keeps the last error line. */

@@ -30,7 +30,7 @@ static void test_single_thread(void **state)
     }
     assert_null(ring_write_slot(r));             /* full */
     assert_int_equal(ring_fill(r), 4);
-    assert_int_equal(ring_wait_space(r, 1), SHX_ETIMEOUT);
+    assert_int_equal(ring_wait_space(r, 1, 1), SHX_ETIMEOUT);
     for (int i = 0; i < 4; i++) {
         int *s = ring_read_slot(r);
         assert_non_null(s);
@@ -38,10 +38,12 @@ static void test_single_thread(void **state)
         ring_release(r);
     }
     assert_null(ring_read_slot(r));
-    assert_int_equal(ring_wait_data(r, 1), SHX_ETIMEOUT);
+    assert_int_equal(ring_wait_data(r, 1, 1), SHX_ETIMEOUT);
     ring_destroy(r);
     ring_destroy(NULL);
 }
+
+static uint32_t want_space, want_data;   /* batch sizes of the current run */
 
 static void *producer(void *arg)
 {
@@ -49,7 +51,7 @@ static void *producer(void *arg)
     for (uint32_t seq = 0; seq < BLOCKS; seq++) {
         uint32_t *s;
         while ((s = ring_write_slot(r)) == NULL)
-            ring_wait_space(r, 0);
+            ring_wait_space(r, want_space, 0);
         for (int w = 0; w < WORDS; w++)
             s[w] = seq;
         ring_commit(r);
@@ -57,9 +59,10 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static void test_two_threads(void **state)
+static void run_two_threads(uint32_t space, uint32_t data)
 {
-    (void)state;
+    want_space = space;
+    want_data = data;
     struct ring *r;
     assert_int_equal(ring_create(8, WORDS * sizeof(uint32_t), &r), SHX_OK);
     pthread_t th;
@@ -67,8 +70,9 @@ static void test_two_threads(void **state)
     uint32_t bad = 0;
     for (uint32_t want = 0; want < BLOCKS; want++) {
         const uint32_t *s;
+        uint32_t left = BLOCKS - want;   /* never wait for more than will come */
         while ((s = ring_read_slot(r)) == NULL)
-            ring_wait_data(r, 0);
+            ring_wait_data(r, left < want_data ? left : want_data, 0);
         for (int w = 0; w < WORDS; w++)
             bad += s[w] != want;
         ring_release(r);
@@ -78,6 +82,16 @@ static void test_two_threads(void **state)
     assert_null(ring_read_slot(r));
     assert_int_equal(ring_fill(r), 0);
     ring_destroy(r);
+}
+
+/* One slot at a time (play: the callback frees one block, the track thread
+ * refills it) and in batches (render: each side sleeps once per half ring). */
+static void test_two_threads(void **state)
+{
+    (void)state;
+    run_two_threads(1, 1);
+    run_two_threads(4, 4);
+    run_two_threads(8, 1);
 }
 
 int main(void)
