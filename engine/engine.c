@@ -7,6 +7,7 @@
 #include "session.h"
 #include "source.h"
 #include "track.h"
+#include "zygote.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct engine {
     int64_t length;
     int ntracks;
     struct track **tracks;
+    struct zygote *zygote;   /* NULL without scripts or when cold-starting */
 };
 
 int engine_create(const struct session *s, const struct engine_options *o,
@@ -130,6 +132,7 @@ void engine_destroy(struct engine *e)
         track_stop(e->tracks[i]);
     for (int i = 0; i < e->ntracks; i++)
         track_destroy(e->tracks[i]);
+    zygote_destroy(e->zygote);
     free(e->tracks);
     free(e);
 }
@@ -138,15 +141,30 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
 {
     int first = SHX_OK;
     char why[512];
-    /* Start them all first so they import Python in parallel. */
+    /* One zygote imports numpy once and clones a worker per scripted track;
+     * SHMIX_COLD_START=1 starts every worker from scratch instead (to
+     * measure the difference, or to debug). A zygote that fails to start
+     * is not an error: the tracks start cold. */
+    int *fds = calloc((size_t)e->ntracks, sizeof *fds), nfds = 0;
+    int *slot = calloc((size_t)e->ntracks, sizeof *slot);
+    const char *cold = getenv("SHMIX_COLD_START");
+    for (int i = 0; fds && slot && i < e->ntracks; i++)
+        if ((fds[nfds] = track_chan_fd(e->tracks[i])) >= 0)
+            slot[i] = nfds++;
+    if (nfds > 0 && !(cold && *cold == '1') && !e->zygote
+        && zygote_create(fds, nfds, &e->zygote, why, sizeof why) < 0)
+        fprintf(stderr, "shmix: %s; starting workers without it\n", why);
     for (int i = 0; i < e->ntracks; i++) {
-        int rc = track_start_worker(e->tracks[i], why, sizeof why);
+        int rc = track_start_worker(e->tracks[i], e->zygote, slot ? slot[i] : 0, why,
+                                    sizeof why);
         if (rc < 0 && first == SHX_OK) {
             first = rc;
             session_error_at(e->s, e->s->tracks[i].script_pos, err, cap,
                              "tracks[%d].script: %s", i, why);
         }
     }
+    free(fds);
+    free(slot);
     uint64_t deadline = plat_now_ns() + WORKER_START_NS;
     for (int i = 0; i < e->ntracks; i++) {
         int rc = track_await_worker(e->tracks[i], deadline, why, sizeof why);

@@ -8,6 +8,7 @@
 #include "proc.h"
 #include "ring.h"
 #include "source.h"
+#include "zygote.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -151,11 +152,18 @@ void track_destroy(struct track *t)
     free(t);
 }
 
-int track_start_worker(struct track *t, char *err, size_t cap)
+int track_chan_fd(const struct track *t)
+{
+    return t->chan ? chan_fd(t->chan) : -1;
+}
+
+int track_start_worker(struct track *t, struct zygote *z, int index, char *err, size_t cap)
 {
     if (!t->chan)
         return SHX_OK;
-    int rc = proc_spawn(chan_fd(t->chan), t->cfg.worker_memory_mb, &t->pid, err, cap);
+    int rc = z ? zygote_spawn(z, index, t->cfg.worker_memory_mb, &t->pid, err, cap) : -1;
+    if (rc < 0)   /* no zygote, or it failed: start one from scratch */
+        rc = proc_spawn(chan_fd(t->chan), t->cfg.worker_memory_mb, &t->pid, err, cap);
     if (rc < 0) {
         atomic_store(&t->state, TRACK_FAILED);
         return rc;

@@ -24,6 +24,7 @@
 
 struct source;
 struct track;
+struct zygote;
 
 enum track_state {
     TRACK_DIRECT = 0,    /* no script */
@@ -70,9 +71,12 @@ int track_create(const struct track_config *cfg, struct source *src, struct trac
 /* Main. Stops the thread and the worker first; track_destroy(NULL) is a no-op. */
 void track_destroy(struct track *t);
 
-/* Main. Starts the worker and posts its LOAD request (no wait).
+/* Main. Starts the worker (cloned by zygote z as its channel `index` when
+ * z is not NULL, else a cold start) and posts its LOAD request (no wait).
  * Errors: SHX_ESYS (err says why). No-op for a track without a script. */
-int track_start_worker(struct track *t, char *err, size_t cap);
+int track_start_worker(struct track *t, struct zygote *z, int index, char *err, size_t cap);
+/* Main. The channel descriptor to hand to a zygote, or -1 without a script. */
+int track_chan_fd(const struct track *t);
 /* Main. Waits until the worker has loaded the script and run setup, or
  * deadline_ns. Returns SHX_OK, or SHX_ESCRIPT / SHX_ETIMEOUT / SHX_EDEAD
  * with the reason in err; the track then plays per on_fault. */

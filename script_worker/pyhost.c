@@ -146,15 +146,13 @@ static PyObject *get_fn(PyObject *ns, const char *name)
     return f;
 }
 
-int pyhost_create(struct chan *ch, struct pyhost **out, char *err, size_t cap)
+int pyhost_create(struct pyhost **out, char *err, size_t cap)
 {
     struct pyhost *h = calloc(1, sizeof *h);
     if (!h) {
         snprintf(err, cap, "out of memory");
         return SHX_ENOMEM;
     }
-    h->ch = ch;
-    g_chan = ch;
 
     if (PyImport_AppendInittab("_shmix", init_shmix_module) != 0) {
         snprintf(err, cap, "cannot register the _shmix module");
@@ -201,7 +199,23 @@ int pyhost_create(struct chan *ch, struct pyhost **out, char *err, size_t cap)
     h->load_fn = get_fn(h->ns, "load");
     h->fix_fn = get_fn(h->ns, "fix");
     h->describe_fn = get_fn(h->ns, "describe");
+    PyObject *gc = PyImport_ImportModule("gc");
+    h->gc_collect = gc ? PyObject_GetAttrString(gc, "collect") : NULL;
+    Py_XDECREF(gc);
+    if (!h->load_fn || !h->fix_fn || !h->describe_fn || !h->gc_collect) {
+        PyErr_Clear();
+        snprintf(err, cap, "cannot set up the script host");
+        pyhost_destroy(h);
+        return SHX_ESYS;
+    }
+    *out = h;
+    return SHX_OK;
+}
 
+int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap)
+{
+    h->ch = ch;
+    g_chan = ch;
     /* The zero-copy view: a writable memoryview over the shared block,
      * reinterpreted by numpy as float32 (frames, channels). */
     uint32_t frames = chan_frames(ch), chans = chan_channels(ch);
@@ -213,18 +227,26 @@ int pyhost_create(struct chan *ch, struct pyhost **out, char *err, size_t cap)
     h->block = flat ? PyObject_CallMethod(flat, "reshape", "(II)", frames, chans) : NULL;
     Py_XDECREF(flat);
     Py_XDECREF(mv);
-    PyObject *gc = PyImport_ImportModule("gc");
-    h->gc_collect = gc ? PyObject_GetAttrString(gc, "collect") : NULL;
-    Py_XDECREF(gc);
     Py_XDECREF(np);
-    if (!h->block || !h->load_fn || !h->fix_fn || !h->describe_fn || !h->gc_collect) {
+    if (!h->block) {
         PyErr_Clear();
         snprintf(err, cap, "cannot wrap the audio block as a numpy array");
-        pyhost_destroy(h);
         return SHX_ESYS;
     }
-    *out = h;
     return SHX_OK;
+}
+
+void pyhost_before_fork(void)
+{
+    PyOS_BeforeFork();
+}
+
+void pyhost_after_fork(int child)
+{
+    if (child)
+        PyOS_AfterFork_Child();
+    else
+        PyOS_AfterFork_Parent();
 }
 
 void pyhost_destroy(struct pyhost *h)

@@ -15,9 +15,16 @@
 struct chan;
 struct pyhost;
 
-/* Worker. Starts Python, imports numpy, wraps the block. On failure writes
- * a one-line reason into err. Errors: SHX_ESYS (Python or numpy failed). */
-int pyhost_create(struct chan *ch, struct pyhost **out, char *err, size_t cap);
+/* Worker or zygote. Starts Python and imports numpy. On failure writes a
+ * one-line reason into err. Errors: SHX_ESYS (Python or numpy failed). */
+int pyhost_create(struct pyhost **out, char *err, size_t cap);
+/* Worker. Wraps the channel's audio block; messages go to this channel.
+ * Errors: SHX_ESYS. */
+int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap);
+/* Zygote, around the clone that makes a worker: keeps the interpreter's
+ * locks and thread state consistent on both sides. */
+void pyhost_before_fork(void);
+void pyhost_after_fork(int child);
 /* Worker. Finalises Python; pyhost_destroy(NULL) is a no-op. */
 void pyhost_destroy(struct pyhost *h);
 

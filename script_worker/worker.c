@@ -1,38 +1,45 @@
-/* worker.c - shmix-worker: one Python script host per scripted track.
+/* worker.c - shmix-worker: one Python script host per scripted track, or
+ * the zygote that makes them.
  *
- * DESIGN. Started only by the engine, as
+ * DESIGN. Started only by the engine, either cold, as
  *     shmix-worker --fd N --parent PID [--memory-mb MB]
- * with the track's channel inherited as descriptor N. It contains itself
- * (address-space limit, no core dumps, dies with its parent), starts
- * Python, then serves requests in a loop: wait -> LOAD/PROCESS/QUIT ->
- * reply. The wait is timed so the parent is re-checked every second even
- * if PR_SET_PDEATHSIG was somehow missed. Single-threaded. */
+ * with the track's channel inherited as descriptor N, or as the zygote,
+ *     shmix-worker --zygote COUNT --parent PID
+ * which starts Python and imports numpy once, then clones itself into a
+ * worker per request (see ipc/zygote_proto.h): a new worker costs a fork,
+ * not an interpreter start. Either way a worker contains itself (own
+ * process group, address-space limit, no core dumps, dies with the engine)
+ * and serves requests in a loop: wait -> LOAD/PROCESS/QUIT -> reply. The
+ * wait is timed so the parent is re-checked every second even if
+ * PR_SET_PDEATHSIG was somehow missed. Single-threaded. */
 #include "pyhost.h"
 #include "../ipc/channel.h"
 #include "../ipc/errors.h"
 #include "../ipc/platform.h"
+#include "../ipc/zygote_proto.h"
 
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void usage_exit(void)
 {
     fprintf(stderr, "shmix-worker: started by shmix only "
-                    "(--fd N --parent PID [--memory-mb MB])\n");
+                    "(--fd N --parent PID [--memory-mb MB] | --zygote COUNT --parent PID)\n");
     exit(2);
 }
 
-static void contain(long memory_mb)
+/* Limits every worker process has, the zygote included. */
+static void contain_process(void)
 {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
-    if (memory_mb > 0) {
-        struct rlimit as = {(rlim_t)memory_mb << 20, (rlim_t)memory_mb << 20};
-        setrlimit(RLIMIT_AS, &as);
-    }
     /* numpy's BLAS would otherwise start a thread per core in every worker. */
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     setenv("OMP_NUM_THREADS", "1", 1);
@@ -41,6 +48,14 @@ static void contain(long memory_mb)
      * script's extension goes to stderr instead. Python's print() is sent
      * to the engine as log messages by pyhost. */
     dup2(STDERR_FILENO, STDOUT_FILENO);
+}
+
+static void limit_memory(long memory_mb)
+{
+    if (memory_mb > 0) {
+        struct rlimit as = {(rlim_t)memory_mb << 20, (rlim_t)memory_mb << 20};
+        setrlimit(RLIMIT_AS, &as);
+    }
 }
 
 static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
@@ -75,10 +90,96 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
     }
 }
 
+/* Attaches to the channel on fd and serves it until told to quit. py is
+ * the interpreter (already started), or NULL to start one here. */
+static int run_worker(int fd, pid_t parent, struct pyhost *py)
+{
+    struct chan *ch;
+    char err[256];
+    int rc = chan_attach(fd, &ch);
+    if (rc < 0) {
+        fprintf(stderr, "shmix-worker: descriptor %d: %s\n", fd, shx_strerror(rc));
+        return 1;
+    }
+    if ((!py && pyhost_create(&py, err, sizeof err) < 0)
+        || pyhost_attach(py, ch, err, sizeof err) < 0) {
+        chan_post_msg(ch, CHAN_MSG_ERROR, err, strlen(err));
+        fprintf(stderr, "shmix-worker: %s\n", err);
+        return 1;
+    }
+    return serve(ch, py, parent);
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* In the new worker, just cloned from the zygote: drop everything that was
+ * the zygote's and become an ordinary worker for channel `index`. */
+static int become_worker(uint32_t index, uint32_t count, long memory_mb, pid_t parent,
+                         struct pyhost *py)
+{
+    close(ZYG_REQ_FD);
+    close(ZYG_REPLY_FD);
+    for (uint32_t i = 0; i < count; i++)
+        if (i != index)
+            close(ZYG_CHAN_FD0 + (int)i);
+    setpgid(0, 0);
+    /* CLONE_PARENT made the engine our parent: tie our life to it. */
+    if (plat_die_with_parent(parent) != SHX_OK)
+        return 1;
+    limit_memory(memory_mb);
+    plat_thread_name("shmix-worker");
+    return run_worker(ZYG_CHAN_FD0 + (int)index, parent, py);
+}
+
+static int zygote(uint32_t count, pid_t parent)
+{
+    struct pyhost *py;
+    char err[256];
+    if (pyhost_create(&py, err, sizeof err) < 0) {
+        fprintf(stderr, "shmix-worker: zygote: %s\n", err);
+        return 1;
+    }
+    plat_thread_name("shmix-zygote");
+    struct zyg_request rq;
+    /* EOF on the request pipe means the engine is gone or done. */
+    while (read_full(ZYG_REQ_FD, &rq, sizeof rq) == 0) {
+        struct zyg_reply rp = {ZYG_MAGIC, rq.index, -EINVAL, 0};
+        if (rq.magic == ZYG_MAGIC && rq.index < count) {
+            /* A raw clone: fork() cannot take CLONE_PARENT. Safe here
+             * because the zygote is single-threaded (no lock can be held
+             * by another thread), and Python is told around it. */
+            pyhost_before_fork();
+            long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+            if (pid == 0) {
+                pyhost_after_fork(1);
+                _exit(become_worker(rq.index, count, rq.memory_mb, parent, py));
+            }
+            pyhost_after_fork(0);
+            rp.pid = pid > 0 ? (int32_t)pid : -errno;
+        }
+        if (write(ZYG_REPLY_FD, &rp, sizeof rp) != (ssize_t)sizeof rp)
+            break;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int fd = -1;
-    long parent = -1, memory_mb = 0;
+    long parent = -1, memory_mb = 0, count = -1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--fd"))
             fd = atoi(argv[i + 1]);
@@ -86,30 +187,24 @@ int main(int argc, char **argv)
             parent = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--memory-mb"))
             memory_mb = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--zygote"))
+            count = atol(argv[i + 1]);
         else
             usage_exit();
     }
-    if (fd < 0 || parent <= 0 || argc % 2 != 1)
+    if ((fd < 0) == (count < 0) || parent <= 0 || argc % 2 != 1 || count > 4096)
         usage_exit();
     if (plat_die_with_parent((pid_t)parent) != SHX_OK)
         return 1;
-    contain(memory_mb);
-    plat_thread_name("shmix-worker");
-
-    struct chan *ch;
-    int rc = chan_attach(fd, &ch);
-    if (rc < 0) {
-        fprintf(stderr, "shmix-worker: descriptor %d: %s\n", fd, shx_strerror(rc));
-        return 1;
+    contain_process();
+    int status;
+    if (count >= 0) {
+        status = zygote((uint32_t)count, (pid_t)parent);
+    } else {
+        limit_memory(memory_mb);
+        plat_thread_name("shmix-worker");
+        status = run_worker(fd, (pid_t)parent, NULL);
     }
-    struct pyhost *py;
-    char err[256];
-    if (pyhost_create(ch, &py, err, sizeof err) < 0) {
-        chan_post_msg(ch, CHAN_MSG_ERROR, err, strlen(err));
-        fprintf(stderr, "shmix-worker: %s\n", err);
-        return 1;
-    }
-    int status = serve(ch, py, (pid_t)parent);
     /* Skip Py_Finalize on the way out: it can run arbitrary script code
      * (atexit, __del__) and the engine may already be waiting to reap us. */
     fflush(stderr);

@@ -1,0 +1,154 @@
+/* zygote.c - the engine's side of the zygote; see zygote.h and
+ * ipc/zygote_proto.h. */
+#include "zygote.h"
+#include "errors.h"
+#include "proc.h"
+#include "zygote_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REPLY_TIMEOUT_MS 5000
+#define HIGH_FD 256   /* parking place for descriptors while they are moved */
+
+extern char **environ;
+
+struct zygote {
+    pid_t pid;
+    int req;      /* write end of the request pipe */
+    int reply;    /* read end of the reply pipe */
+};
+
+int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err, size_t cap)
+{
+    const char *wp = proc_worker_path();
+    if (!wp) {
+        snprintf(err, cap, "cannot find shmix-worker (set SHMIX_WORKER)");
+        return SHX_ESYS;
+    }
+    struct zygote *z = calloc(1, sizeof *z);
+    int rq[2] = {-1, -1}, rp[2] = {-1, -1};
+    int *parked = calloc((size_t)count + 2, sizeof *parked);
+    if (!z || !parked || pipe2(rq, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
+        snprintf(err, cap, "zygote: %s", strerror(errno ? errno : ENOMEM));
+        free(z);
+        free(parked);
+        return SHX_ESYS;
+    }
+    /* Park every source descriptor above the targets (3, 4, 5 + i) so no
+     * dup2 lands on a descriptor that is still to be moved. */
+    int rc = SHX_OK;
+    parked[0] = fcntl(rq[0], F_DUPFD_CLOEXEC, HIGH_FD);
+    parked[1] = fcntl(rp[1], F_DUPFD_CLOEXEC, HIGH_FD);
+    for (int i = 0; i < count; i++)
+        parked[2 + i] = fcntl(chan_fds[i], F_DUPFD_CLOEXEC, HIGH_FD);
+    for (int i = 0; i < count + 2; i++)
+        if (parked[i] < 0)
+            rc = SHX_ESYS;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, parked[0], ZYG_REQ_FD);
+    posix_spawn_file_actions_adddup2(&fa, parked[1], ZYG_REPLY_FD);
+    for (int i = 0; i < count; i++)
+        posix_spawn_file_actions_adddup2(&fa, parked[2 + i], ZYG_CHAN_FD0 + i);
+    posix_spawn_file_actions_addclosefrom_np(&fa, ZYG_CHAN_FD0 + count);
+    sigset_t none, dfl;
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGTERM);
+    sigaddset(&dfl, SIGPIPE);
+    sigaddset(&dfl, SIGCHLD);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &dfl);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                                      | POSIX_SPAWN_SETPGROUP);
+    char carg[16], parg[24];
+    snprintf(carg, sizeof carg, "%d", count);
+    snprintf(parg, sizeof parg, "%ld", (long)getpid());
+    char *argv[] = {(char *)"shmix-zygote", (char *)"--zygote", carg, (char *)"--parent",
+                    parg, NULL};
+    if (rc == SHX_OK) {
+        int e = posix_spawn(&z->pid, wp, &fa, &at, argv, environ);
+        if (e) {
+            snprintf(err, cap, "cannot start %s: %s", wp, strerror(e));
+            rc = SHX_ESYS;
+        }
+    } else {
+        snprintf(err, cap, "zygote: %s", strerror(errno));
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    for (int i = 0; i < count + 2; i++)
+        if (parked[i] >= 0)
+            close(parked[i]);
+    free(parked);
+    close(rq[0]);
+    close(rp[1]);
+    z->req = rq[1];
+    z->reply = rp[0];
+    if (rc < 0) {
+        z->pid = 0;
+        zygote_destroy(z);
+        return rc;
+    }
+    *out = z;
+    return SHX_OK;
+}
+
+void zygote_destroy(struct zygote *z)
+{
+    if (!z)
+        return;
+    if (z->req >= 0)
+        close(z->req);     /* EOF: the zygote exits by itself */
+    if (z->reply >= 0)
+        close(z->reply);
+    if (z->pid > 0) {
+        char why[128];
+        proc_reap(z->pid, 500, why, sizeof why);
+    }
+    free(z);
+}
+
+int zygote_spawn(struct zygote *z, int index, int memory_mb, pid_t *pid, char *err,
+                 size_t cap)
+{
+    struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, 0};
+    if (write(z->req, &rq, sizeof rq) != (ssize_t)sizeof rq) {
+        snprintf(err, cap, "zygote is gone");
+        return SHX_EDEAD;
+    }
+    struct pollfd p = {z->reply, POLLIN, 0};
+    int n;
+    while ((n = poll(&p, 1, REPLY_TIMEOUT_MS)) < 0 && errno == EINTR)
+        ;
+    if (n == 0) {
+        snprintf(err, cap, "zygote did not answer");
+        return SHX_ETIMEOUT;
+    }
+    struct zyg_reply rp;
+    if (read(z->reply, &rp, sizeof rp) != (ssize_t)sizeof rp || rp.magic != ZYG_MAGIC
+        || rp.index != (uint32_t)index) {
+        snprintf(err, cap, "zygote is gone");
+        return SHX_EDEAD;
+    }
+    if (rp.pid <= 0) {
+        snprintf(err, cap, "zygote cannot fork: %s", strerror(-rp.pid));
+        return SHX_ESYS;
+    }
+    *pid = rp.pid;
+    return SHX_OK;
+}

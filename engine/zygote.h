@@ -1,0 +1,27 @@
+/* zygote.h - fast worker starts: a pre-initialised shmix-worker that clones
+ * itself into a worker for a channel on request.
+ *
+ * Starting Python and importing numpy costs ~100 ms of CPU per worker; the
+ * zygote pays it once, so starting 16 workers, or restarting a crashed one,
+ * costs a fork each. The clone uses CLONE_PARENT: every worker is the
+ * engine's child exactly as if proc_spawn had started it. Main thread only
+ * (the spawning thread must outlive the workers: PR_SET_PDEATHSIG). */
+#ifndef SHX_ZYGOTE_H
+#define SHX_ZYGOTE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct zygote;
+
+/* Main. Starts the zygote with the given channel descriptors (channel i is
+ * what zygote_spawn(z, i, ...) serves). Errors: SHX_ESYS (err says why). */
+int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err, size_t cap);
+/* Main. Ends the zygote (not the workers it made); NULL is a no-op. */
+void zygote_destroy(struct zygote *z);
+/* Main. Clones a worker for channel index with an address-space limit of
+ * memory_mb. Errors: SHX_ESYS, SHX_EDEAD (the zygote is gone), SHX_ETIMEOUT. */
+int zygote_spawn(struct zygote *z, int index, int memory_mb, pid_t *pid, char *err,
+                 size_t cap);
+
+#endif

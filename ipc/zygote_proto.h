@@ -1,0 +1,32 @@
+/* zygote_proto.h - the engine <-> zygote spawn protocol.
+ *
+ * The zygote is a shmix-worker that has started Python and imported numpy
+ * once and then makes workers by cloning itself (with CLONE_PARENT, so each
+ * worker is the engine's own child: reaped, watched and killed like a cold
+ * one). It inherits every track's channel at fixed descriptors and reads
+ * spawn requests from a pipe; only the spawn path uses pipes, never audio. */
+#ifndef SHX_ZYGOTE_PROTO_H
+#define SHX_ZYGOTE_PROTO_H
+
+#include <stdint.h>
+
+#define ZYG_MAGIC 0x3147595au   /* "ZYG1" */
+#define ZYG_REQ_FD 3            /* zygote reads requests here */
+#define ZYG_REPLY_FD 4          /* and answers here */
+#define ZYG_CHAN_FD0 5          /* channel i is descriptor ZYG_CHAN_FD0 + i */
+
+struct zyg_request {
+    uint32_t magic;
+    uint32_t index;             /* which channel */
+    int32_t memory_mb;          /* the worker's address-space limit */
+    uint32_t reserved;
+};
+
+struct zyg_reply {
+    uint32_t magic;
+    uint32_t index;
+    int32_t pid;                /* > 0, or -errno */
+    uint32_t reserved;
+};
+
+#endif
