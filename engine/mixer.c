@@ -9,7 +9,7 @@ void mixer_clear(float *out, size_t n)
     memset(out, 0, n * sizeof *out);
 }
 
-void mixer_add(float *out, const float *in, size_t n)
+void mixer_add(float *restrict out, const float *restrict in, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] += in[i];
@@ -22,7 +22,7 @@ float mixer_master(float *out, size_t n, float gain, uint64_t *clips)
     for (size_t i = 0; i < n; i++) {
         out[i] *= gain;
         float a = fabsf(out[i]);
-        peak = fmaxf(peak, a);
+        peak = a > peak ? a : peak;   /* not fmaxf: a library call at -O2 */
         c += a > 1.0f;
     }
     *clips += c;

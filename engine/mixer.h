@@ -10,7 +10,7 @@
 /* Real-time. out[i] = 0. */
 void mixer_clear(float *out, size_t n);
 /* Real-time. out[i] += in[i]. */
-void mixer_add(float *out, const float *in, size_t n);
+void mixer_add(float *restrict out, const float *restrict in, size_t n);
 /* Real-time. out[i] *= gain; returns the largest |out[i]| and adds the
  * number of samples beyond full scale to *clips. */
 float mixer_master(float *out, size_t n, float gain, uint64_t *clips);

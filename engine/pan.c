@@ -2,6 +2,7 @@
 #include "pan.h"
 
 #include <math.h>
+#include <stddef.h>
 
 double pan_db_to_linear(double db)
 {
@@ -25,21 +26,25 @@ struct pan_gains pan_law(double gain_db, double pan, int source_channels, int ou
     return r;
 }
 
-float pan_apply(const float *in, float *out, uint32_t frames, int channels,
+/* Plain loops with plain comparisons so the compiler vectorises them
+ * (fmaxf is a library call at -O2: it must honour NaN). */
+float pan_apply(const float *restrict in, float *restrict out, uint32_t frames, int channels,
                 struct pan_gains g)
 {
-    float peak = 0.0f;
+    size_t n = (size_t)frames * (size_t)channels;
     if (channels == 1) {
-        for (uint32_t i = 0; i < frames; i++) {
+        for (size_t i = 0; i < n; i++)
             out[i] = in[i] * g.left;
-            peak = fmaxf(peak, fabsf(out[i]));
+    } else {
+        for (size_t i = 0; i < n; i += 2) {
+            out[i] = in[i] * g.left;
+            out[i + 1] = in[i + 1] * g.right;
         }
-        return peak;
     }
-    for (uint32_t i = 0; i < frames; i++) {
-        out[2 * i] = in[2 * i] * g.left;
-        out[2 * i + 1] = in[2 * i + 1] * g.right;
-        peak = fmaxf(peak, fmaxf(fabsf(out[2 * i]), fabsf(out[2 * i + 1])));
+    float peak = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(out[i]);
+        peak = a > peak ? a : peak;
     }
     return peak;
 }

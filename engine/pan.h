@@ -22,7 +22,7 @@ struct pan_gains pan_law(double gain_db, double pan, int source_channels, int ou
 
 /* Real-time. out[i] = in[i] x factor per channel, over frames x channels.
  * Returns the largest absolute output sample. */
-float pan_apply(const float *in, float *out, uint32_t frames, int channels,
+float pan_apply(const float *restrict in, float *restrict out, uint32_t frames, int channels,
                 struct pan_gains g);
 
 #endif

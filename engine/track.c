@@ -168,6 +168,8 @@ int track_start_worker(struct track *t, struct zygote *z, int index, char *err, 
         atomic_store(&t->state, TRACK_FAILED);
         return rc;
     }
+    if (t->cfg.cpu >= 0)
+        plat_pin_process(t->pid, t->cfg.cpu);
     chan_request(t->chan, CHAN_CMD_LOAD, t->load_request, strlen(t->load_request));
     return SHX_OK;
 }
@@ -236,9 +238,17 @@ static void read_input(struct track *t, int64_t pos)
     t->src_next = from + (got > 0 ? got : 0);
 }
 
-/* Replaces non-finite samples with 0; returns how many there were. */
+/* Replaces non-finite samples with 0; returns how many there were. The
+ * first pass only looks (exponent bits all ones = Inf or NaN) and
+ * vectorises; the second runs only for a block that has some. */
 static uint64_t sanitize(float *buf, size_t n)
 {
+    const uint32_t *bits = (const uint32_t *)buf;
+    uint32_t any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= (bits[i] & 0x7f800000u) == 0x7f800000u;
+    if (!any)
+        return 0;
     uint64_t bad = 0;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(buf[i])) {
@@ -339,6 +349,8 @@ static void *track_main(void *arg)
 {
     struct track *t = arg;
     plat_thread_name(t->name);
+    if (t->cfg.cpu >= 0)
+        plat_pin_thread(t->cfg.cpu);
     int64_t pos = t->start;
     for (int64_t i = 0; i < t->count && !atomic_load(&t->stop); i++) {
         float *slot;

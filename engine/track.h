@@ -48,6 +48,7 @@ struct track_config {
     int worker_memory_mb;
     const char *load_request; /* LOAD JSON for the worker; NULL = no script */
     uint32_t ring_slots;      /* blocks rendered ahead (power of two) */
+    int cpu;                  /* CPU for the thread and its worker, -1 = any */
     uint32_t refill;          /* free slots a full ring needs before the thread
                                  resumes: 1 to stay full (play), a batch (render) */
 };

@@ -54,6 +54,14 @@ int plat_parent_alive(pid_t parent);
  * exits (Linux: pidfd). Returns the descriptor or SHX_ESYS. */
 int plat_pidfd_open(pid_t pid);
 
+/* Any thread. Number of CPUs this process may run on (>= 1). */
+int plat_cpu_count(void);
+/* Any thread, set-up only. Restricts the calling thread, or process pid
+ * (all of its threads' future children too), to one CPU. Best effort:
+ * returns 0 or SHX_ESYS. */
+int plat_pin_thread(int cpu);
+int plat_pin_process(pid_t pid, int cpu);
+
 /* Any thread, set-up only. Names the calling thread for top/gdb. */
 void plat_thread_name(const char *name);
 

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +122,53 @@ int plat_pidfd_open(pid_t pid)
 #endif
     (void)pid;
     return SHX_ESYS;
+}
+
+int plat_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}
+
+/* The index-th CPU of those we may use. */
+static int nth_cpu(int index)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return -1;
+    int n = CPU_COUNT(&set);
+    if (n <= 0)
+        return -1;
+    index %= n;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set) && index-- == 0)
+            return c;
+    return -1;
+}
+
+int plat_pin_thread(int cpu)
+{
+    int c = nth_cpu(cpu);
+    if (c < 0)
+        return SHX_ESYS;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(c, &one);
+    return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_pin_process(pid_t pid, int cpu)
+{
+    int c = nth_cpu(cpu);
+    if (c < 0)
+        return SHX_ESYS;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(c, &one);
+    return sched_setaffinity(pid, sizeof one, &one) == 0 ? SHX_OK : SHX_ESYS;
 }
 
 void plat_thread_name(const char *name)
