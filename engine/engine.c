@@ -5,6 +5,7 @@
 #include "pan.h"
 #include "platform.h"
 #include "session.h"
+#include "feed.h"
 #include "source.h"
 #include "track.h"
 #include "zygote.h"
@@ -33,10 +34,12 @@ int engine_create(const struct session *s, const struct engine_options *o,
 {
     struct engine *e = calloc(1, sizeof *e);
     struct source **srcs = calloc((size_t)s->ntracks, sizeof *srcs);
-    if (!e || !srcs || !(e->tracks = calloc((size_t)s->ntracks, sizeof *e->tracks))) {
+    int64_t *offsets = calloc((size_t)s->ntracks, sizeof *offsets);
+    if (!e || !srcs || !offsets || !(e->tracks = calloc((size_t)s->ntracks, sizeof *e->tracks))) {
         free(e ? e->tracks : NULL);
         free(e);
         free(srcs);
+        free(offsets);
         snprintf(err, cap, "out of memory");
         return SHX_ENOMEM;
     }
@@ -72,13 +75,18 @@ int engine_create(const struct session *s, const struct engine_options *o,
                              why);
             break;
         }
-        int64_t end = (int64_t)llround(st->offset * e->rate) + source_frames(srcs[i]);
+        offsets[i] = (int64_t)llround(st->offset * e->rate);
+        int64_t end = offsets[i] + source_frames(srcs[i]);
         if (end > e->length)
             e->length = end;
     }
 
     char request[CHAN_CTL_BYTES];
     int ncpu = plat_cpu_count();
+    /* The disk thread reads about two seconds ahead (play only). */
+    uint32_t prefetch = 1;
+    while (prefetch * e->block < (uint32_t)e->rate * 2u && prefetch < 4096)
+        prefetch *= 2;
     for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
         const struct session_track *st = &s->tracks[i];
         if (st->script) {
@@ -98,11 +106,11 @@ int engine_create(const struct session *s, const struct engine_options *o,
             .pan = st->pan,
             .audible = !st->mute && (!any_solo || st->solo),
             .on_fault = st->on_fault,
-            .offset = (int64_t)llround(st->offset * e->rate),
             .hang_ns = (uint64_t)(s->hang_timeout * 1e9),
             .worker_memory_mb = s->worker_memory_mb,
             .load_request = st->script ? request : NULL,
             .ring_slots = o->ring_slots ? o->ring_slots : 8,
+            .prefetch_slots = prefetch,
             .refill = o->refill ? o->refill : 1,
             /* A track thread and its worker never run at the same time (one
              * waits for the other), so they share a CPU: each hand-off is
@@ -111,18 +119,25 @@ int engine_create(const struct session *s, const struct engine_options *o,
              * The tracks are spread over the CPUs. */
             .cpu = ncpu > 1 ? i % ncpu : -1,
         };
-        rc = track_create(&tc, srcs[i], &e->tracks[i]);
+        struct feed *feed = NULL;
+        rc = feed_create(srcs[i], offsets[i], e->block, e->channels, &feed);
+        if (rc == SHX_OK) {
+            srcs[i] = NULL;   /* owned by the feed now */
+            rc = track_create(&tc, feed, &e->tracks[i]);
+            if (rc < 0)
+                feed_destroy(feed);
+        }
         if (rc < 0) {
             snprintf(err, cap, "%s: cannot create track %s: %s", s->path, st->name,
                      shx_strerror(rc));
             break;
         }
-        srcs[i] = NULL;   /* owned by the track now */
         e->ntracks = i + 1;
     }
     for (int i = 0; i < s->ntracks; i++)
         source_destroy(srcs[i]);
     free(srcs);
+    free(offsets);
     if (rc < 0) {
         engine_destroy(e);
         return rc;
@@ -190,4 +205,11 @@ int engine_channels(const struct engine *e) { return e->channels; }
 double engine_master_gain(const struct engine *e) { return e->master; }
 int64_t engine_length(const struct engine *e) { return e->length; }
 int engine_ntracks(const struct engine *e) { return e->ntracks; }
+
+int engine_loop(const struct engine *e, double *start, double *end)
+{
+    *start = e->s->loop_start;
+    *end = e->s->loop_end;
+    return e->s->has_loop;
+}
 struct track *engine_track(struct engine *e, int i) { return e->tracks[i]; }

@@ -40,6 +40,8 @@ double engine_master_gain(const struct engine *e);   /* linear */
 /* Frames from timeline 0 to the end of the longest track. */
 int64_t engine_length(const struct engine *e);
 int engine_ntracks(const struct engine *e);
+/* The session's loop region in seconds; 0 when it has none. */
+int engine_loop(const struct engine *e, double *start, double *end);
 struct track *engine_track(struct engine *e, int i);
 
 #endif

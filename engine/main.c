@@ -3,7 +3,9 @@
  * Exit status: 0 success; 2 bad usage or bad session (nothing played);
  * 1 a failure at run time. Every error is one line starting "shmix: ". */
 #include "engine.h"
+#include "audio.h"
 #include "errors.h"
+#include "play.h"
 #include "render.h"
 #include "session.h"
 
@@ -22,11 +24,18 @@
 static const char usage[] =
     "usage: shmix COMMAND [OPTIONS]\n"
     "\n"
+    "  shmix play SESSION [--device N|NAME] [--null] [--block FRAMES] [--start SEC]\n"
+    "             [--duration SEC] [--loop] [--ahead BLOCKS] [--stats FILE|-]\n"
+    "             [--stats-interval SEC]\n"
+    "      play in real time through PortAudio (JACK's output when a JACK server\n"
+    "      runs), or --null: a real-time clock with no device; ^C stops\n"
     "  shmix render SESSION -o OUT.(wav|flac|ogg) [--duration SEC] [--block FRAMES]\n"
     "               [--stats FILE|-]\n"
     "      bounce the session to a file through the same workers as playback\n"
     "  shmix check SESSION\n"
     "      validate the session and start every script in a worker; exit 0 or 2\n"
+    "  shmix devices\n"
+    "      list PortAudio's output devices (index, host API, name, channels, rate)\n"
     "  shmix --help | --version\n"
     "\n"
     "Errors are one line, \"shmix: FILE:LINE:COL: key: message\". Exit status:\n"
@@ -56,9 +65,25 @@ struct args {
     const char *session;
     const char *out;
     const char *stats;
-    double duration;
-    long block;
+    const char *device;
+    double duration, start, stats_interval;
+    long block, ahead;
+    int null, loop;
 };
+
+/* Seconds > 0, or >= 0 when zero_ok. Returns 0, or 2 after the message. */
+static int parse_seconds(const char *cmd, const char *o, const char *v, int zero_ok,
+                         double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (*end || !*v || errno || !isfinite(d) || d < 0 || (d == 0 && !zero_ok))
+        return fail(2, "%s: %s: expected seconds %s 0, got \"%s\"", cmd, o,
+                    zero_ok ? ">=" : ">", v);
+    *out = d;
+    return 0;
+}
 
 /* Parses "--name VALUE" style options shared by the commands. Returns 0, or
  * 2 after printing the error. allowed lists the options this command takes. */
@@ -66,6 +91,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *const *allo
                  struct args *a)
 {
     a->duration = -1;
+    a->stats_interval = 0.5;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         if (o[0] != '-' || !strcmp(o, "-")) {
@@ -79,6 +105,10 @@ static int parse(int argc, char **argv, const char *cmd, const char *const *allo
             known |= !strcmp(allowed[k], o);
         if (!known)
             return fail(2, "%s: unknown option %s (see shmix --help)", cmd, o);
+        if (!strcmp(o, "--null") || !strcmp(o, "--loop")) {
+            *(!strcmp(o, "--null") ? &a->null : &a->loop) = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             return fail(2, "%s: %s needs a value", cmd, o);
         const char *v = argv[++i];
@@ -88,10 +118,19 @@ static int parse(int argc, char **argv, const char *cmd, const char *const *allo
             a->out = v;
         } else if (!strcmp(o, "--stats")) {
             a->stats = v;
-        } else if (!strcmp(o, "--duration")) {
-            a->duration = strtod(v, &end);
-            if (*end || errno || !isfinite(a->duration) || a->duration <= 0)
-                return fail(2, "%s: --duration: expected seconds > 0, got \"%s\"", cmd, v);
+        } else if (!strcmp(o, "--device")) {
+            a->device = v;
+        } else if (!strcmp(o, "--duration") || !strcmp(o, "--stats-interval")) {
+            double *d = !strcmp(o, "--duration") ? &a->duration : &a->stats_interval;
+            if (parse_seconds(cmd, o, v, 0, d))
+                return 2;
+        } else if (!strcmp(o, "--start")) {
+            if (parse_seconds(cmd, o, v, 1, &a->start))
+                return 2;
+        } else if (!strcmp(o, "--ahead")) {
+            a->ahead = strtol(v, &end, 10);
+            if (*end || errno || a->ahead < 2 || a->ahead > 64)
+                return fail(2, "%s: --ahead: expected 2..64 blocks, got \"%s\"", cmd, v);
         } else if (!strcmp(o, "--block")) {
             a->block = strtol(v, &end, 10);
             if (*end || errno || a->block < 16 || a->block > 8192)
@@ -119,6 +158,16 @@ static int load(const struct args *a, struct session **s, struct engine **e, int
     return 0;
 }
 
+static FILE *open_stats(const char *cmd, const char *path, int *status)
+{
+    if (!path)
+        return NULL;
+    FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+    if (!f)
+        *status = fail(2, "%s: --stats %s: %s", cmd, path, strerror(errno));
+    return f;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     static const char *const allowed[] = {NULL};
@@ -142,12 +191,7 @@ static int cmd_render(int argc, char **argv)
     int status = parse(argc, argv, "render", allowed, &a);
     if (!status && !a.out)
         status = fail(2, "render: missing -o OUT.wav|flac|ogg");
-    FILE *stats = NULL;
-    if (!status && a.stats) {
-        stats = strcmp(a.stats, "-") ? fopen(a.stats, "we") : stdout;
-        if (!stats)
-            status = fail(2, "render: --stats %s: %s", a.stats, strerror(errno));
-    }
+    FILE *stats = status ? NULL : open_stats("render", a.stats, &status);
     /* A script that fails setup() does not stop a render: its track plays
      * per on_fault, as the contract's fault table says. */
     if (!status && (status = load(&a, &s, &e, 0)) == 0) {
@@ -163,6 +207,45 @@ static int cmd_render(int argc, char **argv)
     if (stats && stats != stdout)
         fclose(stats);
     return status;
+}
+
+static int cmd_play(int argc, char **argv)
+{
+    static const char *const allowed[] = {"--device", "--null", "--block", "--start",
+                                          "--duration", "--loop", "--ahead", "--stats",
+                                          "--stats-interval", NULL};
+    struct args a = {0};
+    struct session *s = NULL;
+    char err[1024];
+    int status = parse(argc, argv, "play", allowed, &a);
+    FILE *stats = status ? NULL : open_stats("play", a.stats, &status);
+    if (!status && session_load(a.session, &s, err, sizeof err) < 0)
+        status = fail(2, "%s", err);
+    if (!status) {
+        struct play_options po = {
+            .device = a.device, .null = a.null, .block = (unsigned)a.block,
+            .start = a.start, .duration = a.duration, .loop = a.loop,
+            .ahead = (unsigned)a.ahead, .stats = stats, .stats_interval = a.stats_interval,
+            .stop = &stop_requested,
+        };
+        status = play_run(s, &po, err, sizeof err);
+        if (status)
+            fail(status, "%s", err);
+    }
+    session_destroy(s);
+    if (stats && stats != stdout)
+        fclose(stats);
+    return status;
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 2)
+        return fail(2, "devices: takes no arguments");
+    if (audio_list_devices(stdout) < 0)
+        return fail(1, "devices: cannot start PortAudio");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -186,6 +269,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "render"))
         return cmd_render(argc, argv);
+    if (!strcmp(cmd, "play"))
+        return cmd_play(argc, argv);
+    if (!strcmp(cmd, "devices"))
+        return cmd_devices(argc, argv);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc, argv);
     return fail(2, "unknown command \"%s\" (see shmix --help)", cmd);

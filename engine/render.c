@@ -35,8 +35,9 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
     int rc = mix ? outfile_create(o->out_path, rate, ch, &out, err, cap) : SHX_ENOMEM;
     if (rc == SHX_OK && o->stats)
         rc = stats_create(e, &st);
+    struct track_run run = {.tl = {.start = 0}, .count = nblocks};
     for (int i = 0; i < n && rc == SHX_OK; i++)
-        rc = track_run(engine_track(e, i), 0, nblocks);
+        rc = track_run(engine_track(e, i), &run);
 
     float master = (float)engine_master_gain(e), peak = 0.0f;
     uint64_t clips = 0, mix_cpu = 0;
@@ -52,14 +53,14 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
         uint32_t want = left < RENDER_BATCH ? (uint32_t)left : RENDER_BATCH;
         for (int i = 0; i < n; i++) {
             struct track *t = engine_track(e, i);
-            while (!track_peek(t))
+            while (!track_block(t, b))
                 track_wait(t, want, plat_now_ns() + 100000000u);
         }
         uint64_t c0 = plat_thread_cpu_ns();
         mixer_clear(mix, (size_t)block * ch);
         for (int i = 0; i < n; i++) {
             struct track *t = engine_track(e, i);
-            mixer_add(mix, track_peek(t), (size_t)block * ch);
+            mixer_add(mix, track_block(t, b), (size_t)block * ch);
             track_release(t);
         }
         peak = fmaxf(peak, mixer_master(mix, (size_t)block * ch, master, &clips));

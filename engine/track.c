@@ -3,11 +3,11 @@
 #include "track.h"
 #include "channel.h"
 #include "errors.h"
+#include "feed.h"
 #include "pan.h"
 #include "platform.h"
 #include "proc.h"
 #include "ring.h"
-#include "source.h"
 #include "zygote.h"
 
 #include <math.h>
@@ -18,6 +18,8 @@
 #include <string.h>
 
 #define RAISES_TO_ERROR 10      /* consecutive raises before the track is `error` */
+#define HEAD_BYTES 64           /* block header in a ring slot, keeps audio aligned */
+#define PREFETCH_NS 2000000000ull  /* audio the disk thread reads ahead (play) */
 
 /* Events the track thread raises for the drain thread to put into words;
  * the block loop never formats text. */
@@ -28,14 +30,19 @@ enum {
     EV_ERROR_STATE = 1u << 3,
 };
 
+/* What precedes the audio in every ring slot. */
+struct block_head {
+    int64_t index;               /* the block's number in the run */
+};
+
 struct track {
     char name[64];
     struct track_config cfg;
     char *load_request;
     struct pan_gains gains;
-    struct source *src;
-    int64_t src_next;            /* source frame the next read continues from */
-    struct ring *ring;
+    struct feed *feed;
+    struct ring *ring;           /* rendered blocks, to the mixer */
+    struct ring *in_ring;        /* dry blocks from the disk thread (play), or NULL */
     struct chan *chan;           /* NULL without a script */
     pid_t pid;                   /* worker, 0 when none */
     float *in;                   /* block from the file, session channels */
@@ -46,17 +53,27 @@ struct track {
     pthread_t thread;
     int thread_started;
     atomic_int stop;
-    int64_t start, count;        /* blocks to render */
+    struct track_run run;
+    int64_t render_pos;          /* track thread: timeline frame of the next block (render) */
     int raise_streak;            /* track thread only */
+    int64_t inflight;            /* track thread: block of the outstanding request, -1 none */
+    uint64_t inflight_ns;        /* when it was posted */
+    int64_t prefetch_index;      /* disk thread: next block to read ahead */
+    int64_t prefetch_pos;        /* disk thread: its timeline frame */
+    uint32_t *disk_kick;         /* disk thread's wake-up word, or NULL */
 
-    /* Counters: written by the track thread only, read by the stats
-     * thread; relaxed atomics are enough because each is independent. */
+    /* Counters: each written by one thread only (the track thread, or the
+     * consumer for `underruns`), read by the stats thread; relaxed atomics
+     * are enough because each is independent. */
     _Atomic int state;
     _Atomic uint64_t blocks, cpu_ns, late, faulted, bad, restarts, errors;
+    _Atomic uint64_t underruns;  /* consumer: the block was not there in time */
+    _Atomic uint64_t disk_late;  /* track thread: the disk thread was behind */
     _Atomic uint32_t peak_bits;  /* float bits of the interval peak; stats resets */
     _Atomic uint64_t block_cpu_peak;
     _Atomic uint64_t wake_ns, busy_ns;
     _Atomic unsigned events;
+    _Atomic int rt_denied;       /* the thread asked for SCHED_FIFO and was refused */
 
     /* Owned by the drain thread. */
     pthread_mutex_t err_lock;    /* never taken by the track thread */
@@ -74,7 +91,10 @@ const char *track_state_name(enum track_state s)
 
 const char *track_name(const struct track *t) { return t->name; }
 
-int track_create(const struct track_config *cfg, struct source *src, struct track **out)
+static float *slot_audio(void *slot) { return (float *)((char *)slot + HEAD_BYTES); }
+static struct block_head *slot_head(void *slot) { return slot; }
+
+int track_create(const struct track_config *cfg, struct feed *feed, struct track **out)
 {
     struct track *t = calloc(1, sizeof *t);
     if (!t)
@@ -82,16 +102,17 @@ int track_create(const struct track_config *cfg, struct source *src, struct trac
     snprintf(t->name, sizeof t->name, "%s", cfg->name);
     t->cfg = *cfg;
     t->cfg.name = t->name;
-    t->src = src;
-    t->gains = pan_law(cfg->gain_db, cfg->pan, source_file_channels(src), cfg->channels);
+    t->gains = pan_law(cfg->gain_db, cfg->pan, feed_file_channels(feed), cfg->channels);
     t->block_floats = (size_t)cfg->block_size * (size_t)cfg->channels;
     t->in = calloc(t->block_floats, sizeof(float));
     t->wet = calloc(t->block_floats, sizeof(float));
     t->silence = calloc(t->block_floats, sizeof(float));
+    t->inflight = -1;
     pthread_mutex_init(&t->err_lock, NULL);
     int rc = (t->in && t->wet && t->silence) ? SHX_OK : SHX_ENOMEM;
     if (rc == SHX_OK)
-        rc = ring_create(cfg->ring_slots, t->block_floats * sizeof(float), &t->ring);
+        rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
+                         &t->ring);
     if (rc == SHX_OK && cfg->load_request) {
         t->load_request = strdup(cfg->load_request);
         rc = t->load_request ? chan_create(cfg->block_size, (uint32_t)cfg->channels, &t->chan)
@@ -101,10 +122,10 @@ int track_create(const struct track_config *cfg, struct source *src, struct trac
         atomic_store(&t->state, TRACK_DIRECT);
     }
     if (rc < 0) {
-        t->src = NULL;   /* the caller keeps src on failure */
-        track_destroy(t);
+        track_destroy(t);   /* the caller keeps feed on failure */
         return rc;
     }
+    t->feed = feed;
     *out = t;
     return SHX_OK;
 }
@@ -128,6 +149,8 @@ void track_stop(struct track *t)
     if (t->thread_started) {
         atomic_store(&t->stop, 1);
         ring_wake_all(t->ring);
+        if (t->in_ring)
+            ring_wake_all(t->in_ring);
         pthread_join(t->thread, NULL);
         t->thread_started = 0;
     }
@@ -143,7 +166,8 @@ void track_destroy(struct track *t)
     track_drain(t);
     chan_destroy(t->chan);
     ring_destroy(t->ring);
-    source_destroy(t->src);
+    ring_destroy(t->in_ring);
+    feed_destroy(t->feed);
     pthread_mutex_destroy(&t->err_lock);
     free(t->load_request);
     free(t->in);
@@ -155,6 +179,11 @@ void track_destroy(struct track *t)
 int track_chan_fd(const struct track *t)
 {
     return t->chan ? chan_fd(t->chan) : -1;
+}
+
+long track_pid(const struct track *t)
+{
+    return t->pid;
 }
 
 int track_start_worker(struct track *t, struct zygote *z, int index, char *err, size_t cap)
@@ -174,8 +203,7 @@ int track_start_worker(struct track *t, struct zygote *z, int index, char *err, 
     return SHX_OK;
 }
 
-/* Main. The first line of the newest error message, waiting briefly for it
- * to arrive (the worker posts it just before its reply). */
+/* Main. The first line of the newest error message. */
 static void first_error_line(struct track *t, char *err, size_t cap)
 {
     track_drain(t);
@@ -220,24 +248,6 @@ int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t 
 
 /* ---- the block loop (track thread, real-time rules) ---- */
 
-/* Reads the file's part of timeline frames [pos, pos + block) into t->in. */
-static void read_input(struct track *t, int64_t pos)
-{
-    uint32_t n = t->cfg.block_size;
-    int ch = t->cfg.channels;
-    int64_t len = source_frames(t->src);
-    int64_t a = pos - t->cfg.offset;                  /* file frame at block start */
-    int64_t from = a < 0 ? 0 : a;                     /* first file frame used */
-    int64_t to = a + n < len ? a + n : len;           /* one past the last */
-    memset(t->in, 0, t->block_floats * sizeof(float));
-    if (to <= from)
-        return;
-    if (from != t->src_next && source_seek(t->src, from) < 0)
-        return;
-    int64_t got = source_read(t->src, t->in + (from - a) * ch, to - from);
-    t->src_next = from + (got > 0 ? got : 0);
-}
-
 /* Replaces non-finite samples with 0; returns how many there were. The
  * first pass only looks (exponent bits all ones = Inf or NaN) and
  * vectorises; the second runs only for a block that has some. */
@@ -266,46 +276,103 @@ static const float *on_fault(struct track *t)
     return t->cfg.on_fault == ON_FAULT_BYPASS ? t->in : t->silence;
 }
 
+static const float *late(struct track *t)
+{
+    atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
+    return on_fault(t);
+}
+
 static void worker_lost(struct track *t, unsigned event)
 {
     proc_kill(t->pid);   /* one kill(2); reaped by main at stop */
     atomic_fetch_or(&t->events, event);
     atomic_store(&t->state, TRACK_FAILED);
+    t->inflight = -1;
 }
 
-/* Runs the script on t->in; returns the block to play. Adds the worker's
- * CPU time to *cpu and the time spent waiting for it to *waited. */
-static const float *run_script(struct track *t, uint64_t *cpu, uint64_t *waited)
+/* When block k must be committed to reach the mixer in time: play only. A
+ * quarter block of margin covers committing and the callback's jitter. */
+static uint64_t due(const struct track *t, int64_t k)
 {
-    if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
-        return on_fault(t);
-    memcpy(chan_audio(t->chan), t->in, t->block_floats * sizeof(float));
-    uint64_t posted = plat_now_ns();
-    chan_request(t->chan, CHAN_CMD_PROCESS, NULL, 0);
-    struct chan_reply r;
-    int rc = chan_wait_reply(t->chan, posted + t->cfg.hang_ns, &r);
-    *waited = plat_now_ns() - posted;
+    const struct track_clock *c = t->run.clock;
+    int64_t next = atomic_load_explicit(&c->next, memory_order_acquire);
+    uint64_t at = atomic_load_explicit(&c->at_ns, memory_order_relaxed);
+    int64_t ahead = k - next + 1;
+    uint64_t when = at + (uint64_t)(ahead > 0 ? ahead : 0) * c->period_ns;
+    return when - c->period_ns / 4;
+}
+
+/* Takes the worker's answer to the outstanding request (waiting until
+ * deadline). Returns 1 with *r filled, 0 if it is not there, -1 if the
+ * worker is gone. Hung workers (past hang_timeout) are killed here. */
+static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r, uint64_t *cpu)
+{
+    int rc = chan_wait_reply(t->chan, deadline, r);
     if (rc == SHX_ETIMEOUT) {
-        atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
-        worker_lost(t, EV_HUNG);
-        return on_fault(t);
+        if (plat_now_ns() - t->inflight_ns >= t->cfg.hang_ns) {
+            worker_lost(t, EV_HUNG);
+            return -1;
+        }
+        return 0;
     }
+    t->inflight = -1;
     if (rc < 0) {
         worker_lost(t, rc == SHX_ECORRUPT ? EV_CORRUPT : EV_DEAD);
-        return on_fault(t);
+        return -1;
     }
-    *cpu += r.cpu_ns;
-    atomic_store_explicit(&t->wake_ns, r.wake_ns, memory_order_relaxed);
-    atomic_store_explicit(&t->busy_ns, r.busy_ns, memory_order_relaxed);
-    if (r.status != CHAN_ST_OK) {
+    *cpu += r->cpu_ns;
+    atomic_store_explicit(&t->wake_ns, r->wake_ns, memory_order_relaxed);
+    atomic_store_explicit(&t->busy_ns, r->busy_ns, memory_order_relaxed);
+    if (r->status != CHAN_ST_OK) {
         atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
         if (++t->raise_streak >= RAISES_TO_ERROR) {
             atomic_store(&t->state, TRACK_ERROR);
             atomic_fetch_or(&t->events, EV_ERROR_STATE);
         }
-        return on_fault(t);
+    } else {
+        t->raise_streak = 0;
     }
-    t->raise_streak = 0;
+    return 1;
+}
+
+/* Runs the script on t->in for block k; returns the block to play. Adds
+ * the worker's CPU time to *cpu and the time spent waiting to *waited. In
+ * render the wait lasts up to hang_timeout; in play only until the block
+ * is due, after which the block is late and a later answer is discarded
+ * (the request's block number tells). */
+static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64_t *waited)
+{
+    if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
+        return on_fault(t);
+    uint64_t t0 = plat_now_ns();
+    uint64_t deadline = t0 + t->cfg.hang_ns;
+    if (t->run.clock) {
+        uint64_t d = due(t, k);
+        deadline = d < deadline ? d : deadline;
+    }
+    struct chan_reply r;
+    int got;
+    if (t->inflight >= 0) {
+        /* Still busy with an earlier block that was late: its answer is
+         * useless now, but the buffer is the worker's until it comes. */
+        got = take_answer(t, deadline, &r, cpu);
+        *waited += plat_now_ns() - t0;
+        if (got <= 0 || atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
+            return got == 0 ? late(t) : on_fault(t);
+    }
+    if (t->run.clock && plat_now_ns() >= deadline)
+        return late(t);
+    uint64_t posted = plat_now_ns();
+    memcpy(chan_audio(t->chan), t->in, t->block_floats * sizeof(float));
+    chan_request(t->chan, CHAN_CMD_PROCESS, NULL, 0);
+    t->inflight = k;
+    t->inflight_ns = posted;
+    got = take_answer(t, deadline, &r, cpu);
+    *waited += plat_now_ns() - posted;
+    if (got == 0)
+        return t->run.clock ? late(t) : (worker_lost(t, EV_HUNG), late(t));
+    if (got < 0 || r.status != CHAN_ST_OK)
+        return on_fault(t);
     memcpy(t->wet, chan_audio(t->chan), t->block_floats * sizeof(float));
     uint64_t bad = sanitize(t->wet, t->block_floats);
     if (bad)
@@ -324,14 +391,42 @@ static void update_peak(struct track *t, float peak)
         ;
 }
 
+/* Fills t->in with block k's dry input: read inline (render) or taken from
+ * what the disk thread prefetched (play). */
+static void get_input(struct track *t, int64_t k)
+{
+    if (!t->in_ring) {
+        t->render_pos = feed_read(t->feed, &t->run.tl, t->render_pos, t->in);
+        return;
+    }
+    void *s;
+    while ((s = ring_read_slot(t->in_ring)) != NULL && slot_head(s)->index < k)
+        ring_release(t->in_ring);                       /* skipped blocks */
+    if (s && slot_head(s)->index == k) {
+        memcpy(t->in, slot_audio(s), t->block_floats * sizeof(float));
+        ring_release(t->in_ring);
+    } else {
+        memset(t->in, 0, t->block_floats * sizeof(float));
+        atomic_fetch_add_explicit(&t->disk_late, 1, memory_order_relaxed);
+    }
+    /* Crossing below half full: tell the disk thread (one FUTEX_WAKE per
+     * half ring; it also looks on its own every few tens of ms). */
+    if (t->disk_kick && ring_fill(t->in_ring) == t->cfg.prefetch_slots / 2 - 1) {
+        __atomic_fetch_add(t->disk_kick, 1, __ATOMIC_RELEASE);
+        plat_wake(t->disk_kick);
+    }
+}
+
 /* The engine's own share of a block is timed on CLOCK_MONOTONIC (a vDSO
  * read, no system call) minus the time spent waiting for the worker; the
  * worker's share is its thread CPU time around process(). */
-static void render_block(struct track *t, int64_t pos, float *out)
+static void render_block(struct track *t, int64_t k, void *slot)
 {
     uint64_t t0 = plat_now_ns(), worker_cpu = 0, waited = 0;
-    read_input(t, pos);
-    const float *src = t->chan ? run_script(t, &worker_cpu, &waited) : t->in;
+    float *out = slot_audio(slot);
+    slot_head(slot)->index = k;
+    get_input(t, k);
+    const float *src = t->chan ? run_script(t, k, &worker_cpu, &waited) : t->in;
     float peak = 0.0f;
     if (t->cfg.audible)
         peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
@@ -351,37 +446,98 @@ static void *track_main(void *arg)
     plat_thread_name(t->name);
     if (t->cfg.cpu >= 0)
         plat_pin_thread(t->cfg.cpu);
-    int64_t pos = t->start;
-    for (int64_t i = 0; i < t->count && !atomic_load(&t->stop); i++) {
-        float *slot;
-        while ((slot = ring_write_slot(t->ring)) == NULL && !atomic_load(&t->stop))
-            ring_wait_space(t->ring, t->cfg.refill, 0);
-        if (!slot)
+    if (t->run.rt_priority > 0 && plat_realtime_thread(t->run.rt_priority) < 0)
+        atomic_store(&t->rt_denied, 1);
+    uint32_t slots = t->cfg.ring_slots;
+    uint32_t ahead = t->run.ahead && t->run.ahead < slots ? t->run.ahead : slots;
+    for (int64_t k = 0; k < t->run.count && !atomic_load(&t->stop); k++) {
+        /* Stay at most `ahead` blocks in front of the mixer. */
+        while (ring_fill(t->ring) >= ahead && !atomic_load(&t->stop))
+            ring_wait_space(t->ring, slots - ahead + (t->cfg.refill > 1 ? t->cfg.refill : 1), 0);
+        if (atomic_load(&t->stop))
             break;
-        render_block(t, pos, slot);
+        if (t->run.clock) {
+            /* Fell behind the mixer (a stall): blocks it has passed are
+             * useless, go straight to the first one it still needs. */
+            int64_t next = atomic_load_explicit(&t->run.clock->next, memory_order_acquire);
+            if (k < next)
+                k = next;
+            if (k >= t->run.count)
+                break;
+        }
+        void *slot = ring_write_slot(t->ring);
+        render_block(t, k, slot);
         ring_commit(t->ring);
-        pos += t->cfg.block_size;
     }
     return NULL;
 }
 
-int track_run(struct track *t, int64_t start, int64_t count)
+int track_run(struct track *t, const struct track_run *run)
 {
-    t->start = start;
-    t->count = count;
-    t->src_next = -1;
+    t->run = *run;
+    t->render_pos = run->tl.start;
+    t->prefetch_index = 0;
+    t->prefetch_pos = run->tl.start;
+    t->disk_kick = run->disk_kick;
     atomic_store(&t->stop, 0);
-    if (pthread_create(&t->thread, NULL, track_main, t) != 0)
+    if (run->disk_kick && !t->in_ring) {
+        int rc = ring_create(t->cfg.prefetch_slots, HEAD_BYTES + t->block_floats * sizeof(float),
+                             &t->in_ring);
+        if (rc < 0)
+            return rc;
+    }
+    if (t->in_ring)
+        track_prefetch(t);   /* the first reads, before the thread needs them */
+    if (plat_thread_start(&t->thread, track_main, t) < 0)
         return SHX_ESYS;
     t->thread_started = 1;
     return SHX_OK;
 }
 
-const float *track_peek(struct track *t) { return ring_read_slot(t->ring); }
+int track_prefetch(struct track *t)
+{
+    int n = 0;
+    void *s;
+    while (t->prefetch_index < t->run.count && (s = ring_write_slot(t->in_ring)) != NULL) {
+        slot_head(s)->index = t->prefetch_index;
+        t->prefetch_pos = feed_read(t->feed, &t->run.tl, t->prefetch_pos, slot_audio(s));
+        ring_commit(t->in_ring);
+        t->prefetch_index++;
+        n++;
+    }
+    return n;
+}
+
+const float *track_block(struct track *t, int64_t index)
+{
+    void *s;
+    while ((s = ring_read_slot(t->ring)) != NULL && slot_head(s)->index < index)
+        ring_release(t->ring);          /* rendered too late: the mixer has moved on */
+    if (s && slot_head(s)->index == index)
+        return slot_audio(s);
+    return NULL;
+}
+
 void track_release(struct track *t) { ring_release(t->ring); }
+
+void track_missed(struct track *t)
+{
+    atomic_fetch_add_explicit(&t->underruns, 1, memory_order_relaxed);
+}
+
 int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns)
 {
     return ring_wait_data(t->ring, want, deadline_ns);
+}
+
+int track_rt_denied(const struct track *t)
+{
+    return atomic_load(&t->rt_denied);
+}
+
+uint32_t track_ready(struct track *t)
+{
+    return ring_fill(t->ring);
 }
 
 /* ---- the drain side (non-real-time) ---- */
@@ -453,7 +609,9 @@ void track_snapshot(struct track *t, struct track_snapshot *o)
     o->pid = t->pid;
     o->blocks = atomic_load_explicit(&t->blocks, memory_order_relaxed);
     o->cpu_ns = atomic_load_explicit(&t->cpu_ns, memory_order_relaxed);
-    o->late_blocks = atomic_load_explicit(&t->late, memory_order_relaxed);
+    o->late_blocks = atomic_load_explicit(&t->late, memory_order_relaxed)
+                     + atomic_load_explicit(&t->underruns, memory_order_relaxed);
+    o->disk_late = atomic_load_explicit(&t->disk_late, memory_order_relaxed);
     o->faulted_blocks = atomic_load_explicit(&t->faulted, memory_order_relaxed);
     o->bad_samples = atomic_load_explicit(&t->bad, memory_order_relaxed);
     o->restarts = atomic_load_explicit(&t->restarts, memory_order_relaxed);

@@ -22,7 +22,9 @@
 
 #include "session.h"
 
-struct source;
+#include "timeline.h"
+
+struct feed;
 struct track;
 struct zygote;
 
@@ -43,14 +45,34 @@ struct track_config {
     double gain_db, pan;
     int audible;              /* mute and solo resolved: 0 = silent */
     enum on_fault on_fault;
-    int64_t offset;           /* frames on the timeline where the file starts */
     uint64_t hang_ns;         /* a block may take this long before the worker is killed */
     int worker_memory_mb;
     const char *load_request; /* LOAD JSON for the worker; NULL = no script */
-    uint32_t ring_slots;      /* blocks rendered ahead (power of two) */
+    uint32_t ring_slots;      /* capacity of the ring to the mixer (power of two) */
+    uint32_t prefetch_slots;  /* capacity of the disk thread's ring (power of two) */
     int cpu;                  /* CPU for the thread and its worker, -1 = any */
     uint32_t refill;          /* free slots a full ring needs before the thread
                                  resumes: 1 to stay full (play), a batch (render) */
+};
+
+/* Published by the mixer in play, read by the track threads: the block it
+ * mixes next and when it mixed the previous one, which tells each block's
+ * deadline. Written by the audio callback only. */
+struct track_clock {
+    _Atomic int64_t next;     /* index of the next block the mixer takes */
+    _Atomic uint64_t at_ns;   /* CLOCK_MONOTONIC when it took block next - 1 */
+    uint64_t period_ns;       /* one block */
+};
+
+/* One run of the track thread: blocks 0..count-1 of the timeline. */
+struct track_run {
+    struct timeline tl;
+    int64_t count;                   /* blocks; INT64_MAX = until stopped */
+    const struct track_clock *clock; /* play: deadlines from the mixer; NULL = render */
+    uint32_t ahead;                  /* blocks rendered ahead of the mixer (<= ring_slots) */
+    uint32_t *disk_kick;             /* play: the disk thread's wake-up word; NULL = the
+                                        track thread reads its file itself */
+    int rt_priority;                 /* SCHED_FIFO priority for the thread, 0 = none */
 };
 
 /* A consistent copy of a track's counters, for stats. */
@@ -60,15 +82,16 @@ struct track_snapshot {
     uint64_t blocks;          /* blocks rendered */
     uint64_t cpu_ns;          /* worker process() + engine work, total */
     uint64_t late_blocks, faulted_blocks, bad_samples, restarts, errors;
+    uint64_t disk_late;       /* blocks the disk thread had not read in time */
     float peak;               /* largest |sample| since the previous snapshot */
     uint64_t block_cpu_peak_ns; /* costliest block since the previous snapshot */
     uint64_t wake_ns, busy_ns;  /* last block's, 0 without a script */
     char last_error[256];     /* "" when none */
 };
 
-/* Main. Creates the track; takes ownership of src (may not be NULL).
+/* Main. Creates the track; takes ownership of feed on success.
  * Errors: SHX_ENOMEM, SHX_ESYS (channel). */
-int track_create(const struct track_config *cfg, struct source *src, struct track **out);
+int track_create(const struct track_config *cfg, struct feed *feed, struct track **out);
 /* Main. Stops the thread and the worker first; track_destroy(NULL) is a no-op. */
 void track_destroy(struct track *t);
 
@@ -83,20 +106,32 @@ int track_chan_fd(const struct track *t);
  * with the reason in err; the track then plays per on_fault. */
 int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t cap);
 
-/* Main. Starts the track thread rendering blocks [start, start + count x
- * block_size) of the timeline. Errors: SHX_ESYS. */
-int track_run(struct track *t, int64_t start, int64_t count);
+/* Main. Starts the track thread for one run. Errors: SHX_ESYS, SHX_ENOMEM. */
+int track_run(struct track *t, const struct track_run *run);
 /* Main. Stops the thread (if running) and ends the worker. */
 void track_stop(struct track *t);
 
-/* Consumer, real-time safe. The next rendered block (block_size x
- * channels floats), or NULL when the track has not rendered it yet. */
-const float *track_peek(struct track *t);
-/* Consumer, real-time safe. Done with the block from track_peek. */
+/* Disk thread (play). Reads ahead into the track's input ring; returns the
+ * number of blocks read (0 when full or at the end). */
+int track_prefetch(struct track *t);
+
+/* Consumer, real-time safe. The rendered block number `index` (block_size
+ * x channels floats), dropping older ones the consumer has passed; NULL
+ * when it is not there (yet). Call track_release after using it. */
+const float *track_block(struct track *t, int64_t index);
+/* Consumer, real-time safe. Done with the block from track_block. */
 void track_release(struct track *t);
+/* Consumer, real-time safe. Counts a block that was not there in time. */
+void track_missed(struct track *t);
+/* Any thread. Blocks rendered and not yet consumed. */
+uint32_t track_ready(struct track *t);
 /* Consumer, not real-time. Sleeps until `want` blocks are ready (or the
  * deadline, CLOCK_MONOTONIC). Returns 0 or SHX_ETIMEOUT; re-check after. */
 int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns);
+/* Any thread. True when the thread asked for SCHED_FIFO and was refused. */
+int track_rt_denied(const struct track *t);
+/* Any thread. The worker's pid, 0 when none. */
+long track_pid(const struct track *t);
 
 /* Stats thread. Prints the worker's messages (tracebacks, prints) to
  * stderr, prefixed with the track's name, and keeps the last error line. */

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 /* Any thread, set-up only. Creates an anonymous shared memory object of
@@ -61,6 +62,18 @@ int plat_cpu_count(void);
  * returns 0 or SHX_ESYS. */
 int plat_pin_thread(int cpu);
 int plat_pin_process(pid_t pid, int cpu);
+
+/* Any thread, set-up only. Starts a thread with a small stack (256 KiB):
+ * with all memory locked for playback, every thread's whole stack is
+ * resident, and the default 8 MiB each adds up. Returns 0 or SHX_ESYS. */
+int plat_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
+
+/* Any thread, set-up only. Switches the calling thread to SCHED_FIFO at
+ * priority prio. Returns 0, or SHX_ESYS when not permitted (RLIMIT_RTPRIO). */
+int plat_realtime_thread(int prio);
+/* Main, set-up only. Locks all current and future pages of the process into
+ * RAM. Returns 0, or SHX_ESYS when not permitted (RLIMIT_MEMLOCK). */
+int plat_lock_memory(void);
 
 /* Any thread, set-up only. Names the calling thread for top/gdb. */
 void plat_thread_name(const char *name);

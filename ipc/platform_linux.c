@@ -171,6 +171,27 @@ int plat_pin_process(pid_t pid, int cpu)
     return sched_setaffinity(pid, sizeof one, &one) == 0 ? SHX_OK : SHX_ESYS;
 }
 
+int plat_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    int rc = pthread_create(th, &at, fn, arg);
+    pthread_attr_destroy(&at);
+    return rc == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_realtime_thread(int prio)
+{
+    struct sched_param sp = {.sched_priority = prio};
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_lock_memory(void)
+{
+    return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? SHX_OK : SHX_ESYS;
+}
+
 void plat_thread_name(const char *name)
 {
     char buf[16];

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,36 +122,73 @@ static void copy_out(const char *file, char *buf, size_t cap)
     unlink(file);
 }
 
-int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ecap,
-          int timeout_s)
+void h_start(const char *const argv[], struct h_proc *p)
 {
-    char ofile[600], efile[600];
-    snprintf(ofile, sizeof ofile, "%s/.stdout", dir);
-    snprintf(efile, sizeof efile, "%s/.stderr", dir);
+    static int serial;
+    snprintf(p->out_file, sizeof p->out_file, "%s/.stdout%d", dir, serial);
+    snprintf(p->err_file, sizeof p->err_file, "%s/.stderr%d", dir, serial++);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, ofile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, efile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, p->out_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, p->err_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     assert_int_equal(rc, 0);
+    p->pid = pid;
+}
+
+int h_finish(struct h_proc *p, char *out, size_t ocap, char *err, size_t ecap, int timeout_s,
+             long *maxrss_kb)
+{
     int status = 0;
+    struct rusage ru;
     for (int ms = 0;; ms += 5) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
+        pid_t r = wait4(p->pid, &status, WNOHANG, &ru);
+        if (r == p->pid)
             break;
         if (ms > timeout_s * 1000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            copy_out(efile, err, ecap);
-            fail_msg("%s %s timed out after %d s", argv[0], argv[1], timeout_s);
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            copy_out(p->err_file, err, ecap);
+            fail_msg("process %d timed out after %d s", p->pid, timeout_s);
         }
         struct timespec t = {0, 5000000};
         nanosleep(&t, NULL);
     }
-    copy_out(ofile, out, ocap);
-    copy_out(efile, err, ecap);
+    if (maxrss_kb)
+        *maxrss_kb = ru.ru_maxrss;
+    copy_out(p->out_file, out, ocap);
+    copy_out(p->err_file, err, ecap);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int h_alive(int pid)
+{
+    char path[64], s[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");   /* /proc files have no size: read, don't seek */
+    if (!f)
+        return 0;
+    size_t n = fread(s, 1, sizeof s - 1, f);
+    fclose(f);
+    s[n] = '\0';
+    char *paren = strrchr(s, ')');
+    return !(paren && paren[1] == ' ' && paren[2] == 'Z');
+}
+
+double h_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ecap,
+          int timeout_s)
+{
+    struct h_proc p;
+    h_start(argv, &p);
+    return h_finish(&p, out, ocap, err, ecap, timeout_s, NULL);
 }

@@ -30,4 +30,22 @@ char *h_slurp(const char *path);
 /* True when the file exists. */
 int h_exists(const char *path);
 
+
+
+/* A command started in the background. */
+struct h_proc {
+    int pid;
+    char out_file[600], err_file[600];
+};
+/* Starts argv like h_run but returns at once. */
+void h_start(const char *const argv[], struct h_proc *p);
+/* Waits up to timeout_s for it (then SIGKILL and fail); returns the exit
+ * status or 128 + signal; fills out/err like h_run and *maxrss_kb (may be
+ * NULL) with the peak resident set size. */
+int h_finish(struct h_proc *p, char *out, size_t ocap, char *err, size_t ecap, int timeout_s,
+             long *maxrss_kb);
+/* True while process pid exists (and is not a zombie). */
+int h_alive(int pid);
+/* Seconds on CLOCK_MONOTONIC. */
+double h_now(void);
 #endif

@@ -1,0 +1,75 @@
+/* disk.c - the disk thread; see disk.h. */
+#include "disk.h"
+#include "errors.h"
+#include "platform.h"
+#include "track.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define LOOK_NS 20000000u   /* look at every ring at least this often */
+
+struct disk {
+    struct track **tracks;
+    int n;
+    uint32_t kick;           /* bumped by track threads; the thread sleeps on it */
+    atomic_int stop;
+    pthread_t thread;
+    int started;
+};
+
+int disk_create(struct track **tracks, int n, struct disk **out)
+{
+    struct disk *d = calloc(1, sizeof *d);
+    if (!d)
+        return SHX_ENOMEM;
+    d->tracks = tracks;
+    d->n = n;
+    *out = d;
+    return SHX_OK;
+}
+
+uint32_t *disk_kick(struct disk *d) { return &d->kick; }
+
+static int fill_all(struct disk *d)
+{
+    int n = 0;
+    for (int i = 0; i < d->n; i++)
+        n += track_prefetch(d->tracks[i]);
+    return n;
+}
+
+static void *disk_main(void *arg)
+{
+    struct disk *d = arg;
+    plat_thread_name("shmix-disk");
+    while (!atomic_load(&d->stop)) {
+        uint32_t seen = __atomic_load_n(&d->kick, __ATOMIC_ACQUIRE);
+        if (fill_all(d) == 0)
+            plat_wait(&d->kick, seen, plat_now_ns() + LOOK_NS);
+    }
+    return NULL;
+}
+
+int disk_start(struct disk *d)
+{
+    fill_all(d);
+    if (plat_thread_start(&d->thread, disk_main, d) < 0)
+        return SHX_ESYS;
+    d->started = 1;
+    return SHX_OK;
+}
+
+void disk_destroy(struct disk *d)
+{
+    if (!d)
+        return;
+    if (d->started) {
+        atomic_store(&d->stop, 1);
+        __atomic_fetch_add(&d->kick, 1, __ATOMIC_RELEASE);
+        plat_wake(&d->kick);
+        pthread_join(d->thread, NULL);
+    }
+    free(d);
+}

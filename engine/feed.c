@@ -1,0 +1,81 @@
+/* feed.c - a file on the timeline; see feed.h. */
+#include "feed.h"
+#include "errors.h"
+#include "source.h"
+#include "timeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SEGS 64   /* pieces per block; only a loop far shorter than a block needs many */
+
+struct feed {
+    struct source *src;
+    int64_t offset;       /* frames */
+    int64_t next;         /* source frame the next read continues from, -1 = unknown */
+    uint32_t block;
+    int channels;
+};
+
+int feed_create(struct source *src, int64_t offset, uint32_t block, int channels,
+                struct feed **out)
+{
+    struct feed *f = calloc(1, sizeof *f);
+    if (!f)
+        return SHX_ENOMEM;
+    f->src = src;
+    f->offset = offset;
+    f->next = -1;
+    f->block = block;
+    f->channels = channels;
+    *out = f;
+    return SHX_OK;
+}
+
+void feed_destroy(struct feed *f)
+{
+    if (!f)
+        return;
+    source_destroy(f->src);
+    free(f);
+}
+
+int feed_file_channels(const struct feed *f)
+{
+    return source_file_channels(f->src);
+}
+
+/* Timeline frames [pos, pos + n) into out; zeros where the file is not. */
+static void read_span(struct feed *f, int64_t pos, uint32_t n, float *out)
+{
+    int64_t len = source_frames(f->src);
+    int64_t a = pos - f->offset;                      /* file frame at span start */
+    int64_t from = a < 0 ? 0 : a;
+    int64_t to = a + n < len ? a + n : len;
+    memset(out, 0, sizeof(float) * n * (size_t)f->channels);
+    if (to <= from)
+        return;
+    /* Sequential reads continue; anything else (start, loop) seeks. */
+    if (from != f->next && source_seek(f->src, from) < 0) {
+        f->next = -1;
+        return;
+    }
+    int64_t got = source_read(f->src, out + (from - a) * f->channels, to - from);
+    f->next = got > 0 ? from + got : -1;
+}
+
+int64_t feed_read(struct feed *f, const struct timeline *tl, int64_t pos, float *out)
+{
+    struct timeline_seg segs[MAX_SEGS];
+    int64_t next;
+    int n = timeline_segments(tl, pos, f->block, segs, MAX_SEGS, &next);
+    uint32_t done = 0;
+    for (int i = 0; i < n; i++) {
+        read_span(f, segs[i].pos, segs[i].frames, out + (size_t)done * f->channels);
+        done += segs[i].frames;
+    }
+    if (done < f->block)
+        memset(out + (size_t)done * f->channels, 0,
+               sizeof(float) * (f->block - done) * (size_t)f->channels);
+    return next;
+}

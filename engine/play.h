@@ -1,0 +1,32 @@
+/* play.h - the play command: a session through the audio device (or the
+ * null device) in real time, with stats, until the end, the duration or a
+ * signal.
+ *
+ * Main thread. It owns the stats loop: every 20 ms it drains the workers'
+ * messages and, every stats interval, writes a stats line. */
+#ifndef SHX_PLAY_H
+#define SHX_PLAY_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct session;
+
+struct play_options {
+    const char *device;           /* --device, or NULL */
+    int null;                     /* --null */
+    unsigned block;               /* --block, 0 = the session's */
+    double start, duration;       /* seconds; duration < 0 = to the end */
+    int loop;
+    unsigned ahead;               /* --ahead blocks, 0 = default */
+    FILE *stats;                  /* or NULL */
+    double stats_interval;        /* seconds */
+    volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */
+};
+
+/* Main. Returns the exit status: 0, 2 (bad usage or session: err holds the
+ * message), 1 (failure at run time: err holds it). */
+int play_run(const struct session *s, const struct play_options *o, char *err, size_t cap);
+
+#endif

@@ -1,0 +1,278 @@
+/* player.c - the real-time mixer and transport; see player.h.
+ * Real-time rules: docs/realtime.md. */
+#include "player.h"
+#include "disk.h"
+#include "engine.h"
+#include "errors.h"
+#include "mixer.h"
+#include "platform.h"
+#include "stats.h"
+#include "timeline.h"
+#include "track.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AHEAD_NS 25000000u     /* default render-ahead: absorbs 4-8 ms VM stalls */
+#define FADE_NS 10000000u      /* fade-out on stop */
+#define TRACK_RT_PRIO 5        /* SCHED_FIFO for track threads: below the device (JACK: 10) */
+#define PREFILL_NS 10000000000ull
+
+struct player {
+    struct engine *e;
+    int n, channels, rate;
+    uint32_t block;
+    struct track **tracks;
+    struct disk *disk;
+    struct track_clock clock;
+    struct timeline tl;
+    int64_t count;             /* blocks in the run */
+    uint32_t ahead;
+    int realtime;
+    float master;
+
+    /* Callback state (real-time thread only). */
+    float *mix;                /* the current mixed block */
+    uint32_t mix_off;          /* frames of it already delivered */
+    int64_t pos;               /* timeline frame of the next block */
+    float fade;                /* gain of the stop fade, 1 = none */
+    float fade_step;           /* per frame */
+
+    /* Shared with other threads. */
+    atomic_int stop_requested;
+    atomic_int finished;
+    _Atomic int64_t position;  /* timeline frame of the block being played */
+    _Atomic uint64_t xruns;
+    _Atomic uint64_t clips;
+    _Atomic uint32_t peak_bits;
+    _Atomic uint64_t mix_ns;   /* the callback's own time, total */
+    int started;
+};
+
+int player_create(struct engine *e, const struct player_options *o, struct player **out,
+                  char *err, size_t cap)
+{
+    int rate = engine_sample_rate(e);
+    uint32_t block = engine_block_size(e);
+    int64_t length = engine_length(e);
+    int64_t start = (int64_t)llround(o->start * rate);
+    if (start >= length && !(o->loop)) {
+        snprintf(err, cap, "play: --start %g is past the end of the session (%.3f s)", o->start,
+                 (double)length / rate);
+        return SHX_EUSAGE;
+    }
+    struct player *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    p->e = e;
+    p->n = engine_ntracks(e);
+    p->channels = engine_channels(e);
+    p->rate = rate;
+    p->block = block;
+    p->master = (float)engine_master_gain(e);
+    p->realtime = o->realtime;
+    p->tl.start = start;
+    double ls, le;
+    if (o->loop) {
+        p->tl.looping = 1;
+        if (engine_loop(e, &ls, &le)) {
+            p->tl.loop_start = (int64_t)llround(ls * rate);
+            p->tl.loop_end = (int64_t)llround(le * rate);
+        } else {   /* no loop region: loop the whole session, as a DAW would */
+            p->tl.loop_start = 0;
+            p->tl.loop_end = length;
+        }
+        if (p->tl.loop_end - p->tl.loop_start < (int64_t)block) {
+            snprintf(err, cap, "play: the loop region is shorter than one block (%u frames)",
+                     block);
+            free(p);
+            return SHX_EUSAGE;
+        }
+    }
+    if (o->duration >= 0)
+        p->count = ((int64_t)llround(o->duration * rate) + block - 1) / block;
+    else if (o->loop)
+        p->count = INT64_MAX;
+    else
+        p->count = (length - start + block - 1) / block;
+    p->clock.period_ns = (uint64_t)block * 1000000000u / (uint64_t)rate;
+    p->ahead = o->ahead;
+    if (!p->ahead)
+        p->ahead = (uint32_t)((AHEAD_NS + p->clock.period_ns - 1) / p->clock.period_ns);
+    if (p->ahead < 2)
+        p->ahead = 2;
+    if (p->ahead > 64)
+        p->ahead = 64;
+    /* Nothing is due before the first callback. */
+    atomic_store(&p->clock.at_ns, UINT64_MAX / 4);
+    p->fade = 1.0f;
+    p->fade_step = 1.0f / (float)((uint64_t)rate * FADE_NS / 1000000000u + 1);
+    p->mix = calloc((size_t)block * (size_t)p->channels, sizeof(float));
+    p->mix_off = block;   /* nothing delivered yet: mix the first block on demand */
+    p->pos = start;
+    atomic_store(&p->position, start);
+    p->tracks = calloc((size_t)p->n, sizeof *p->tracks);
+    if (!p->mix || !p->tracks) {
+        player_destroy(p);
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    for (int i = 0; i < p->n; i++)
+        p->tracks[i] = engine_track(e, i);
+    *out = p;
+    return SHX_OK;
+}
+
+void player_destroy(struct player *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n && p->tracks; i++)
+        track_stop(p->tracks[i]);
+    disk_destroy(p->disk);
+    free(p->tracks);
+    free(p->mix);
+    free(p);
+}
+
+int player_start(struct player *p, char *err, size_t cap)
+{
+    int rc = disk_create(p->tracks, p->n, &p->disk);
+    struct track_run run = {
+        .tl = p->tl,
+        .count = p->count,
+        .clock = &p->clock,
+        .ahead = p->ahead,
+        .disk_kick = p->disk ? disk_kick(p->disk) : NULL,
+        .rt_priority = p->realtime ? TRACK_RT_PRIO : 0,
+    };
+    for (int i = 0; i < p->n && rc == SHX_OK; i++)
+        rc = track_run(p->tracks[i], &run);
+    if (rc == SHX_OK)
+        rc = disk_start(p->disk);
+    if (rc < 0) {
+        snprintf(err, cap, "cannot start the track threads: %s", shx_strerror(rc));
+        return rc;
+    }
+    /* Let every track render ahead before the device asks for anything. */
+    uint64_t deadline = plat_now_ns() + PREFILL_NS;
+    uint32_t want = p->count < (int64_t)p->ahead ? (uint32_t)p->count : p->ahead;
+    for (int i = 0; i < p->n; i++)
+        while (track_ready(p->tracks[i]) < want && plat_now_ns() < deadline)
+            track_wait(p->tracks[i], want, plat_now_ns() + 100000000u);
+    p->started = 1;
+    return SHX_OK;
+}
+
+/* Real-time. Mixes the next block into p->mix; 0 when the run is over. */
+static int mix_next(struct player *p)
+{
+    int64_t k = atomic_load_explicit(&p->clock.next, memory_order_relaxed);
+    if (k >= p->count || atomic_load_explicit(&p->finished, memory_order_relaxed))
+        return 0;
+    uint64_t t0 = plat_now_ns();
+    size_t n = (size_t)p->block * (size_t)p->channels;
+    mixer_clear(p->mix, n);
+    for (int i = 0; i < p->n; i++) {
+        struct track *t = p->tracks[i];
+        const float *b = track_block(t, k);
+        if (b) {
+            mixer_add(p->mix, b, n);
+            track_release(t);
+        } else {
+            track_missed(t);   /* only this track drops out of this block */
+        }
+    }
+    uint64_t clips = 0;
+    float peak = mixer_master(p->mix, n, p->master, &clips);
+    if (atomic_load_explicit(&p->stop_requested, memory_order_relaxed)) {
+        for (uint32_t f = 0; f < p->block; f++) {
+            for (int c = 0; c < p->channels; c++)
+                p->mix[f * p->channels + c] *= p->fade;
+            p->fade = p->fade > p->fade_step ? p->fade - p->fade_step : 0.0f;
+        }
+        if (p->fade == 0.0f)
+            atomic_store(&p->finished, 1);
+    }
+    if (clips)
+        atomic_fetch_add_explicit(&p->clips, clips, memory_order_relaxed);
+    uint32_t bits;
+    memcpy(&bits, &peak, sizeof bits);
+    uint32_t cur = atomic_load_explicit(&p->peak_bits, memory_order_relaxed);
+    while (bits > cur && !atomic_compare_exchange_weak_explicit(
+                             &p->peak_bits, &cur, bits, memory_order_relaxed,
+                             memory_order_relaxed))
+        ;
+    atomic_store_explicit(&p->position, p->pos, memory_order_relaxed);
+    p->pos = timeline_advance(&p->tl, p->pos, p->block);
+    /* Publish the clock: at_ns first, then next with release, so a track
+     * thread that sees the new `next` also sees its time. */
+    atomic_store_explicit(&p->clock.at_ns, t0, memory_order_relaxed);
+    atomic_store_explicit(&p->clock.next, k + 1, memory_order_release);
+    if (k + 1 >= p->count)
+        atomic_store(&p->finished, 1);
+    atomic_fetch_add_explicit(&p->mix_ns, plat_now_ns() - t0, memory_order_relaxed);
+    return 1;
+}
+
+void player_process(struct player *p, float *out, uint32_t frames, int underflow)
+{
+    if (underflow)
+        atomic_fetch_add_explicit(&p->xruns, 1, memory_order_relaxed);
+    uint32_t done = 0;
+    int ch = p->channels;
+    while (done < frames) {
+        if (p->mix_off == p->block) {
+            if (!mix_next(p)) {
+                memset(out + (size_t)done * ch, 0, sizeof(float) * (frames - done) * (size_t)ch);
+                return;
+            }
+            p->mix_off = 0;
+        }
+        uint32_t take = p->block - p->mix_off;
+        if (take > frames - done)
+            take = frames - done;
+        memcpy(out + (size_t)done * ch, p->mix + (size_t)p->mix_off * ch,
+               sizeof(float) * take * (size_t)ch);
+        p->mix_off += take;
+        done += take;
+    }
+}
+
+void player_request_stop(struct player *p)
+{
+    atomic_store(&p->stop_requested, 1);
+}
+
+int player_finished(const struct player *p)
+{
+    return atomic_load(&p->finished);
+}
+
+int player_rt_denied(const struct player *p)
+{
+    for (int i = 0; i < p->n; i++)
+        if (track_rt_denied(p->tracks[i]))
+            return 1;
+    return 0;
+}
+
+void player_stats(struct player *p, struct stats_frame *fr)
+{
+    fr->position = (double)atomic_load(&p->position) / p->rate;
+    fr->xruns = atomic_load(&p->xruns);
+    fr->clips = atomic_load(&p->clips);
+    uint32_t bits = atomic_exchange(&p->peak_bits, 0);
+    memcpy(&fr->master_peak, &bits, sizeof fr->master_peak);
+    fr->mix_cpu_ns = atomic_load(&p->mix_ns);
+}
+
+void player_add_xruns(struct player *p, uint64_t n)
+{
+    atomic_fetch_add_explicit(&p->xruns, n, memory_order_relaxed);
+}

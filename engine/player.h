@@ -1,0 +1,59 @@
+/* player.h - real-time playback: the mixer the audio callback runs, the
+ * transport (start, loop, duration, stop with a fade) and the clock the
+ * track threads take their deadlines from.
+ *
+ * DESIGN. The callback (player_process) is wait-free: it takes each
+ * track's block for the current block number from the track's ring, sums,
+ * applies the master gain, meters and publishes the clock. A track whose
+ * block is not there drops out for that block only (late_blocks). Track
+ * threads render ahead of it; the disk thread reads ahead of them. */
+#ifndef SHX_PLAYER_H
+#define SHX_PLAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+struct player;
+struct stats_frame;
+
+struct player_options {
+    double start;          /* seconds on the timeline */
+    double duration;       /* seconds to play; < 0 = to the end (or forever when looping) */
+    int loop;              /* use the session's loop region (the whole session if none) */
+    uint32_t ahead;        /* blocks rendered ahead; 0 = about 25 ms worth */
+    int realtime;          /* ask for SCHED_FIFO for the track threads */
+};
+
+/* Main. Checks the options against the session. Errors: SHX_EUSAGE (err
+ * says why, e.g. --start past the end), SHX_ENOMEM. */
+int player_create(struct engine *e, const struct player_options *o, struct player **out,
+                  char *err, size_t cap);
+/* Main. Stops everything the player started; NULL is a no-op. */
+void player_destroy(struct player *p);
+
+/* Main. Starts the disk thread and the track threads and waits until every
+ * track has rendered ahead (so the first callback finds full rings).
+ * Errors: SHX_ESYS, SHX_ENOMEM. */
+int player_start(struct player *p, char *err, size_t cap);
+
+/* Real-time: the audio callback. Fills frames x channels floats. underflow
+ * says the device reported an xrun since the previous call. */
+void player_process(struct player *p, float *out, uint32_t frames, int underflow);
+
+/* Real-time. Counts xruns the device backend noticed itself. */
+void player_add_xruns(struct player *p, uint64_t n);
+
+/* Any thread (signal handlers excepted). Fades out over ~10 ms, then
+ * finishes. */
+void player_request_stop(struct player *p);
+/* Any thread. True once the last block (or the fade) has been played. */
+int player_finished(const struct player *p);
+/* Any thread. True when some track thread was refused SCHED_FIFO. */
+int player_rt_denied(const struct player *p);
+
+/* Stats thread. Fills the engine-wide part of a stats line and resets the
+ * interval peak. */
+void player_stats(struct player *p, struct stats_frame *fr);
+
+#endif

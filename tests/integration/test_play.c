@@ -1,0 +1,290 @@
+/* test_play.c - real-time playback through the real PortAudio, with JACK's
+ * dummy backend as the device (started and stopped here), and through the
+ * null device: real-time speed, late blocks, duration, loop, ^C, memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char out[1 << 16], err[1 << 16];
+static struct h_proc jackd;
+
+static void sleep_s(double s)
+{
+    struct timespec t = {(time_t)s, (long)((s - (long)s) * 1e9)};
+    nanosleep(&t, NULL);
+}
+
+static double tone(int64_t i, int c)
+{
+    (void)c;
+    return 0.3 * sin(2 * M_PI * 220 * (double)i / 48000);
+}
+
+/* The JACK server for this test run, under a name of its own so parallel
+ * test runs do not meet; libjack (inside PortAudio) finds it through
+ * JACK_DEFAULT_SERVER. */
+static int setup(void **state)
+{
+    (void)state;
+    h_tmpdir();
+    h_write_wav("tone.wav", 48000, 1, 3 * 48000, tone);
+    char name[64];
+    snprintf(name, sizeof name, "shmix-test-%d", (int)getpid());
+    setenv("JACK_DEFAULT_SERVER", name, 1);
+    setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
+    const char *argv[] = {"/usr/bin/jackd", "-n", name, "-d", "dummy", "-r", "48000",
+                          "-p", "256", NULL};
+    h_start(argv, &jackd);
+    /* Ready when PortAudio lists its JACK device. */
+    for (int i = 0; i < 100; i++) {
+        const char *dv[] = {SHMIX_BIN, "devices", NULL};
+        if (h_run(dv, out, sizeof out, err, sizeof err, 20) == 0 && strstr(out, "JACK"))
+            return 0;
+        sleep_s(0.1);
+    }
+    fprintf(stderr, "jackd did not come up:\n%s\n", h_slurp(jackd.err_file));
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kill(jackd.pid, SIGTERM);
+    h_finish(&jackd, NULL, 0, NULL, 0, 10, NULL);
+    h_cleanup();
+    return 0;
+}
+
+/* ---- reading stats lines ---- */
+
+static double num(const char *s, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    const char *p = strstr(s, k);
+    if (!p)
+        fail_msg("no %s in %s", key, s);
+    return strtod(p + strlen(k), NULL);
+}
+
+/* The part of a stats line that describes track `name`. */
+static const char *track_of(const char *line, const char *name)
+{
+    static char buf[2048];
+    char k[96];
+    snprintf(k, sizeof k, "{\"name\": \"%s\"", name);
+    const char *p = strstr(line, k);
+    if (!p)
+        fail_msg("no track %s in %s", name, line);
+    const char *end = strchr(p, '}');
+    snprintf(buf, sizeof buf, "%.*s", (int)(end - p + 1), p);
+    return buf;
+}
+
+static int lines(char *text, char **v, int max)
+{
+    int n = 0;
+    for (char *l = strtok(text, "\n"); l && n < max; l = strtok(NULL, "\n"))
+        v[n++] = l;
+    return n;
+}
+
+static void test_demo_through_jack(void **state)
+{
+    (void)state;
+    const char *argv[] = {SHMIX_BIN, "play", SHMIX_DEMO, "--duration", "4", "--stats",
+                          h_path("jack.jsonl"), "--stats-interval", "0.5", NULL};
+    double t0 = h_now();
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    double wall = h_now() - t0;
+    if (!strstr(err, "PortAudio (JACK Audio Connection Kit"))
+        fail_msg("not played through JACK:\n%s", err);
+    assert_true(wall > 3.9 && wall < 8.0);
+    char *text = h_slurp(h_path("jack.jsonl"));
+    char *v[64];
+    int n = lines(text, v, 64);
+    assert_true(n >= 7);
+    /* Frames advance at real-time speed: position keeps up with time. */
+    for (int i = 1; i < n - 1; i++)
+        assert_true(fabs(num(v[i], "position") - num(v[i], "time")) < 0.5);
+    const char *last = v[n - 1];
+    assert_non_null(strstr(last, "\"state\": \"stopped\""));
+    assert_true(num(last, "position") > 3.98 && num(last, "position") < 4.0);
+    assert_true(num(last, "xruns") <= 5);   /* the VM can stall jackd itself */
+    const char *names[] = {"drums", "bass", "pad", "lead"};
+    for (int i = 0; i < 4; i++) {
+        const char *t = track_of(last, names[i]);
+        assert_int_equal((int)num(t, "late_blocks"), 0);
+        assert_non_null(strstr(t, "\"state\": \"running\""));
+        assert_true(num(track_of(v[n - 2], names[i]), "cpu") > 0);   /* a full interval */
+    }
+    assert_true(num(v[n / 2], "master_peak_dbfs") > -30);   /* music is coming out */
+    free(text);
+}
+
+static void test_null_device(void **state)
+{
+    (void)state;
+    const char *argv[] = {SHMIX_BIN, "play", SHMIX_DEMO, "--null", "--duration", "3",
+                          "--stats", "-", "--stats-interval", "0.5", NULL};
+    double t0 = h_now();
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    double wall = h_now() - t0;
+    assert_true(wall > 2.9 && wall < 7.0);
+    assert_non_null(strstr(err, "null device"));
+    char *v[64];
+    int n = lines(out, v, 64);
+    assert_true(n >= 5);
+    const char *last = v[n - 1];
+    assert_int_equal((int)num(last, "xruns"), 0);
+    assert_true(num(last, "position") > 2.98 && num(last, "position") < 3.0);
+    const char *names[] = {"drums", "bass", "pad", "lead"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal((int)num(track_of(last, names[i]), "late_blocks"), 0);
+}
+
+static void test_duration_and_loop(void **state)
+{
+    (void)state;
+    h_write("loop.yaml", "loop: {start: 0.5, end: 1.5}\ntracks:\n  - {file: tone.wav}\n");
+    const char *argv[] = {SHMIX_BIN, "play", h_path("loop.yaml"), "--null", "--loop",
+                          "--duration", "3", "--stats", "-", "--stats-interval", "0.1", NULL};
+    double t0 = h_now();
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    double wall = h_now() - t0;
+    assert_true(wall > 2.9 && wall < 7.0);   /* --duration counts played time, loops and all */
+    char *v[128];
+    int n = lines(out, v, 128);
+    int wraps = 0;
+    double prev = 0, maxpos = 0;
+    for (int i = 0; i < n; i++) {
+        double p = num(v[i], "position");
+        maxpos = fmax(maxpos, p);
+        wraps += p < prev - 0.5;
+        prev = p;
+    }
+    assert_true(maxpos < 1.5);
+    assert_true(wraps >= 2);                 /* 0 -> 1.5, then 1 s loops: wraps at 1.5 and 2.5 */
+    assert_true(num(v[n - 1], "position") >= 0.5);
+    /* Without --loop the same session stops at its end (3 s), not later. */
+    const char *once[] = {SHMIX_BIN, "play", h_path("loop.yaml"), "--null", "--start", "2",
+                          "--stats", "-", NULL};
+    t0 = h_now();
+    assert_int_equal(h_run(once, out, sizeof out, err, sizeof err, 60), 0);
+    assert_true(h_now() - t0 < 3.0);
+    n = lines(out, v, 128);
+    assert_true(num(v[n - 1], "position") > 2.98);
+}
+
+static void test_sigint_stops_cleanly(void **state)
+{
+    (void)state;
+    const char *argv[] = {SHMIX_BIN, "play", SHMIX_DEMO, "--null", "--loop", "--stats",
+                          h_path("int.jsonl"), "--stats-interval", "0.2", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    sleep_s(2.0);
+    char *text = h_slurp(h_path("int.jsonl"));
+    assert_non_null(text);
+    int pids[8], np = 0;
+    for (const char *s = text; (s = strstr(s, "\"pid\": ")) && np < 8; s += 7)
+        if (atoi(s + 7) > 0 && np < 4)
+            pids[np++] = atoi(s + 7);
+    free(text);
+    assert_int_equal(np, 4);
+    for (int i = 0; i < np; i++)
+        assert_true(h_alive(pids[i]));
+    double t0 = h_now();
+    kill(p.pid, SIGINT);
+    assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 10, NULL), 0);
+    assert_true(h_now() - t0 < 2.0);
+    for (int i = 0; i < np; i++)
+        assert_false(h_alive(pids[i]));
+    text = h_slurp(h_path("int.jsonl"));
+    assert_non_null(strstr(text, "\"state\": \"stopped\""));
+    free(text);
+}
+
+static void test_slow_script_is_late_alone(void **state)
+{
+    (void)state;
+    h_write("slow.yaml", "sample_rate: 48000\nblock_size: 256\ntracks:\n"
+                         "  - {name: a, file: tone.wav}\n"
+                         "  - {name: b, file: tone.wav, script: " SHMIX_TEST_SCRIPTS "/double.py}\n"
+                         "  - {name: slow, file: tone.wav, script: " SHMIX_TEST_SCRIPTS
+                         "/sleepy.py}\n");
+    const char *argv[] = {SHMIX_BIN, "play", h_path("slow.yaml"), "--null", "--duration", "2.5",
+                          "--stats", "-", NULL};
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    char *v[64];
+    int n = lines(out, v, 64);
+    const char *last = v[n - 1];
+    assert_int_equal((int)num(last, "xruns"), 0);
+    assert_true(num(track_of(last, "slow"), "late_blocks") > 10);
+    assert_int_equal((int)num(track_of(last, "a"), "late_blocks"), 0);
+    assert_int_equal((int)num(track_of(last, "b"), "late_blocks"), 0);
+    assert_int_equal((int)num(track_of(last, "b"), "faulted_blocks"), 0);
+}
+
+static long play_rss(const char *session)
+{
+    const char *argv[] = {SHMIX_BIN, "play", session, "--null", "--duration", "3", NULL};
+    struct h_proc p;
+    long rss = 0;
+    h_start(argv, &p);
+    assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 60, &rss), 0);
+    return rss;
+}
+
+static void test_memory_does_not_grow_with_length(void **state)
+{
+    (void)state;
+    const char *mk[] = {"/usr/bin/sox", "-n", "-r", "8000", "-c", "1", "-b", "16",
+                        h_path("minute.flac"), "synth", "60", "sine", "440", "vol", "0.01",
+                        NULL};
+    assert_int_equal(h_run(mk, out, sizeof out, err, sizeof err, 60), 0);
+    const char *mk2[] = {"/usr/bin/sox", "-n", "-r", "8000", "-c", "1", "-b", "16",
+                         h_path("hour.flac"), "synth", "3600", "sine", "440", "vol", "0.01",
+                         NULL};
+    assert_int_equal(h_run(mk2, out, sizeof out, err, sizeof err, 120), 0);
+    const char *body = "sample_rate: 48000\ntracks:\n  - {name: a, file: %s}\n"
+                       "  - {name: b, file: %s, offset: 1}\n  - {name: c, file: %s, pan: 1}\n"
+                       "  - {name: d, file: %s, gain_db: -6}\n";
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, body, "minute.flac", "minute.flac", "minute.flac", "minute.flac");
+    h_write("minute.yaml", yaml);
+    snprintf(yaml, sizeof yaml, body, "hour.flac", "hour.flac", "hour.flac", "hour.flac");
+    h_write("hour.yaml", yaml);
+    long short_rss = play_rss(h_path("minute.yaml"));
+    long long_rss = play_rss(h_path("hour.yaml"));
+    fprintf(stderr, "peak RSS: 1-minute tracks %ld KiB, 1-hour tracks %ld KiB\n", short_rss,
+            long_rss);
+    assert_true(short_rss > 1000);
+    assert_true(long_rss <= short_rss * 12 / 10);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_demo_through_jack),
+        cmocka_unit_test(test_null_device),
+        cmocka_unit_test(test_duration_and_loop),
+        cmocka_unit_test(test_sigint_stops_cleanly),
+        cmocka_unit_test(test_slow_script_is_late_alone),
+        cmocka_unit_test(test_memory_does_not_grow_with_length),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
