@@ -118,6 +118,7 @@ int engine_create(const struct session *s, const struct engine_options *o,
              * which costs several microseconds more on a virtual machine.
              * The tracks are spread over the CPUs. */
             .cpu = ncpu > 1 ? i % ncpu : -1,
+            .worker_nice = o->worker_nice,
         };
         struct feed *feed = NULL;
         rc = feed_create(srcs[i], offsets[i], e->block, e->channels, &feed);

@@ -17,6 +17,7 @@ struct engine_options {
     uint32_t block_size;    /* frames; 0 = the session's */
     uint32_t ring_slots;    /* blocks each track renders ahead; power of two */
     uint32_t refill;        /* see track_config.refill */
+    int worker_nice;        /* see track_config.worker_nice */
 };
 
 /* Main. Opens every track's file and builds the tracks (no workers yet).

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #define TICK_NS 20000000u   /* how often the main thread looks around */
+#define WORKER_NICE (-10)
 
 static void on_audio(void *ctx, float *out, uint32_t frames, int underflow)
 {
@@ -70,7 +71,13 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
         audio_close(a);
         return status;
     }
-    struct engine_options eo = {.sample_rate = rate, .block_size = o->block};
+    /* Workers get a larger share of the CPU than ordinary processes, not
+     * SCHED_FIFO: a real-time worker stuck in a loop would starve the other
+     * workers on its CPU until hang_timeout, and that would break the
+     * promise that one track's fault never touches another's audio (see
+     * docs/realtime.md). */
+    struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
+                                .worker_nice = WORKER_NICE};
     int rc = engine_create(s, &eo, &e, err, cap);
     if (rc < 0)
         status = rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1;

@@ -199,6 +199,8 @@ int track_start_worker(struct track *t, struct zygote *z, int index, char *err, 
     }
     if (t->cfg.cpu >= 0)
         plat_pin_process(t->pid, t->cfg.cpu);
+    if (t->cfg.worker_nice)
+        plat_nice_process(t->pid, t->cfg.worker_nice);
     chan_request(t->chan, CHAN_CMD_LOAD, t->load_request, strlen(t->load_request));
     return SHX_OK;
 }

@@ -51,6 +51,7 @@ struct track_config {
     uint32_t ring_slots;      /* capacity of the ring to the mixer (power of two) */
     uint32_t prefetch_slots;  /* capacity of the disk thread's ring (power of two) */
     int cpu;                  /* CPU for the thread and its worker, -1 = any */
+    int worker_nice;          /* nice value for the worker, 0 = leave it */
     uint32_t refill;          /* free slots a full ring needs before the thread
                                  resumes: 1 to stay full (play), a batch (render) */
 };

@@ -71,6 +71,9 @@ int plat_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
 /* Any thread, set-up only. Switches the calling thread to SCHED_FIFO at
  * priority prio. Returns 0, or SHX_ESYS when not permitted (RLIMIT_RTPRIO). */
 int plat_realtime_thread(int prio);
+/* Main or supervisor. Raises process pid's CPU share (nice value, -20..19).
+ * Returns 0, or SHX_ESYS when not permitted (RLIMIT_NICE). */
+int plat_nice_process(pid_t pid, int nice);
 /* Main, set-up only. Locks all current and future pages of the process into
  * RAM. Returns 0, or SHX_ESYS when not permitted (RLIMIT_MEMLOCK). */
 int plat_lock_memory(void);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -185,6 +186,11 @@ int plat_realtime_thread(int prio)
 {
     struct sched_param sp = {.sched_priority = prio};
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_nice_process(pid_t pid, int nice)
+{
+    return setpriority(PRIO_PROCESS, (id_t)pid, nice) == 0 ? SHX_OK : SHX_ESYS;
 }
 
 int plat_lock_memory(void)
