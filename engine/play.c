@@ -14,6 +14,7 @@
 
 #define TICK_NS 20000000u   /* how often the main thread looks around */
 #define WORKER_NICE (-10)
+#define PLAY_RING_SLOTS 64  /* room for the largest --ahead */
 
 static void on_audio(void *ctx, float *out, uint32_t frames, int underflow)
 {
@@ -77,7 +78,7 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
      * promise that one track's fault never touches another's audio (see
      * docs/realtime.md). */
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
-                                .worker_nice = WORKER_NICE};
+                                .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE};
     int rc = engine_create(s, &eo, &e, err, cap);
     if (rc < 0)
         status = rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1;

@@ -305,15 +305,15 @@ static uint64_t due(const struct track *t, int64_t k)
 }
 
 /* Takes the worker's answer to the outstanding request (waiting until
- * deadline). Returns 1 with *r filled, 0 if it is not there, -1 if the
- * worker is gone. Hung workers (past hang_timeout) are killed here. */
+ * deadline). Returns 1 with *r filled, 0 if it is not there (yet), -1 if
+ * the worker is gone, -2 if it hung: past hang_timeout it is killed here. */
 static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r, uint64_t *cpu)
 {
     int rc = chan_wait_reply(t->chan, deadline, r);
     if (rc == SHX_ETIMEOUT) {
         if (plat_now_ns() - t->inflight_ns >= t->cfg.hang_ns) {
             worker_lost(t, EV_HUNG);
-            return -1;
+            return -2;
         }
         return 0;
     }
@@ -360,7 +360,7 @@ static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64
         got = take_answer(t, deadline, &r, cpu);
         *waited += plat_now_ns() - t0;
         if (got <= 0 || atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
-            return got == 0 ? late(t) : on_fault(t);
+            return got == 0 || got == -2 ? late(t) : on_fault(t);
     }
     if (t->run.clock && plat_now_ns() >= deadline)
         return late(t);
@@ -371,8 +371,8 @@ static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64
     t->inflight_ns = posted;
     got = take_answer(t, deadline, &r, cpu);
     *waited += plat_now_ns() - posted;
-    if (got == 0)
-        return t->run.clock ? late(t) : (worker_lost(t, EV_HUNG), late(t));
+    if (got == 0 || got == -2)   /* past its deadline: late, whatever follows */
+        return late(t);
     if (got < 0 || r.status != CHAN_ST_OK)
         return on_fault(t);
     memcpy(t->wet, chan_audio(t->chan), t->block_floats * sizeof(float));
