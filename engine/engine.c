@@ -7,6 +7,7 @@
 #include "session.h"
 #include "feed.h"
 #include "source.h"
+#include "supervisor.h"
 #include "track.h"
 #include "zygote.h"
 
@@ -27,6 +28,7 @@ struct engine {
     int ntracks;
     struct track **tracks;
     struct zygote *zygote;   /* NULL without scripts or when cold-starting */
+    struct supervisor *sup;  /* NULL until engine_supervise */
 };
 
 int engine_create(const struct session *s, const struct engine_options *o,
@@ -82,7 +84,7 @@ int engine_create(const struct session *s, const struct engine_options *o,
     }
 
     char request[CHAN_CTL_BYTES];
-    int ncpu = plat_cpu_count();
+    int ncpu = plat_cpu_count(), nscripted = 0;
     /* The disk thread reads about two seconds ahead (play only). */
     uint32_t prefetch = 1;
     while (prefetch * e->block < (uint32_t)e->rate * 2u && prefetch < 4096)
@@ -119,6 +121,9 @@ int engine_create(const struct session *s, const struct engine_options *o,
              * The tracks are spread over the CPUs. */
             .cpu = ncpu > 1 ? i % ncpu : -1,
             .worker_nice = o->worker_nice,
+            .worker_index = st->script ? nscripted++ : -1,
+            .script_label = st->script_arg,
+            .script_path = st->script,
         };
         struct feed *feed = NULL;
         rc = feed_create(srcs[i], offsets[i], e->block, e->channels, &feed);
@@ -151,6 +156,7 @@ void engine_destroy(struct engine *e)
 {
     if (!e)
         return;
+    supervisor_destroy(e->sup);   /* first: it must not restart what we end */
     for (int i = 0; i < e->ntracks; i++)
         track_stop(e->tracks[i]);
     for (int i = 0; i < e->ntracks; i++)
@@ -169,25 +175,22 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
      * measure the difference, or to debug). A zygote that fails to start
      * is not an error: the tracks start cold. */
     int *fds = calloc((size_t)e->ntracks, sizeof *fds), nfds = 0;
-    int *slot = calloc((size_t)e->ntracks, sizeof *slot);
     const char *cold = getenv("SHMIX_COLD_START");
-    for (int i = 0; fds && slot && i < e->ntracks; i++)
+    for (int i = 0; fds && i < e->ntracks; i++)
         if ((fds[nfds] = track_chan_fd(e->tracks[i])) >= 0)
-            slot[i] = nfds++;
+            nfds++;
     if (nfds > 0 && !(cold && *cold == '1') && !e->zygote
         && zygote_create(fds, nfds, &e->zygote, why, sizeof why) < 0)
         fprintf(stderr, "shmix: %s; starting workers without it\n", why);
+    free(fds);
     for (int i = 0; i < e->ntracks; i++) {
-        int rc = track_start_worker(e->tracks[i], e->zygote, slot ? slot[i] : 0, why,
-                                    sizeof why);
+        int rc = track_start_worker(e->tracks[i], e->zygote, why, sizeof why);
         if (rc < 0 && first == SHX_OK) {
             first = rc;
             session_error_at(e->s, e->s->tracks[i].script_pos, err, cap,
                              "tracks[%d].script: %s", i, why);
         }
     }
-    free(fds);
-    free(slot);
     uint64_t deadline = plat_now_ns() + WORKER_START_NS;
     for (int i = 0; i < e->ntracks; i++) {
         int rc = track_await_worker(e->tracks[i], deadline, why, sizeof why);
@@ -199,6 +202,21 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
     }
     return first;
 }
+
+int engine_supervise(struct engine *e, char *err, size_t cap)
+{
+    struct supervisor_policy pol = {e->s->max_restarts, e->s->window};
+    int rc = supervisor_create(e->tracks, e->ntracks, e->zygote, &pol, &e->sup);
+    if (rc == SHX_OK && (rc = supervisor_start(e->sup)) < 0) {
+        supervisor_destroy(e->sup);
+        e->sup = NULL;
+    }
+    if (rc < 0)
+        snprintf(err, cap, "cannot start the supervisor: %s", shx_strerror(rc));
+    return rc;
+}
+
+struct supervisor *engine_supervisor(struct engine *e) { return e->sup; }
 
 int engine_sample_rate(const struct engine *e) { return e->rate; }
 uint32_t engine_block_size(const struct engine *e) { return e->block; }

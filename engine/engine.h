@@ -11,6 +11,7 @@
 struct session;
 struct track;
 struct engine;
+struct supervisor;
 
 struct engine_options {
     int sample_rate;        /* Hz; 0 = the session's, else the first file's */
@@ -33,6 +34,12 @@ void engine_destroy(struct engine *e);
  * Returns SHX_OK when all loaded; otherwise the first failure's code with
  * "FILE:LINE:COL: tracks[i].script: reason" in err (the others still run). */
 int engine_start_workers(struct engine *e, char *err, size_t cap);
+
+/* Main. Starts the supervisor (after engine_start_workers): crashed and
+ * hung workers restart, changed scripts reload. Errors: SHX_ESYS. */
+int engine_supervise(struct engine *e, char *err, size_t cap);
+/* Any thread. The supervisor, NULL before engine_supervise. */
+struct supervisor *engine_supervisor(struct engine *e);
 
 int engine_sample_rate(const struct engine *e);
 uint32_t engine_block_size(const struct engine *e);

@@ -197,6 +197,8 @@ static int cmd_render(int argc, char **argv)
     if (!status && (status = load(&a, &s, &e, 0)) == 0) {
         char err[1024];
         engine_start_workers(e, err, sizeof err);
+        if (engine_supervise(e, err, sizeof err) < 0)
+            fprintf(stderr, "shmix: %s\n", err);
         struct render_options ro = {a.out, a.duration, stats, &stop_requested};
         int rc = render_run(e, &ro, err, sizeof err);
         if (rc < 0)

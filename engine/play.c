@@ -87,6 +87,8 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
          * plays per on_fault (the traceback is on stderr already). */
         char why[1024];
         engine_start_workers(e, why, sizeof why);
+        if (engine_supervise(e, why, sizeof why) < 0)
+            fprintf(stderr, "shmix: %s\n", why);
         struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1};
         rc = player_create(e, &po, &p, err, cap);
         if (rc < 0)

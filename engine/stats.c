@@ -105,11 +105,11 @@ void stats_write(struct stats *st, FILE *f, const struct stats_frame *fr)
             fputs("null", f);
         fprintf(f, ", \"cpu\": %.1f, \"cpu_peak\": %.1f, \"wake_us\": %.1f, \"busy_us\": %.1f, "
                    "\"late_blocks\": %llu, \"faulted_blocks\": %llu, \"bad_samples\": %llu, "
-                   "\"restarts\": %llu, \"errors\": %llu, \"peak_dbfs\": ",
+                   "\"restarts\": %llu, \"restart_ms\": %.2f, \"errors\": %llu, \"peak_dbfs\": ",
                 cpu, cpu_peak, now.wake_ns / 1e3, now.busy_ns / 1e3,
                 (unsigned long long)now.late_blocks, (unsigned long long)now.faulted_blocks,
                 (unsigned long long)now.bad_samples, (unsigned long long)now.restarts,
-                (unsigned long long)now.errors);
+                now.restart_ns / 1e6, (unsigned long long)now.errors);
         json_db(f, now.peak);
         fputs(", \"last_error\": ", f);
         if (now.last_error[0])

@@ -8,6 +8,7 @@
 #include "platform.h"
 #include "proc.h"
 #include "ring.h"
+#include "worker.h"
 #include "zygote.h"
 
 #include <math.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RAISES_TO_ERROR 10      /* consecutive raises before the track is `error` */
 #define HEAD_BYTES 64           /* block header in a ring slot, keeps audio aligned */
@@ -24,11 +26,11 @@
 /* Events the track thread raises for the drain thread to put into words;
  * the block loop never formats text. */
 enum {
-    EV_HUNG = 1u << 0,
-    EV_CORRUPT = 1u << 1,
-    EV_DEAD = 1u << 2,
-    EV_ERROR_STATE = 1u << 3,
+    EV_ERROR_STATE = 1u << 0,
 };
+
+/* Why a track thread gives its worker up (the supervisor explains it). */
+enum lost { LOST_DEAD, LOST_HUNG, LOST_CORRUPT };
 
 /* What precedes the audio in every ring slot. */
 struct block_head {
@@ -38,13 +40,11 @@ struct block_head {
 struct track {
     char name[64];
     struct track_config cfg;
-    char *load_request;
     struct pan_gains gains;
     struct feed *feed;
     struct ring *ring;           /* rendered blocks, to the mixer */
     struct ring *in_ring;        /* dry blocks from the disk thread (play), or NULL */
-    struct chan *chan;           /* NULL without a script */
-    pid_t pid;                   /* worker, 0 when none */
+    struct worker *w;            /* NULL without a script */
     float *in;                   /* block from the file, session channels */
     float *wet;                  /* block from the worker */
     float *silence;
@@ -56,6 +56,7 @@ struct track {
     struct track_run run;
     int64_t render_pos;          /* track thread: timeline frame of the next block (render) */
     int raise_streak;            /* track thread only */
+    int64_t gen;                 /* track thread: the worker generation it last saw */
     int64_t inflight;            /* track thread: block of the outstanding request, -1 none */
     uint64_t inflight_ns;        /* when it was posted */
     int64_t prefetch_index;      /* disk thread: next block to read ahead */
@@ -73,10 +74,14 @@ struct track {
     _Atomic uint64_t block_cpu_peak;
     _Atomic uint64_t wake_ns, busy_ns;
     _Atomic unsigned events;
+    _Atomic uint64_t died_ns;    /* supervisor: when the worker's death was seen */
+    _Atomic uint64_t resume_ns;  /* track thread: first good block after a restart */
     _Atomic int rt_denied;       /* the thread asked for SCHED_FIFO and was refused */
 
     /* Owned by the drain thread. */
-    pthread_mutex_t err_lock;    /* never taken by the track thread */
+    pthread_mutex_t err_lock;    /* last_error; never taken by the track thread */
+    pthread_mutex_t chan_lock;   /* reading messages vs resetting the channel */
+    pthread_mutex_t report_lock; /* report(): the drain thread and the supervisor */
     char last_error[256];
     char last_printed[256];
     unsigned repeats;
@@ -109,14 +114,17 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     t->silence = calloc(t->block_floats, sizeof(float));
     t->inflight = -1;
     pthread_mutex_init(&t->err_lock, NULL);
+    pthread_mutex_init(&t->chan_lock, NULL);
+    pthread_mutex_init(&t->report_lock, NULL);
     int rc = (t->in && t->wet && t->silence) ? SHX_OK : SHX_ENOMEM;
     if (rc == SHX_OK)
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
                          &t->ring);
     if (rc == SHX_OK && cfg->load_request) {
-        t->load_request = strdup(cfg->load_request);
-        rc = t->load_request ? chan_create(cfg->block_size, (uint32_t)cfg->channels, &t->chan)
-                             : SHX_ENOMEM;
+        struct worker_config wc = {cfg->block_size, (uint32_t)cfg->channels, cfg->load_request,
+                                   cfg->worker_memory_mb, cfg->cpu, cfg->worker_nice,
+                                   cfg->worker_index};
+        rc = worker_create(&wc, &t->w);
         atomic_store(&t->state, TRACK_STARTING);
     } else {
         atomic_store(&t->state, TRACK_DIRECT);
@@ -130,20 +138,6 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     return SHX_OK;
 }
 
-static void end_worker(struct track *t)
-{
-    if (!t->pid)
-        return;
-    /* A clean QUIT when the worker is idle, a kill when it is stuck. */
-    if (chan_idle(t->chan) && chan_request(t->chan, CHAN_CMD_QUIT, NULL, 0) > 0)
-        chan_wait_reply(t->chan, plat_now_ns() + 200000000u, NULL);
-    else
-        proc_kill(t->pid);
-    char why[128];
-    proc_reap(t->pid, 500, why, sizeof why);
-    t->pid = 0;
-}
-
 void track_stop(struct track *t)
 {
     if (t->thread_started) {
@@ -154,8 +148,6 @@ void track_stop(struct track *t)
         pthread_join(t->thread, NULL);
         t->thread_started = 0;
     }
-    if (t->chan)
-        end_worker(t);
 }
 
 void track_destroy(struct track *t)
@@ -164,12 +156,13 @@ void track_destroy(struct track *t)
         return;
     track_stop(t);
     track_drain(t);
-    chan_destroy(t->chan);
+    worker_destroy(t->w);
     ring_destroy(t->ring);
     ring_destroy(t->in_ring);
     feed_destroy(t->feed);
     pthread_mutex_destroy(&t->err_lock);
-    free(t->load_request);
+    pthread_mutex_destroy(&t->chan_lock);
+    pthread_mutex_destroy(&t->report_lock);
     free(t->in);
     free(t->wet);
     free(t->silence);
@@ -178,31 +171,27 @@ void track_destroy(struct track *t)
 
 int track_chan_fd(const struct track *t)
 {
-    return t->chan ? chan_fd(t->chan) : -1;
+    return t->w ? chan_fd(worker_chan(t->w)) : -1;
 }
 
 long track_pid(const struct track *t)
 {
-    return t->pid;
+    return t->w ? worker_pid(t->w) : 0;
 }
 
-int track_start_worker(struct track *t, struct zygote *z, int index, char *err, size_t cap)
+struct worker *track_worker(struct track *t)
 {
-    if (!t->chan)
+    return t->w;
+}
+
+int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap)
+{
+    if (!t->w)
         return SHX_OK;
-    int rc = z ? zygote_spawn(z, index, t->cfg.worker_memory_mb, &t->pid, err, cap) : -1;
-    if (rc < 0)   /* no zygote, or it failed: start one from scratch */
-        rc = proc_spawn(chan_fd(t->chan), t->cfg.worker_memory_mb, &t->pid, err, cap);
-    if (rc < 0) {
+    int rc = worker_spawn(t->w, z, err, cap);
+    if (rc < 0)
         atomic_store(&t->state, TRACK_FAILED);
-        return rc;
-    }
-    if (t->cfg.cpu >= 0)
-        plat_pin_process(t->pid, t->cfg.cpu);
-    if (t->cfg.worker_nice)
-        plat_nice_process(t->pid, t->cfg.worker_nice);
-    chan_request(t->chan, CHAN_CMD_LOAD, t->load_request, strlen(t->load_request));
-    return SHX_OK;
+    return rc;
 }
 
 /* Main. The first line of the newest error message. */
@@ -214,38 +203,48 @@ static void first_error_line(struct track *t, char *err, size_t cap)
     pthread_mutex_unlock(&t->err_lock);
 }
 
+static void set_error(struct track *t, const char *line);
+
 int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t cap)
 {
-    if (!t->chan)
+    if (!t->w)
         return SHX_OK;
-    if (!t->pid)
+    if (!worker_pid(t->w))
         return SHX_EDEAD;
-    struct chan_reply r;
-    int rc = chan_wait_reply(t->chan, deadline_ns, &r);
-    if (rc == SHX_OK && r.status == CHAN_ST_OK) {
+    /* Wait in slices, looking for a worker that died while starting (a
+     * crash in setup must not cost the whole start-up timeout). */
+    enum worker_load st;
+    char why[128] = "";
+    int died = 0;
+    while ((st = worker_poll_load(t->w, plat_now_ns() + 50000000u)) == WORKER_LOAD_PENDING) {
+        if ((died = worker_reap(t->w, why, sizeof why, NULL)) != 0 || plat_now_ns() >= deadline_ns)
+            break;
+    }
+    if (st == WORKER_LOADED) {
         atomic_store(&t->state, TRACK_RUNNING);
         return SHX_OK;
     }
-    if (rc == SHX_OK) {
+    if (st == WORKER_LOAD_RAISED) {
         atomic_fetch_add(&t->errors, 1);
         atomic_store(&t->state, TRACK_ERROR);
         first_error_line(t, err, cap);
         return SHX_ESCRIPT;
     }
-    /* Timed out or broke the channel while starting: it will not run. */
-    proc_kill(t->pid);
-    char why[128];
-    proc_reap(t->pid, 1000, why, sizeof why);
-    t->pid = 0;
+    /* Died, timed out or broke the channel while starting. The supervisor
+     * (play, render) will try again; check reports it. */
+    if (!died) {
+        worker_kill(t->w);
+        for (int i = 0; i < 100 && !(died = worker_reap(t->w, why, sizeof why, NULL)); i++)
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    worker_mark_dead(t->w);
     atomic_store(&t->state, TRACK_FAILED);
     first_error_line(t, err, cap);
     if (!strcmp(err, "failed without a message"))
-        snprintf(err, cap, "worker %s while starting: %s",
-                 rc == SHX_ETIMEOUT ? "timed out" : "failed", why);
-    pthread_mutex_lock(&t->err_lock);
-    snprintf(t->last_error, sizeof t->last_error, "%s", err);
-    pthread_mutex_unlock(&t->err_lock);
-    return rc == SHX_ETIMEOUT ? SHX_ETIMEOUT : SHX_EDEAD;
+        snprintf(err, cap, "worker %s while starting (%s)",
+                 st == WORKER_LOAD_PENDING ? "timed out" : "died", why[0] ? why : "?");
+    set_error(t, err);
+    return st == WORKER_LOAD_PENDING ? SHX_ETIMEOUT : SHX_EDEAD;
 }
 
 /* ---- the block loop (track thread, real-time rules) ---- */
@@ -284,12 +283,16 @@ static const float *late(struct track *t)
     return on_fault(t);
 }
 
-static void worker_lost(struct track *t, unsigned event)
+/* The worker is dead, hung or wrote garbage: kill it (one kill(2)) and
+ * give the channel to the supervisor, which reaps and restarts it. */
+static void worker_lost(struct track *t, enum lost why)
 {
-    proc_kill(t->pid);   /* one kill(2); reaped by main at stop */
-    atomic_fetch_or(&t->events, event);
-    atomic_store(&t->state, TRACK_FAILED);
+    if (why != LOST_DEAD)
+        worker_set_kill_reason(t->w, why == LOST_HUNG ? "hang" : "corrupt channel");
+    worker_kill(t->w);
+    atomic_store(&t->state, TRACK_RESTARTING);
     t->inflight = -1;
+    worker_put(t->w, WORKER_PUT_LOST);
 }
 
 /* When block k must be committed to reach the mixer in time: play only. A
@@ -309,17 +312,17 @@ static uint64_t due(const struct track *t, int64_t k)
  * the worker is gone, -2 if it hung: past hang_timeout it is killed here. */
 static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r, uint64_t *cpu)
 {
-    int rc = chan_wait_reply(t->chan, deadline, r);
+    int rc = chan_wait_reply(worker_chan(t->w), deadline, r);
     if (rc == SHX_ETIMEOUT) {
         if (plat_now_ns() - t->inflight_ns >= t->cfg.hang_ns) {
-            worker_lost(t, EV_HUNG);
+            worker_lost(t, LOST_HUNG);
             return -2;
         }
         return 0;
     }
     t->inflight = -1;
     if (rc < 0) {
-        worker_lost(t, rc == SHX_ECORRUPT ? EV_CORRUPT : EV_DEAD);
+        worker_lost(t, rc == SHX_ECORRUPT ? LOST_CORRUPT : LOST_DEAD);
         return -1;
     }
     *cpu += r->cpu_ns;
@@ -337,6 +340,28 @@ static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r,
     return 1;
 }
 
+/* Takes the channel for this block. In play a channel the supervisor holds
+ * (restarting, reloading) means on_fault; in render the block waits for it,
+ * so that the output never depends on how fast the restart was. Returns 0
+ * when the track thread holds the channel. */
+static int take_channel(struct track *t)
+{
+    int64_t gen = worker_take(t->w);
+    if (gen < 0 && !t->run.clock) {
+        worker_wait_back(t->w, plat_now_ns() + 60000000000ull);
+        gen = worker_take(t->w);
+    }
+    if (gen < 0)
+        return -1;
+    if (gen != t->gen) {   /* the supervisor reset the channel: a new worker or script */
+        t->gen = gen;
+        t->inflight = -1;
+        t->raise_streak = 0;
+        atomic_store_explicit(&t->resume_ns, 0, memory_order_relaxed);
+    }
+    return 0;
+}
+
 /* Runs the script on t->in for block k; returns the block to play. Adds
  * the worker's CPU time to *cpu and the time spent waiting to *waited. In
  * render the wait lasts up to hang_timeout; in play only until the block
@@ -344,8 +369,13 @@ static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r,
  * (the request's block number tells). */
 static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64_t *waited)
 {
-    if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
+    if (take_channel(t) < 0)
         return on_fault(t);
+    if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING) {
+        worker_put(t->w, WORKER_PUT_IDLE);
+        return on_fault(t);
+    }
+    struct chan *ch = worker_chan(t->w);
     uint64_t t0 = plat_now_ns();
     uint64_t deadline = t0 + t->cfg.hang_ns;
     if (t->run.clock) {
@@ -359,26 +389,43 @@ static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64
          * useless now, but the buffer is the worker's until it comes. */
         got = take_answer(t, deadline, &r, cpu);
         *waited += plat_now_ns() - t0;
-        if (got <= 0 || atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING)
-            return got == 0 || got == -2 ? late(t) : on_fault(t);
+        if (got == 0) {                        /* still busy */
+            worker_put(t->w, WORKER_PUT_INFLIGHT);
+            return late(t);
+        }
+        if (got < 0)                           /* the supervisor has it now */
+            return got == -2 ? late(t) : on_fault(t);
+        if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING) {
+            worker_put(t->w, WORKER_PUT_IDLE);
+            return on_fault(t);
+        }
     }
-    if (t->run.clock && plat_now_ns() >= deadline)
+    if (t->run.clock && plat_now_ns() >= deadline) {
+        worker_put(t->w, WORKER_PUT_IDLE);
         return late(t);
+    }
     uint64_t posted = plat_now_ns();
-    memcpy(chan_audio(t->chan), t->in, t->block_floats * sizeof(float));
-    chan_request(t->chan, CHAN_CMD_PROCESS, NULL, 0);
+    memcpy(chan_audio(ch), t->in, t->block_floats * sizeof(float));
+    chan_request(ch, CHAN_CMD_PROCESS, NULL, 0);
     t->inflight = k;
     t->inflight_ns = posted;
     got = take_answer(t, deadline, &r, cpu);
     *waited += plat_now_ns() - posted;
-    if (got == 0 || got == -2)   /* past its deadline: late, whatever follows */
+    if (got == 0) {        /* late: the request stays outstanding */
+        worker_put(t->w, WORKER_PUT_INFLIGHT);
         return late(t);
-    if (got < 0 || r.status != CHAN_ST_OK)
+    }
+    if (got < 0)
+        return got == -2 ? late(t) : on_fault(t);
+    worker_put(t->w, WORKER_PUT_IDLE);
+    if (r.status != CHAN_ST_OK)
         return on_fault(t);
-    memcpy(t->wet, chan_audio(t->chan), t->block_floats * sizeof(float));
+    memcpy(t->wet, chan_audio(ch), t->block_floats * sizeof(float));
     uint64_t bad = sanitize(t->wet, t->block_floats);
     if (bad)
         atomic_fetch_add_explicit(&t->bad, bad, memory_order_relaxed);
+    if (!atomic_load_explicit(&t->resume_ns, memory_order_relaxed))
+        atomic_store_explicit(&t->resume_ns, plat_now_ns(), memory_order_relaxed);
     return t->wet;
 }
 
@@ -428,7 +475,7 @@ static void render_block(struct track *t, int64_t k, void *slot)
     float *out = slot_audio(slot);
     slot_head(slot)->index = k;
     get_input(t, k);
-    const float *src = t->chan ? run_script(t, k, &worker_cpu, &waited) : t->in;
+    const float *src = t->w ? run_script(t, k, &worker_cpu, &waited) : t->in;
     float peak = 0.0f;
     if (t->cfg.audible)
         peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
@@ -553,7 +600,7 @@ static void set_error(struct track *t, const char *line)
 
 /* Prints an error message once; identical repeats are only counted, so a
  * script that raises on every block does not flood the terminal. */
-static void report(struct track *t, const char *text)
+static void report_locked(struct track *t, const char *text)
 {
     char first[256];
     size_t n = strcspn(text, "\n");
@@ -574,25 +621,23 @@ static void report(struct track *t, const char *text)
         fprintf(stderr, "%s%s", rest + 1, rest[strlen(rest) - 1] == '\n' ? "" : "\n");
 }
 
+static void report(struct track *t, const char *text)
+{
+    pthread_mutex_lock(&t->report_lock);
+    report_locked(t, text);
+    pthread_mutex_unlock(&t->report_lock);
+}
+
 void track_drain(struct track *t)
 {
     unsigned ev = atomic_exchange(&t->events, 0);
-    char line[320];
-    if (ev & EV_HUNG) {
-        snprintf(line, sizeof line, "script did not answer within hang_timeout (%.3g s); "
-                 "worker killed", (double)t->cfg.hang_ns / 1e9);
-        report(t, line);
-    }
-    if (ev & EV_CORRUPT)
-        report(t, "worker wrote garbage into its shared memory; worker killed");
-    if (ev & EV_DEAD)
-        report(t, "worker died");
-    if (!t->chan)
+    if (!t->w)
         return;
     char text[CHAN_MSG_TEXT + 1];
     uint32_t type;
     int rc;
-    while ((rc = chan_read_msg(t->chan, &type, text, sizeof text)) != SHX_EEMPTY) {
+    pthread_mutex_lock(&t->chan_lock);   /* the supervisor resets channels under it */
+    while ((rc = chan_read_msg(worker_chan(t->w), &type, text, sizeof text)) != SHX_EEMPTY) {
         if (rc == SHX_ECORRUPT)
             report(t, "worker wrote garbage into its message area");
         else if (type == CHAN_MSG_ERROR)
@@ -600,15 +645,56 @@ void track_drain(struct track *t)
         else
             fprintf(stderr, "[%s] %s\n", t->name, text);
     }
+    pthread_mutex_unlock(&t->chan_lock);
     if (ev & EV_ERROR_STATE)
         fprintf(stderr, "shmix: %s: %d errors in a row; the track plays per on_fault "
                 "until its script changes\n", t->name, RAISES_TO_ERROR);
 }
 
+void track_say(struct track *t, const char *text)
+{
+    report(t, text);
+}
+
+enum track_state track_state(const struct track *t)
+{
+    return (enum track_state)atomic_load(&((struct track *)t)->state);
+}
+
+void track_set_state(struct track *t, enum track_state s)
+{
+    atomic_store(&t->state, s);
+}
+
+void track_note_restart(struct track *t, uint64_t died_ns)
+{
+    atomic_fetch_add(&t->restarts, 1);
+    atomic_store(&t->died_ns, died_ns);
+}
+
+int track_respawn(struct track *t, struct zygote *z, char *err, size_t cap)
+{
+    track_drain(t);                     /* the old worker's last words first */
+    pthread_mutex_lock(&t->chan_lock);
+    int rc = worker_spawn(t->w, z, err, cap);
+    pthread_mutex_unlock(&t->chan_lock);
+    return rc;
+}
+
+const char *track_script_path(const struct track *t)
+{
+    return t->cfg.script_path;
+}
+
+const char *track_script_label(const struct track *t)
+{
+    return t->cfg.script_label ? t->cfg.script_label : "";
+}
+
 void track_snapshot(struct track *t, struct track_snapshot *o)
 {
     o->state = (enum track_state)atomic_load(&t->state);
-    o->pid = t->pid;
+    o->pid = track_pid(t);
     o->blocks = atomic_load_explicit(&t->blocks, memory_order_relaxed);
     o->cpu_ns = atomic_load_explicit(&t->cpu_ns, memory_order_relaxed);
     o->late_blocks = atomic_load_explicit(&t->late, memory_order_relaxed)
@@ -624,6 +710,8 @@ void track_snapshot(struct track *t, struct track_snapshot *o)
                                                     memory_order_relaxed);
     o->wake_ns = atomic_load_explicit(&t->wake_ns, memory_order_relaxed);
     o->busy_ns = atomic_load_explicit(&t->busy_ns, memory_order_relaxed);
+    uint64_t died = atomic_load(&t->died_ns), resumed = atomic_load(&t->resume_ns);
+    o->restart_ns = died && resumed > died ? resumed - died : 0;
     pthread_mutex_lock(&t->err_lock);
     snprintf(o->last_error, sizeof o->last_error, "%s", t->last_error);
     pthread_mutex_unlock(&t->err_lock);

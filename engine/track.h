@@ -26,6 +26,7 @@
 
 struct feed;
 struct track;
+struct worker;
 struct zygote;
 
 enum track_state {
@@ -52,6 +53,9 @@ struct track_config {
     uint32_t prefetch_slots;  /* capacity of the disk thread's ring (power of two) */
     int cpu;                  /* CPU for the thread and its worker, -1 = any */
     int worker_nice;          /* nice value for the worker, 0 = leave it */
+    int worker_index;         /* the worker's channel number in the zygote */
+    const char *script_label; /* the script as the session names it, for messages */
+    const char *script_path;  /* the script's path to open (watched for changes) */
     uint32_t refill;          /* free slots a full ring needs before the thread
                                  resumes: 1 to stay full (play), a batch (render) */
 };
@@ -87,6 +91,7 @@ struct track_snapshot {
     float peak;               /* largest |sample| since the previous snapshot */
     uint64_t block_cpu_peak_ns; /* costliest block since the previous snapshot */
     uint64_t wake_ns, busy_ns;  /* last block's, 0 without a script */
+    uint64_t restart_ns;      /* last restart: worker death seen -> first good block */
     char last_error[256];     /* "" when none */
 };
 
@@ -96,10 +101,10 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
 /* Main. Stops the thread and the worker first; track_destroy(NULL) is a no-op. */
 void track_destroy(struct track *t);
 
-/* Main. Starts the worker (cloned by zygote z as its channel `index` when
- * z is not NULL, else a cold start) and posts its LOAD request (no wait).
+/* Main. Starts the worker (cloned by zygote z when not NULL, else a cold
+ * start) and posts its LOAD request (no wait).
  * Errors: SHX_ESYS (err says why). No-op for a track without a script. */
-int track_start_worker(struct track *t, struct zygote *z, int index, char *err, size_t cap);
+int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap);
 /* Main. The channel descriptor to hand to a zygote, or -1 without a script. */
 int track_chan_fd(const struct track *t);
 /* Main. Waits until the worker has loaded the script and run setup, or
@@ -109,7 +114,8 @@ int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t 
 
 /* Main. Starts the track thread for one run. Errors: SHX_ESYS, SHX_ENOMEM. */
 int track_run(struct track *t, const struct track_run *run);
-/* Main. Stops the thread (if running) and ends the worker. */
+/* Main. Stops the thread (if running); the worker lives on until
+ * track_destroy (the supervisor must be stopped before that). */
 void track_stop(struct track *t);
 
 /* Disk thread (play). Reads ahead into the track's input ring; returns the
@@ -133,6 +139,26 @@ int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns);
 int track_rt_denied(const struct track *t);
 /* Any thread. The worker's pid, 0 when none. */
 long track_pid(const struct track *t);
+
+/* ---- for the supervisor (non-real-time) ---- */
+
+/* The track's worker, NULL without a script. */
+struct worker *track_worker(struct track *t);
+enum track_state track_state(const struct track *t);
+/* Only while the supervisor holds the worker's channel. */
+void track_set_state(struct track *t, enum track_state s);
+/* Counts a restart and remembers when the death was seen. */
+void track_note_restart(struct track *t, uint64_t died_ns);
+/* Drains the old worker's messages, then starts a new worker (holding the
+ * channel). Errors: SHX_ESYS. */
+int track_respawn(struct track *t, struct zygote *z, char *err, size_t cap);
+/* Prints a message for the track (stderr, once per distinct first line)
+ * and makes its first line the track's last_error. */
+void track_say(struct track *t, const char *text);
+/* The script as the session names it ("scripts/drive.py"), or "". */
+const char *track_script_label(const struct track *t);
+/* The script's path (resolved), or NULL. */
+const char *track_script_path(const struct track *t);
 
 /* Stats thread. Prints the worker's messages (tracebacks, prints) to
  * stderr, prefixed with the track's name, and keeps the last error line. */

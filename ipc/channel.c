@@ -244,6 +244,11 @@ int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *re
     }
 }
 
+int chan_dead(const struct chan *ch)
+{
+    return atomic_load(&((struct chan *)ch)->dead);
+}
+
 void chan_set_dead(struct chan *ch, int dead)
 {
     atomic_store(&ch->dead, dead);

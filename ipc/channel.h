@@ -103,6 +103,8 @@ int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *re
 /* Any thread. Marks the worker dead (dead != 0) or alive again, and wakes a
  * thread waiting in chan_wait_reply. */
 void chan_set_dead(struct chan *ch, int dead);
+/* Any thread. True after chan_set_dead(ch, 1), until chan_reset. */
+int chan_dead(const struct chan *ch);
 /* Non-real-time engine thread. Copies the next worker message into text
  * (NUL-terminated, truncated to cap). Errors: SHX_EEMPTY, SHX_ECORRUPT. */
 int chan_read_msg(struct chan *ch, uint32_t *type, char *text, size_t cap);

@@ -37,6 +37,9 @@ SHX_ERRORS(X)
 #undef X
 #define SHX_OK 0
 
+/* The exit status of a worker that ran out of its address-space limit. */
+#define SHX_EXIT_NO_MEMORY 86
+
 /* Any thread. The message for code rc (0 or negative); never NULL. */
 const char *shx_strerror(int rc);
 /* Any thread. The symbolic name ("SHX_ETIMEOUT") for code rc; never NULL. */

@@ -78,6 +78,15 @@ int plat_nice_process(pid_t pid, int nice);
  * RAM. Returns 0, or SHX_ESYS when not permitted (RLIMIT_MEMLOCK). */
 int plat_lock_memory(void);
 
+/* Supervisor. Watching folders for changed files (Linux: inotify). The
+ * descriptor is non-blocking and polls readable when something changed. */
+int plat_watch_open(void);
+/* Supervisor. Watches folder dir; returns a watch number >= 0 or SHX_ESYS. */
+int plat_watch_add(int fd, const char *dir);
+/* Supervisor. Calls fn(ctx, watch, name) for each file written or moved
+ * into a watched folder since the last call. */
+void plat_watch_read(int fd, void (*fn)(void *ctx, int watch, const char *name), void *ctx);
+
 /* Any thread, set-up only. Names the calling thread for top/gdb. */
 void plat_thread_name(const char *name);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -196,6 +197,34 @@ int plat_nice_process(pid_t pid, int nice)
 int plat_lock_memory(void)
 {
     return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_watch_open(void)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    return fd >= 0 ? fd : SHX_ESYS;
+}
+
+int plat_watch_add(int fd, const char *dir)
+{
+    /* Editors either rewrite a file in place (close-after-write) or write a
+     * new one and rename it over the old (moved-to). */
+    int wd = inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO);
+    return wd >= 0 ? wd : SHX_ESYS;
+}
+
+void plat_watch_read(int fd, void (*fn)(void *ctx, int watch, const char *name), void *ctx)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            if (ev->len > 0)
+                fn(ctx, ev->wd, ev->name);
+            p += sizeof *ev + ev->len;
+        }
+    }
 }
 
 void plat_thread_name(const char *name)

@@ -6,6 +6,8 @@
 #include "../ipc/channel.h"
 #include "../ipc/errors.h"
 
+#include <unistd.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -118,9 +120,12 @@ static struct PyModuleDef shmix_module = {
 
 static PyObject *init_shmix_module(void) { return PyModule_Create(&shmix_module); }
 
-/* Posts the current Python exception as an error message and clears it. */
+/* Posts the current Python exception as an error message and clears it.
+ * A MemoryError means the worker hit worker_memory_mb: its heap may be in
+ * any state, so it is handled as a crash (the supervisor restarts it). */
 static void post_exception(struct pyhost *h)
 {
+    int oom = PyErr_ExceptionMatches(PyExc_MemoryError);
     PyObject *type, *exc, *tb;
     PyErr_Fetch(&type, &exc, &tb);
     PyErr_NormalizeException(&type, &exc, &tb);
@@ -137,6 +142,8 @@ static void post_exception(struct pyhost *h)
     Py_XDECREF(type);
     Py_XDECREF(exc);
     Py_XDECREF(tb);
+    if (oom)
+        _exit(SHX_EXIT_NO_MEMORY);
 }
 
 static PyObject *get_fn(PyObject *ns, const char *name)
@@ -144,6 +151,15 @@ static PyObject *get_fn(PyObject *ns, const char *name)
     PyObject *f = PyDict_GetItemString(ns, name);   /* borrowed */
     Py_XINCREF(f);
     return f;
+}
+
+static void run_gc(const char *how)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, how, NULL) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(gc);
+    PyErr_Clear();
 }
 
 int pyhost_create(struct pyhost **out, char *err, size_t cap)
@@ -208,6 +224,14 @@ int pyhost_create(struct pyhost **out, char *err, size_t cap)
         pyhost_destroy(h);
         return SHX_ESYS;
     }
+    /* Python and numpy are loaded: freeze all of it (the permanent
+     * generation), so no later collection walks it - a full collection of
+     * numpy's objects costs ~20 ms - and, in the zygote, so that workers
+     * cloned from it never write to those pages (copy-on-write stays
+     * shared). */
+    PyObject *c = PyObject_CallNoArgs(h->gc_collect);
+    Py_XDECREF(c);
+    run_gc("freeze");
     *out = h;
     return SHX_OK;
 }
@@ -267,20 +291,12 @@ void pyhost_destroy(struct pyhost *h)
     free(h);
 }
 
-static void run_gc(const char *how)
-{
-    PyObject *gc = PyImport_ImportModule("gc");
-    PyObject *r = gc ? PyObject_CallMethod(gc, how, NULL) : NULL;
-    Py_XDECREF(r);
-    Py_XDECREF(gc);
-    PyErr_Clear();
-}
 
 uint32_t pyhost_load(struct pyhost *h, const char *ctl)
 {
-    /* Collect before loading so the new script's setup starts clean, and
-     * keep the collector off while its objects are created. */
-    run_gc("unfreeze");
+    /* The collector stays off while the script's objects are created; what
+     * was frozen before stays frozen (a reloaded script's old cycles are
+     * not reclaimed: cheap, and no collection ever walks numpy again). */
     run_gc("enable");
     PyObject *r = PyObject_CallFunction(h->load_fn, "s", ctl);
     if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 2) {

@@ -1,0 +1,220 @@
+/* worker.c - one worker process and the ownership of its channel; see
+ * worker.h. */
+#include "worker.h"
+#include "channel.h"
+#include "errors.h"
+#include "platform.h"
+#include "proc.h"
+#include "zygote.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* IDLE: free. BUSY: the track thread is using it right now. INFLIGHT: the
+ * track thread is not using it but has a request outstanding (a late
+ * block). SUPERVISOR: restarting or reloading. */
+enum { OWN_IDLE = 0, OWN_BUSY = 1, OWN_SUPERVISOR = 2, OWN_INFLIGHT = 3 };
+
+struct worker {
+    struct worker_config cfg;
+    char *load_request;
+    struct chan *chan;
+    _Atomic pid_t pid;            /* 0 when there is no process */
+    uint32_t owner;               /* OWN_*; a futex word for worker_wait_back */
+    _Atomic int64_t gen;          /* bumped by every hand-back */
+    const char *_Atomic kill_reason;
+};
+
+int worker_create(const struct worker_config *c, struct worker **out)
+{
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return SHX_ENOMEM;
+    w->cfg = *c;
+    w->load_request = strdup(c->load_request);
+    int rc = w->load_request ? chan_create(c->frames, c->channels, &w->chan) : SHX_ENOMEM;
+    if (rc < 0) {
+        free(w->load_request);
+        free(w);
+        return rc;
+    }
+    w->cfg.load_request = w->load_request;
+    *out = w;
+    return SHX_OK;
+}
+
+void worker_destroy(struct worker *w)
+{
+    if (!w)
+        return;
+    worker_end(w);
+    chan_destroy(w->chan);
+    free(w->load_request);
+    free(w);
+}
+
+struct chan *worker_chan(struct worker *w) { return w->chan; }
+pid_t worker_pid(const struct worker *w) { return atomic_load(&w->pid); }
+void worker_set_kill_reason(struct worker *w, const char *reason)
+{
+    atomic_store(&w->kill_reason, reason);
+}
+
+const char *worker_kill_reason(const struct worker *w)
+{
+    return atomic_load(&((struct worker *)w)->kill_reason);
+}
+
+int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
+{
+    chan_reset(w->chan);
+    atomic_store(&w->kill_reason, NULL);
+    pid_t pid = 0;
+    int rc = z ? zygote_spawn(z, w->cfg.zygote_index, w->cfg.memory_mb, &pid, err, cap) : -1;
+    if (rc < 0)   /* no zygote, or it failed: start one from scratch */
+        rc = proc_spawn(chan_fd(w->chan), w->cfg.memory_mb, &pid, err, cap);
+    if (rc < 0)
+        return rc;
+    atomic_store(&w->pid, pid);
+    if (w->cfg.cpu >= 0)
+        plat_pin_process(pid, w->cfg.cpu);
+    if (w->cfg.nice)
+        plat_nice_process(pid, w->cfg.nice);
+    chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));
+    return SHX_OK;
+}
+
+int worker_reload(struct worker *w)
+{
+    int64_t rc = chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));
+    return rc < 0 ? (int)rc : SHX_OK;
+}
+
+enum worker_load worker_poll_load(struct worker *w, uint64_t deadline_ns)
+{
+    struct chan_reply r;
+    int rc = chan_wait_reply(w->chan, deadline_ns, &r);
+    if (rc == SHX_ETIMEOUT)
+        return WORKER_LOAD_PENDING;
+    if (rc < 0)
+        return WORKER_LOAD_LOST;
+    return r.status == CHAN_ST_OK ? WORKER_LOADED : WORKER_LOAD_RAISED;
+}
+
+static void describe(int status, char *why, size_t cap)
+{
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *name = sig == SIGSEGV ? "segfault" : sig == SIGABRT ? "abort"
+                         : sig == SIGKILL ? "killed" : sig == SIGBUS ? "bus error"
+                         : sig == SIGFPE ? "arithmetic fault" : NULL;
+        if (name)
+            snprintf(why, cap, "%s", name);
+        else
+            snprintf(why, cap, "signal %d (%s)", sig, strsignal(sig));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_NO_MEMORY) {
+        snprintf(why, cap, "out of memory (worker_memory_mb)");
+    } else if (WIFEXITED(status)) {
+        snprintf(why, cap, "exit status %d", WEXITSTATUS(status));
+    } else {
+        snprintf(why, cap, "status 0x%x", status);
+    }
+}
+
+int worker_reap(struct worker *w, char *why, size_t cap, int *status)
+{
+    pid_t pid = atomic_load(&w->pid);
+    if (pid <= 0)
+        return 0;
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r != pid)
+        return 0;
+    atomic_store(&w->pid, 0);
+    describe(st, why, cap);
+    if (status)
+        *status = st;
+    return 1;
+}
+
+void worker_kill(struct worker *w)
+{
+    proc_kill(atomic_load(&w->pid));
+}
+
+void worker_end(struct worker *w)
+{
+    pid_t pid = atomic_load(&w->pid);
+    if (pid <= 0)
+        return;
+    /* A clean QUIT when the worker is idle, a kill when it is stuck. */
+    if (chan_idle(w->chan) && chan_request(w->chan, CHAN_CMD_QUIT, NULL, 0) > 0)
+        chan_wait_reply(w->chan, plat_now_ns() + 200000000u, NULL);
+    else
+        proc_kill(pid);
+    char why[128];
+    proc_reap(pid, 500, why, sizeof why);
+    atomic_store(&w->pid, 0);
+}
+
+void worker_mark_dead(struct worker *w)
+{
+    chan_set_dead(w->chan, 1);
+}
+
+/* The owner word: acquire on taking, release on giving, so what one side
+ * did to the channel is visible to the other when it takes it next. */
+int worker_claim(struct worker *w)
+{
+    uint32_t cur = OWN_IDLE;
+    if (__atomic_compare_exchange_n(&w->owner, &cur, OWN_SUPERVISOR, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_ACQUIRE))
+        return 1;
+    /* An outstanding request of a dead worker will never be answered: take
+     * the channel without waiting for the track thread's next block. */
+    if (cur == OWN_INFLIGHT && chan_dead(w->chan)
+        && __atomic_compare_exchange_n(&w->owner, &cur, OWN_SUPERVISOR, 0, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_ACQUIRE))
+        return 1;
+    return cur == OWN_SUPERVISOR;
+}
+
+void worker_hand_back(struct worker *w)
+{
+    atomic_fetch_add(&w->gen, 1);
+    __atomic_store_n(&w->owner, OWN_IDLE, __ATOMIC_RELEASE);
+    plat_wake(&w->owner);
+}
+
+int worker_held(const struct worker *w)
+{
+    return __atomic_load_n(&w->owner, __ATOMIC_ACQUIRE) == OWN_SUPERVISOR;
+}
+
+int64_t worker_take(struct worker *w)
+{
+    uint32_t cur = __atomic_load_n(&w->owner, __ATOMIC_RELAXED);
+    if ((cur != OWN_IDLE && cur != OWN_INFLIGHT)
+        || !__atomic_compare_exchange_n(&w->owner, &cur, OWN_BUSY, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+        return -1;
+    return atomic_load(&w->gen);
+}
+
+void worker_put(struct worker *w, int how)
+{
+    static const uint32_t to[] = {OWN_IDLE, OWN_SUPERVISOR, OWN_INFLIGHT};
+    __atomic_store_n(&w->owner, to[how], __ATOMIC_RELEASE);
+}
+
+void worker_wait_back(struct worker *w, uint64_t deadline_ns)
+{
+    while (__atomic_load_n(&w->owner, __ATOMIC_ACQUIRE) == OWN_SUPERVISOR)
+        if (plat_wait(&w->owner, OWN_SUPERVISOR, deadline_ns) == SHX_ETIMEOUT)
+            return;
+}
