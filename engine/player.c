@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AHEAD_NS 25000000u     /* default render-ahead: absorbs 4-8 ms VM stalls */
+#define AHEAD_NS 40000000u     /* default render-ahead: absorbs VM stalls of 4-8 ms with
+                                  room to spare on a loaded machine */
 #define FADE_NS 10000000u      /* fade-out on stop */
 #define TRACK_RT_PRIO 5        /* SCHED_FIFO for track threads: below the device (JACK: 10) */
 #define PREFILL_NS 10000000000ull

@@ -192,3 +192,35 @@ int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ec
     h_start(argv, &p);
     return h_finish(&p, out, ocap, err, ecap, timeout_s, NULL);
 }
+
+double h_num(const char *s, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    const char *p = strstr(s, k);
+    if (!p)
+        fail_msg("no %s in %s", key, s);
+    return strtod(p + strlen(k), NULL);
+}
+
+const char *h_track(const char *line, const char *name)
+{
+    static char buf[4096];
+    char k[96];
+    snprintf(k, sizeof k, "{\"name\": \"%s\"", name);
+    const char *p = strstr(line, k);
+    if (!p)
+        fail_msg("no track %s in %s", name, line);
+    const char *end = strchr(p, '}');
+    snprintf(buf, sizeof buf, "%.*s", (int)(end - p + 1), p);
+    return buf;
+}
+
+int h_lines(char *text, char **v, int max)
+{
+    int n = 0;
+    char *save;
+    for (char *l = strtok_r(text, "\n", &save); l && n < max; l = strtok_r(NULL, "\n", &save))
+        v[n++] = l;
+    return n;
+}

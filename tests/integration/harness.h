@@ -48,4 +48,12 @@ int h_finish(struct h_proc *p, char *out, size_t ocap, char *err, size_t ecap, i
 int h_alive(int pid);
 /* Seconds on CLOCK_MONOTONIC. */
 double h_now(void);
+/* ---- stats lines (the contract's JSON) ---- */
+/* The number after "key": in s (fails the test when missing). */
+double h_num(const char *s, const char *key);
+/* The part of a stats line that describes track `name` (static buffer). */
+const char *h_track(const char *line, const char *name);
+/* Splits text into lines in place; returns how many (at most max). */
+int h_lines(char *text, char **v, int max);
+
 #endif

@@ -68,40 +68,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- reading stats lines ---- */
-
-static double num(const char *s, const char *key)
-{
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\": ", key);
-    const char *p = strstr(s, k);
-    if (!p)
-        fail_msg("no %s in %s", key, s);
-    return strtod(p + strlen(k), NULL);
-}
-
-/* The part of a stats line that describes track `name`. */
-static const char *track_of(const char *line, const char *name)
-{
-    static char buf[2048];
-    char k[96];
-    snprintf(k, sizeof k, "{\"name\": \"%s\"", name);
-    const char *p = strstr(line, k);
-    if (!p)
-        fail_msg("no track %s in %s", name, line);
-    const char *end = strchr(p, '}');
-    snprintf(buf, sizeof buf, "%.*s", (int)(end - p + 1), p);
-    return buf;
-}
-
-static int lines(char *text, char **v, int max)
-{
-    int n = 0;
-    for (char *l = strtok(text, "\n"); l && n < max; l = strtok(NULL, "\n"))
-        v[n++] = l;
-    return n;
-}
-
 static void test_demo_through_jack(void **state)
 {
     (void)state;
@@ -115,23 +81,23 @@ static void test_demo_through_jack(void **state)
     assert_true(wall > 3.9 && wall < 8.0);
     char *text = h_slurp(h_path("jack.jsonl"));
     char *v[64];
-    int n = lines(text, v, 64);
+    int n = h_lines(text, v, 64);
     assert_true(n >= 7);
     /* Frames advance at real-time speed: position keeps up with time. */
     for (int i = 1; i < n - 1; i++)
-        assert_true(fabs(num(v[i], "position") - num(v[i], "time")) < 0.5);
+        assert_true(fabs(h_num(v[i], "position") - h_num(v[i], "time")) < 0.5);
     const char *last = v[n - 1];
     assert_non_null(strstr(last, "\"state\": \"stopped\""));
-    assert_true(num(last, "position") > 3.98 && num(last, "position") < 4.0);
-    assert_true(num(last, "xruns") <= 5);   /* the VM can stall jackd itself */
+    assert_true(h_num(last, "position") > 3.98 && h_num(last, "position") < 4.0);
+    assert_true(h_num(last, "xruns") <= 5);   /* the VM can stall jackd itself */
     const char *names[] = {"drums", "bass", "pad", "lead"};
     for (int i = 0; i < 4; i++) {
-        const char *t = track_of(last, names[i]);
-        assert_int_equal((int)num(t, "late_blocks"), 0);
+        const char *t = h_track(last, names[i]);
+        assert_int_equal((int)h_num(t, "late_blocks"), 0);
         assert_non_null(strstr(t, "\"state\": \"running\""));
-        assert_true(num(track_of(v[n - 2], names[i]), "cpu") > 0);   /* a full interval */
+        assert_true(h_num(h_track(v[n - 2], names[i]), "cpu") > 0);   /* a full interval */
     }
-    assert_true(num(v[n / 2], "master_peak_dbfs") > -30);   /* music is coming out */
+    assert_true(h_num(v[n / 2], "master_peak_dbfs") > -30);   /* music is coming out */
     free(text);
 }
 
@@ -146,14 +112,14 @@ static void test_null_device(void **state)
     assert_true(wall > 2.9 && wall < 7.0);
     assert_non_null(strstr(err, "null device"));
     char *v[64];
-    int n = lines(out, v, 64);
+    int n = h_lines(out, v, 64);
     assert_true(n >= 5);
     const char *last = v[n - 1];
-    assert_int_equal((int)num(last, "xruns"), 0);
-    assert_true(num(last, "position") > 2.98 && num(last, "position") < 3.0);
+    assert_int_equal((int)h_num(last, "xruns"), 0);
+    assert_true(h_num(last, "position") > 2.98 && h_num(last, "position") < 3.0);
     const char *names[] = {"drums", "bass", "pad", "lead"};
     for (int i = 0; i < 4; i++)
-        assert_int_equal((int)num(track_of(last, names[i]), "late_blocks"), 0);
+        assert_int_equal((int)h_num(h_track(last, names[i]), "late_blocks"), 0);
 }
 
 static void test_duration_and_loop(void **state)
@@ -167,26 +133,26 @@ static void test_duration_and_loop(void **state)
     double wall = h_now() - t0;
     assert_true(wall > 2.9 && wall < 7.0);   /* --duration counts played time, loops and all */
     char *v[128];
-    int n = lines(out, v, 128);
+    int n = h_lines(out, v, 128);
     int wraps = 0;
     double prev = 0, maxpos = 0;
     for (int i = 0; i < n; i++) {
-        double p = num(v[i], "position");
+        double p = h_num(v[i], "position");
         maxpos = fmax(maxpos, p);
         wraps += p < prev - 0.5;
         prev = p;
     }
     assert_true(maxpos < 1.5);
     assert_true(wraps >= 2);                 /* 0 -> 1.5, then 1 s loops: wraps at 1.5 and 2.5 */
-    assert_true(num(v[n - 1], "position") >= 0.5);
+    assert_true(h_num(v[n - 1], "position") >= 0.5);
     /* Without --loop the same session stops at its end (3 s), not later. */
     const char *once[] = {SHMIX_BIN, "play", h_path("loop.yaml"), "--null", "--start", "2",
                           "--stats", "-", NULL};
     t0 = h_now();
     assert_int_equal(h_run(once, out, sizeof out, err, sizeof err, 60), 0);
     assert_true(h_now() - t0 < 3.0);
-    n = lines(out, v, 128);
-    assert_true(num(v[n - 1], "position") > 2.98);
+    n = h_lines(out, v, 128);
+    assert_true(h_num(v[n - 1], "position") > 2.98);
 }
 
 static void test_sigint_stops_cleanly(void **state)
@@ -230,13 +196,13 @@ static void test_slow_script_is_late_alone(void **state)
                           "--stats", "-", NULL};
     assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
     char *v[64];
-    int n = lines(out, v, 64);
+    int n = h_lines(out, v, 64);
     const char *last = v[n - 1];
-    assert_int_equal((int)num(last, "xruns"), 0);
-    assert_true(num(track_of(last, "slow"), "late_blocks") > 10);
-    assert_int_equal((int)num(track_of(last, "a"), "late_blocks"), 0);
-    assert_int_equal((int)num(track_of(last, "b"), "late_blocks"), 0);
-    assert_int_equal((int)num(track_of(last, "b"), "faulted_blocks"), 0);
+    assert_int_equal((int)h_num(last, "xruns"), 0);
+    assert_true(h_num(h_track(last, "slow"), "late_blocks") > 10);
+    assert_int_equal((int)h_num(h_track(last, "a"), "late_blocks"), 0);
+    assert_int_equal((int)h_num(h_track(last, "b"), "late_blocks"), 0);
+    assert_int_equal((int)h_num(h_track(last, "b"), "faulted_blocks"), 0);
 }
 
 static long play_rss(const char *session)

@@ -1,0 +1,433 @@
+#!/usr/bin/env bash
+# bench_tracks.sh - how many tracks, each running a Python effect at 128
+# frames / 48 kHz, play in real time without dropping out: shmix (one worker
+# process per track) next to the two designs it is measured against, a single
+# process where all tracks share one GIL (bench_gil) and JACK with one
+# python3-jack-client process per track (jack_track.py on JACK's dummy
+# backend). Not a test; run by hand, on an otherwise idle machine.
+#
+# usage: tests/bench/bench_tracks.sh BUILD_DIR [SCRIPT]
+#   BUILD_DIR  holds shmix, shmix-worker and bench_gil
+#              (cmake --build BUILD_DIR --target bench)
+#   SCRIPT     the effect; default: both assets/scripts/onepole.py (pure-Python
+#              per-sample one-pole lowpass) and assets/scripts/drive.py
+#              (vectorised numpy tanh)
+#
+# environment:
+#   DURATION=30      seconds each configuration plays (the recorded figures use
+#                    30; DURATION=10 for trying things out)
+#   SYSTEMS="shmix gil jack"   which systems; add shmix-jack for shmix playing
+#                    through PortAudio into the same JACK dummy server
+#   MAX_TRACKS=256   the search's upper end
+#   START=16         the search's first N (then doubled or halved)
+#   RESULTS=FILE     append every run's result (one JSON line) to FILE;
+#                    with RESUME=1, runs already in FILE are not repeated
+#   KEEP=1           keep the temp folder
+#
+# Each run: one system, one script, N tracks, DURATION seconds, paced in
+# real time by the system's own clock. Before each run it waits (polling every
+# 10 s, at most 5 minutes, noted in the output when it gives up) until no
+# other benchmark runs (pgrep -f 'bench_roundtrip|bench_render|bench_tracks',
+# not counting this one) and the 1-minute load average is below 1.0.
+#
+#   shmix  `shmix play S --null --block 128 --loop --duration D --stats F
+#          --stats-interval D` on a session of N tracks that all play the same
+#          10 s stereo 48 kHz WAV (distinct names, each with the script);
+#          late = the sum of the final stats line's tracks[].late_blocks (the
+#          engine renders ~25 ms = 10 blocks ahead). Its xruns are reported.
+#          A run where a track is not "running" at the end does not pass.
+#   gil    bench_gil -n N -d D SCRIPT: late = blocks finished more than 10
+#          periods after their start (the same render-ahead slack); the same
+#          run's blocks finished more than 1 period late are the "gil, 1
+#          period slack" row (see bench_gil.c).
+#   jack   jackd -n shmixbench-$$ -d dummy -r 48000 -p 128, started for the run
+#          and stopped after it; jack_track.py run SCRIPT -n N -d D:
+#          late = the server's xruns (one per late cycle, however many
+#          clients were late in it). A run where a client died does not pass.
+#
+# A configuration is sustained at <= 0.2 late blocks per second over the run,
+# strict at zero. For each system and script it searches the largest
+# sustained N and the largest strict N: from START, doubling while it passes
+# (up to MAX_TRACKS) or halving while it fails, then bisecting until the
+# bracket is within max(1, N/16) tracks; every run is kept and reused by
+# both searches. The search assumes more tracks never do better, which noise
+# can break near the edge: all runs are listed, so a reader can see it.
+# Prints every run as it goes, then one table with the ratios and the
+# targets of the issue (onepole: shmix >= 2x the single-GIL figure and above
+# JACK; drive: shmix >= 100 and above JACK).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/../.." && pwd)
+[[ $# -ge 1 && $# -le 2 ]] || { echo "usage: $0 BUILD_DIR [SCRIPT]" >&2; exit 2; }
+build=$(cd "$1" && pwd)
+if [[ $# -eq 2 ]]; then
+    scripts=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")")
+else
+    scripts=("$src/assets/scripts/onepole.py" "$src/assets/scripts/drive.py")
+fi
+duration=${DURATION:-30}
+systems=${SYSTEMS:-"shmix gil jack"}
+max_tracks=${MAX_TRACKS:-256}
+start_n=${START:-16}
+rate=48000
+frames=128
+py=/usr/bin/python3       # the system Python: Debian's numpy and jack-client
+
+die() { echo "bench_tracks: $*" >&2; exit 1; }
+shmix=$build/shmix
+[[ -x $shmix && -x $build/shmix-worker ]] || die "no shmix in $build (cmake --build $build)"
+for s in "${scripts[@]}"; do [[ -r $s ]] || die "cannot read $s"; done
+for sys in $systems; do
+    case $sys in
+    shmix) ;;
+    gil) [[ -x $build/bench_gil ]] || die "no $build/bench_gil (cmake --build $build --target bench)" ;;
+    jack|shmix-jack)
+        command -v jackd >/dev/null || die "jackd not found (apt-get install jackd2)"
+        command -v jack_wait >/dev/null || die "jack_wait not found (apt-get install jackd2)"
+        [[ $sys == shmix-jack ]] || $py -c 'import jack, numpy' 2>/dev/null \
+            || die "$py cannot import jack and numpy (apt-get install python3-jack-client python3-numpy)" ;;
+    *) die "unknown system \"$sys\" in SYSTEMS (shmix, shmix-jack, gil, jack)" ;;
+    esac
+done
+command -v sox >/dev/null || die "sox not found"
+
+tmp=$(mktemp -d /tmp/shmix-bench-tracks.XXXXXX)
+jackd_pid=
+cleanup() {
+    if [[ -n $jackd_pid ]]; then kill "$jackd_pid" 2>/dev/null || true; wait "$jackd_pid" 2>/dev/null || true; fi
+    [[ ${KEEP:-0} == 1 ]] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+results=${RESULTS:-$tmp/results.jsonl}
+touch "$results"
+
+# One 10 s stereo 48 kHz file that every shmix track loops.
+sox -n -r $rate -c 2 -b 16 "$tmp/loop.wav" synth 10 sine 220 sine 330 vol 0.5
+
+# ---- waiting for a quiet machine ----
+# This script's own process and its ancestors (the shell that started it)
+# match the pattern too; they are not someone else's benchmark.
+mine=" $$ "
+p=$PPID
+while [[ $p -gt 1 ]]; do mine+="$p "; p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1); done
+quiet_note=""
+wait_quiet() {
+    local waited=0 load others
+    while :; do
+        others=""
+        for q in $(pgrep -f 'bench_roundtrip|bench_render|bench_tracks' || true); do
+            [[ $mine == *" $q "* ]] && continue
+            # our own children (command substitutions) are ours too
+            [[ $(awk '{ print $4 }' "/proc/$q/stat" 2>/dev/null) == "$$" ]] && continue
+            others+="$q "
+        done
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        if [[ -z $others ]] && awk -v l="$load" 'BEGIN { exit !(l < 1.0) }'; then
+            quiet_note="load $load, waited ${waited}s"
+            return
+        fi
+        if ((waited >= 300)); then
+            quiet_note="GAVE UP WAITING after 300 s (load $load${others:+, other benchmarks: $others})"
+            echo "  note: $quiet_note" >&2
+            return
+        fi
+        sleep 10
+        waited=$((waited + 10))
+    done
+}
+
+# ---- JACK server, per run ----
+jack_name=shmixbench-$$
+start_jackd() {
+    JACK_NO_AUDIO_RESERVATION=1 jackd -n "$jack_name" -p 2048 -d dummy -r $rate -p $frames \
+        >"$tmp/jackd.log" 2>&1 &
+    jackd_pid=$!
+    JACK_DEFAULT_SERVER=$jack_name jack_wait -w -t 20 >/dev/null 2>&1 \
+        || { cat "$tmp/jackd.log" >&2; die "jackd did not come up"; }
+}
+stop_jackd() {
+    [[ -n $jackd_pid ]] || return 0
+    kill "$jackd_pid" 2>/dev/null || true
+    wait "$jackd_pid" 2>/dev/null || true
+    jackd_pid=
+}
+
+# ---- one run ----
+write_session() {   # write_session FILE N SCRIPT
+    local gain
+    gain=$(awk -v n="$2" 'BEGIN { g = 20 * log(1 / n) / log(10); printf "%.2f", g < -120 ? -120 : g }')
+    {
+        echo "sample_rate: $rate"
+        echo "block_size: $frames"
+        echo "channels: 2"
+        echo "tracks:"
+        for ((i = 0; i < $2; i++)); do
+            printf '  - name: t%03d\n    file: loop.wav\n    gain_db: %s\n    script: %s\n' \
+                "$i" "$gain" "$3"
+        done
+    } >"$1"
+}
+
+# shmix_result STATS_FILE SYSTEM SCRIPT N RC: the final stats line as a result line
+shmix_result() {
+    $py - "$@" "$duration" <<'EOF'
+import json, sys
+path, system, script, n, rc, duration = sys.argv[1:]
+lines = [l for l in open(path) if l.strip()] if rc == "0" else []
+if not lines:
+    print(json.dumps({"system": system, "script": script, "tracks": int(n), "error": "exit " + rc}))
+    sys.exit()
+last = json.loads(lines[-1])
+tr = last["tracks"]
+late = sum(t["late_blocks"] for t in tr)
+secs = float(duration)
+res = {"system": system, "script": script, "tracks": int(n), "seconds": secs,
+       "late": late, "late_per_s": round(late / secs, 4), "xruns": last["xruns"],
+       "late_tracks": sum(1 for t in tr if t["late_blocks"]),
+       "max_track_late": max(t["late_blocks"] for t in tr),
+       "faulted": sum(t["faulted_blocks"] for t in tr),
+       "not_running": sum(1 for t in tr if t["state"] != "running"),
+       "restarts": sum(t["restarts"] for t in tr), "errors": sum(t["errors"] for t in tr),
+       "dsp_load": last["dsp_load"], "time": last["time"]}
+if len(tr) != int(n):
+    res["error"] = "%d tracks in the stats, expected %s" % (len(tr), n)
+elif res["not_running"]:
+    res["error"] = "%d tracks not running" % res["not_running"]
+print(json.dumps(res))
+EOF
+}
+
+run_one() {   # run_one SYSTEM SCRIPT N: appends one result line to $results
+    local sys=$1 script=$2 n=$3 name line rc=0
+    name=$(basename "$script" .py)
+    wait_quiet
+    local t0=$SECONDS
+    case $sys in
+    shmix|shmix-jack)
+        cp "$script" "$tmp/$name.py"
+        write_session "$tmp/s.yaml" "$n" "$name.py"
+        rm -f "$tmp/stats.jsonl"
+        local dev=(--null)
+        if [[ $sys == shmix-jack ]]; then start_jackd; dev=(--device 0); fi
+        JACK_DEFAULT_SERVER=$jack_name timeout -k 10 $((duration + 300)) \
+            "$shmix" play "$tmp/s.yaml" "${dev[@]}" --block $frames --loop \
+            --duration "$duration" --stats "$tmp/stats.jsonl" --stats-interval "$duration" \
+            >/dev/null 2>"$tmp/stderr.txt" || rc=$?
+        [[ $sys == shmix-jack ]] && stop_jackd
+        if [[ $sys == shmix-jack ]] && ! grep -q "JACK" "$tmp/stderr.txt"; then
+            line=$(printf '{"system": "%s", "script": "%s", "tracks": %d, "error": "not played through JACK"}' \
+                "$sys" "$name" "$n")
+        else
+            line=$(shmix_result "$tmp/stats.jsonl" "$sys" "$name" "$n" "$rc")
+        fi
+        if [[ $rc != 0 ]] || grep -qv '^shmix: playing' "$tmp/stderr.txt"; then
+            echo "  shmix stderr (exit $rc):" >&2
+            grep -v '^shmix: playing' "$tmp/stderr.txt" | head -n 20 | sed 's/^/    /' >&2 || true
+        fi
+        ;;
+    gil)
+        line=$(timeout -k 10 $((duration + 300)) "$build/bench_gil" -n "$n" -d "$duration" --json "$script" \
+               2>"$tmp/stderr.txt") || rc=$?
+        if [[ $rc != 0 || -z $line ]]; then
+            sed 's/^/    /' "$tmp/stderr.txt" | head -n 20 >&2
+            line=$(printf '{"system": "gil", "tracks": %d, "error": "exit %d"}' "$n" "$rc")
+        fi
+        line=$($py -c 'import json, sys; d = json.loads(sys.argv[1]); d["script"] = sys.argv[2]; print(json.dumps(d))' \
+               "$line" "$name")
+        ;;
+    jack)
+        start_jackd
+        line=$(JACK_DEFAULT_SERVER=$jack_name timeout -k 10 $((duration + 1800)) \
+               $py "$here/jack_track.py" run "$script" -n "$n" -d "$duration" --json \
+               2>"$tmp/stderr.txt") || rc=$?
+        stop_jackd
+        if [[ -z $line ]]; then
+            sed 's/^/    /' "$tmp/stderr.txt" | tail -n 20 >&2
+            line=$(printf '{"system": "jack", "tracks": %d, "error": "exit %d"}' "$n" "$rc")
+        fi
+        line=$($py -c '
+import json, sys
+d = json.loads(sys.argv[1]); d["script"] = sys.argv[2]
+if "xruns" in d:
+    d["late"] = d["xruns"]; d["late_per_s"] = d["xruns_per_s"]
+    if d.get("clients_died"): d["error"] = "%d clients died" % d["clients_died"]
+print(json.dumps(d))' "$line" "$name")
+        ;;
+    esac
+    line=$($py -c 'import json, sys; d = json.loads(sys.argv[1]); d["quiet"] = sys.argv[2]; d["wall_s"] = int(sys.argv[3]); print(json.dumps(d))' \
+           "$line" "$quiet_note" "$((SECONDS - t0))")
+    echo "$line" >>"$results"
+    echo "  $line" >&2
+}
+
+# ---- the search ----
+declare -A late late_s
+# get SYSTEM SCRIPT N: sets late[...] and late_s[...] (-1: the run failed)
+get() {
+    local sys=$1 script=$2 n=$3 name key r
+    name=$(basename "$script" .py)
+    key="$sys|$name|$n"
+    [[ -n ${late[$key]:-} ]] && return
+    local src_sys=$sys field=late
+    if [[ $sys == gil1 ]]; then src_sys=gil; field=late1; fi
+    r=$(lookup "$src_sys" "$name" "$n" "$field")
+    if [[ -z $r ]]; then
+        run_one "$src_sys" "$script" "$n"
+        r=$(lookup "$src_sys" "$name" "$n" "$field")
+    fi
+    [[ -n $r ]] || r="-1 -1"
+    late[$key]=${r% *}
+    late_s[$key]=${r#* }
+}
+# lookup SYSTEM NAME N FIELD: "late late_per_s" of the last matching run in
+# $results (with RESUME=1 or from this invocation), "-1 -1" for a failed run
+lookup() {
+    $py - "$results" "$@" "${RESUME:-0}" "$started" "$duration" <<'EOF'
+import json, sys
+path, system, name, n, field, resume, started, duration = sys.argv[1:]
+out = ""
+for i, l in enumerate(open(path)):
+    if not l.strip() or (resume != "1" and i < int(started)):
+        continue
+    d = json.loads(l)
+    if d.get("system") == system and d.get("script") == name and d.get("tracks") == int(n):
+        if "error" not in d and abs(float(d.get("seconds", 0)) - float(duration)) > 1.0:
+            continue   # a run of another DURATION
+        if "error" in d or field not in d:
+            out = "-1 -1"
+        else:
+            secs = float(d["seconds"])
+            out = "%d %.4f" % (d[field], d[field] / secs)
+print(out)
+EOF
+}
+started=$(wc -l <"$results")
+
+passes() {   # passes SYSTEM SCRIPT N KIND: KIND sustained (<= 0.2/s) or strict (0)
+    local key
+    key="$1|$(basename "$2" .py)|$3"
+    get "$1" "$2" "$3"
+    [[ ${late[$key]} != -1 ]] || return 1
+    if [[ $4 == strict ]]; then
+        [[ ${late[$key]} == 0 ]]
+    else
+        awk -v v="${late_s[$key]}" 'BEGIN { exit !(v <= 0.2) }'
+    fi
+}
+# search SYSTEM SCRIPT KIND: sets found_lo (largest passing N, 0 if none) and
+# found_hi (smallest failing N above it, 0 if MAX_TRACKS passed)
+search() {
+    local sys=$1 script=$2 kind=$3 lo=0 hi=0 n=$start_n
+    ((n > max_tracks)) && n=$max_tracks
+    if passes "$sys" "$script" "$n" "$kind"; then
+        lo=$n
+        while ((lo < max_tracks)); do
+            n=$((lo * 2)); ((n > max_tracks)) && n=$max_tracks
+            if passes "$sys" "$script" "$n" "$kind"; then lo=$n; else hi=$n; break; fi
+        done
+    else
+        hi=$n
+        while ((hi > 1)); do
+            n=$((hi / 2))
+            if passes "$sys" "$script" "$n" "$kind"; then lo=$n; break; else hi=$n; fi
+        done
+    fi
+    if ((hi)); then
+        while :; do
+            local step=$((lo / 16)); ((step < 1)) && step=1
+            ((hi - lo > step)) || break
+            n=$(((lo + hi) / 2))
+            if passes "$sys" "$script" "$n" "$kind"; then lo=$n; else hi=$n; fi
+        done
+    fi
+    found_lo=$lo
+    found_hi=$hi
+}
+
+echo "bench_tracks: $(nproc) CPUs, $(uname -r); $frames frames at $rate Hz; $duration s per run;"
+echo "systems: $systems; scripts: ${scripts[*]##*/}; results in $results"
+declare -A sus sus_hi str str_hi
+for script in "${scripts[@]}"; do
+    name=$(basename "$script" .py)
+    for sys in $systems; do
+        for kind in sustained strict; do
+            echo "-- $name, $sys, $kind" >&2
+            search "$sys" "$script" "$kind"
+            if [[ $kind == sustained ]]; then
+                sus["$sys|$name"]=$found_lo; sus_hi["$sys|$name"]=$found_hi
+            else
+                str["$sys|$name"]=$found_lo; str_hi["$sys|$name"]=$found_hi
+            fi
+            if [[ $sys == gil ]]; then   # the 1-period variant, from the same runs
+                search gil1 "$script" "$kind"
+                if [[ $kind == sustained ]]; then
+                    sus["gil1|$name"]=$found_lo; sus_hi["gil1|$name"]=$found_hi
+                else
+                    str["gil1|$name"]=$found_lo; str_hi["gil1|$name"]=$found_hi
+                fi
+            fi
+        done
+    done
+done
+
+# ---- report ----
+label() {
+    case $1 in
+    shmix) echo "shmix --null (10 blocks ahead)" ;;
+    shmix-jack) echo "shmix via JACK dummy" ;;
+    gil) echo "single GIL, 10 blocks slack" ;;
+    gil1) echo "single GIL, 1 period slack" ;;
+    jack) echo "JACK, client per track" ;;
+    esac
+}
+fmt() {   # fmt LO HI: "LO" with the first failing N
+    if (($2 == 0)); then echo ">=$1"; else echo "$1 (fails $2)"; fi
+}
+rows=()
+for sys in $systems; do rows+=("$sys"); [[ $sys == gil ]] && rows+=(gil1); done
+echo
+echo "Tracks sustained for $duration s at $frames frames / $rate Hz on $(nproc) CPUs"
+echo "(sustained: <= 0.2 late blocks/s over the run; strict: no late block at all;"
+echo " \"fails M\": the smallest N tried above it that did not pass)"
+printf '%-9s %-32s %-20s %-20s\n' "script" "system" "sustained N" "strict N"
+for script in "${scripts[@]}"; do
+    name=$(basename "$script" .py)
+    for sys in "${rows[@]}"; do
+        printf '%-9s %-32s %-20s %-20s\n' "$name" "$(label "$sys")" \
+            "$(fmt "${sus["$sys|$name"]}" "${sus_hi["$sys|$name"]}")" \
+            "$(fmt "${str["$sys|$name"]}" "${str_hi["$sys|$name"]}")"
+    done
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
+if [[ " $systems " == *" shmix "* ]]; then
+    echo
+    for script in "${scripts[@]}"; do
+        name=$(basename "$script" .py)
+        s=${sus["shmix|$name"]}; st=${str["shmix|$name"]}
+        line="$name: "
+        if [[ " $systems " == *" gil "* ]]; then
+            line+="shmix/GIL sustained $(ratio "$s" "${sus["gil|$name"]}"), strict $(ratio "$st" "${str["gil|$name"]}")"
+            line+=" (vs 1-period GIL: $(ratio "$s" "${sus["gil1|$name"]}"), $(ratio "$st" "${str["gil1|$name"]}")); "
+        fi
+        if [[ " $systems " == *" jack "* ]]; then
+            line+="shmix/JACK sustained $(ratio "$s" "${sus["jack|$name"]}"), strict $(ratio "$st" "${str["jack|$name"]}")"
+        fi
+        echo "$line"
+        verdict() { if eval "$1"; then echo MET; else echo MISSED; fi; }
+        case $name in
+        onepole)
+            [[ " $systems " == *" gil "* ]] && echo "  target shmix >= 2x single GIL (sustained): $s vs 2x${sus["gil|$name"]}:" \
+                "$(verdict "(( s >= 2 * ${sus["gil|$name"]} ))")"
+            [[ " $systems " == *" jack "* ]] && echo "  target shmix > JACK (sustained): $s vs ${sus["jack|$name"]}:" \
+                "$(verdict "(( s > ${sus["jack|$name"]} ))")" ;;
+        drive)
+            echo "  target shmix >= 100 (sustained): $s: $(verdict "(( s >= 100 ))")"
+            [[ " $systems " == *" jack "* ]] && echo "  target shmix > JACK (sustained): $s vs ${sus["jack|$name"]}:" \
+                "$(verdict "(( s > ${sus["jack|$name"]} ))")" ;;
+        esac
+    done
+fi
+echo
+echo "every run ($results):"
+tail -n +$((started + 1)) "$results"

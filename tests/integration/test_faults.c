@@ -1,0 +1,486 @@
+/* test_faults.c - one test per row of the contract's Faults table, each
+ * with a misbehaving script from tests/scripts: the engine survives, the
+ * stats say what happened, and the other tracks are untouched - bit for
+ * bit in render (the victim is muted there: muted tracks still run their
+ * script), zero late blocks in play --null. Plus a chaos test and the
+ * engine's own death. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define RATE 48000
+#define S SHMIX_TEST_SCRIPTS
+
+static char out[1 << 17], err[1 << 17];
+static float *reference;          /* render of the healthy tracks alone */
+static int64_t ref_frames;
+
+static void sleep_s(double s)
+{
+    struct timespec t = {(time_t)s, (long)((s - (long)s) * 1e9)};
+    nanosleep(&t, NULL);
+}
+
+static double tone(int64_t i, int c)
+{
+    return 0.3 * sin(2 * M_PI * (c ? 330 : 220) * (double)i / RATE);
+}
+
+static double noise(int64_t i, int c)
+{
+    uint32_t x = (uint32_t)(i * 2654435761u + (uint32_t)c * 40503u);
+    x ^= x >> 13;
+    x *= 0x5bd1e995u;
+    x ^= x >> 15;
+    return ((double)(x & 0xffff) / 65535.0 - 0.5) * 0.4;
+}
+
+/* The healthy tracks every case shares. */
+static const char healthy[] =
+    "  - {name: a, file: tone.wav, pan: -0.4}\n"
+    "  - {name: b, file: noise.wav, gain_db: -3, script: " S "/double.py}\n";
+
+static int render(const char *yaml_name, const char *wav_name)
+{
+    const char *argv[] = {SHMIX_BIN, "render", h_path(yaml_name), "-o", h_path(wav_name),
+                          "--stats", "-", NULL};
+    return h_run(argv, out, sizeof out, err, sizeof err, 120);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    h_tmpdir();
+    h_write_wav("tone.wav", RATE, 2, 2 * RATE, tone);
+    h_write_wav("noise.wav", RATE, 1, 2 * RATE, noise);
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, "sample_rate: 48000\ntracks:\n%s", healthy);
+    h_write("ref.yaml", yaml);
+    if (render("ref.yaml", "ref.wav") != 0)
+        return -1;
+    int ch;
+    reference = h_read(h_path("ref.wav"), &ref_frames, &ch, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(reference);
+    h_cleanup();
+    return 0;
+}
+
+/* A session with the healthy tracks and a victim track. */
+static void write_session(const char *name, const char *supervisor, const char *victim,
+                          int muted)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "sample_rate: 48000\n%s%s%stracks:\n%s  - {name: victim, file: tone.wav, "
+             "mute: %s, %s}\n",
+             supervisor ? "supervisor: " : "", supervisor ? supervisor : "",
+             supervisor ? "\n" : "", healthy, muted ? "true" : "false", victim);
+    h_write(name, yaml);
+}
+
+/* Render with the victim muted: the mix must equal the reference exactly.
+ * Returns the victim's part of the final stats line. */
+static const char *render_case(const char *supervisor, const char *victim)
+{
+    write_session("case.yaml", supervisor, victim, 1);
+    if (render("case.yaml", "case.wav") != 0)
+        fail_msg("render failed:\n%s", err);
+    int64_t n;
+    int ch;
+    float *y = h_read(h_path("case.wav"), &n, &ch, NULL);
+    assert_int_equal(n, ref_frames);
+    assert_int_equal(memcmp(y, reference, sizeof(float) * (size_t)(n * ch)), 0);
+    free(y);
+    char *v[8];
+    int lines = h_lines(out, v, 8);
+    assert_int_equal(lines, 1);
+    assert_int_equal((int)h_num(h_track(v[0], "a"), "faulted_blocks"), 0);
+    assert_int_equal((int)h_num(h_track(v[0], "b"), "faulted_blocks"), 0);
+    return h_track(v[0], "victim");
+}
+
+/* Play --null for `seconds` with the victim audible: the others must have
+ * no late or faulted blocks. Returns the victim's part of the final line. */
+static const char *play_case(const char *supervisor, const char *victim, double seconds)
+{
+    write_session("case.yaml", supervisor, victim, 0);
+    char dur[32];
+    snprintf(dur, sizeof dur, "%g", seconds);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("case.yaml"), "--null", "--loop",
+                          "--duration", dur, "--stats", "-", "--stats-interval", "0.5", NULL};
+    if (h_run(argv, out, sizeof out, err, sizeof err, 120) != 0)
+        fail_msg("play failed:\n%s", err);
+    char *v[256];
+    int n = h_lines(out, v, 256);
+    const char *last = v[n - 1];
+    assert_int_equal((int)h_num(last, "xruns"), 0);
+    for (int i = 0; i < 2; i++) {
+        const char *t = h_track(last, i ? "b" : "a");
+        if (h_num(t, "late_blocks") != 0 || h_num(t, "faulted_blocks") != 0)
+            fail_msg("a healthy track suffered:\n%s\n%s", last, err);
+    }
+    return h_track(last, "victim");
+}
+
+static void expect(const char *t, const char *state, int restarts, const char *error)
+{
+    char want[64];
+    snprintf(want, sizeof want, "\"state\": \"%s\"", state);
+    if (!strstr(t, want))
+        fail_msg("wanted %s in %s", want, t);
+    if (restarts >= 0)
+        assert_int_equal((int)h_num(t, "restarts"), restarts);
+    if (error && !strstr(t, error))
+        fail_msg("wanted \"%s\" in %s\nstderr:\n%s", error, t, err);
+}
+
+/* A crash once (the marker file keeps the restarted worker healthy). */
+static void crash_once(const char *script, const char *why)
+{
+    char victim[1200], marker[600];
+    snprintf(marker, sizeof marker, "%s", h_path("marker"));
+    unlink(marker);
+    snprintf(victim, sizeof victim, "script: " S "/%s, params: {after: 20, once: %s}",
+             script, marker);
+    expect(render_case(NULL, victim), "running", 1, why);
+    unlink(marker);
+    const char *t = play_case(NULL, victim, 2.0);
+    expect(t, "running", 1, why);
+    assert_true(h_num(t, "restart_ms") > 0);
+    assert_true(h_num(t, "faulted_blocks") >= 1);
+}
+
+static void test_segfault(void **s) { (void)s; crash_once("segfault.py", "segfault in victim"); }
+static void test_abort(void **s) { (void)s; crash_once("abort.py", "abort in victim"); }
+static void test_exit(void **s) { (void)s; crash_once("exit.py", "exit status 3 in victim"); }
+static void test_memory(void **s)
+{
+    (void)s;
+    crash_once("memory.py", "out of memory (worker_memory_mb) in victim");
+}
+
+static void test_killed_from_outside(void **state)
+{
+    (void)state;
+    write_session("case.yaml", NULL, "script: " S "/double.py", 0);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("case.yaml"), "--null", "--loop",
+                          "--duration", "3", "--stats", h_path("kill.jsonl"),
+                          "--stats-interval", "0.2", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    sleep_s(1.0);
+    char *text = h_slurp(h_path("kill.jsonl"));
+    char *v[64];
+    int n = h_lines(text, v, 64);
+    assert_true(n >= 2);
+    int pid = (int)h_num(h_track(v[n - 1], "victim"), "pid");
+    free(text);
+    assert_true(pid > 0);
+    kill(pid, SIGKILL);
+    assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 30, NULL), 0);
+    text = h_slurp(h_path("kill.jsonl"));
+    n = h_lines(text, v, 64);
+    const char *last = v[n - 1];
+    expect(h_track(last, "victim"), "running", 1, "killed in victim");
+    assert_true((int)h_num(h_track(last, "victim"), "pid") != pid);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal((int)h_num(h_track(last, i ? "b" : "a"), "late_blocks"), 0);
+    free(text);
+}
+
+static void test_raise_in_setup(void **state)
+{
+    (void)state;
+    const char *victim = "script: " S "/setup_raise.py, params: {x: 1}";
+    const char *t = render_case(NULL, victim);
+    expect(t, "error", 0, "ValueError: bad parameter: 1 (setup_raise.py:5 in setup)");
+    assert_int_equal((int)h_num(t, "errors"), 1);
+    assert_non_null(strstr(err, "Traceback (most recent call last):"));
+    expect(play_case(NULL, victim, 1.5), "error", 0, "ValueError: bad parameter");
+}
+
+static void test_raise_in_process(void **state)
+{
+    (void)state;
+    const char *victim = "script: " S "/raise.py";
+    const char *t = render_case(NULL, victim);
+    expect(t, "error", 0, "ZeroDivisionError: division by zero (raise.py:5 in process)");
+    assert_int_equal((int)h_num(t, "errors"), 10);
+    t = play_case(NULL, victim, 1.5);
+    expect(t, "error", 0, "ZeroDivisionError");
+    assert_int_equal((int)h_num(t, "errors"), 10);
+}
+
+static void hang_case(const char *script)
+{
+    char victim[1200], marker[600];
+    snprintf(marker, sizeof marker, "%s", h_path("marker"));
+    unlink(marker);
+    snprintf(victim, sizeof victim, "script: " S "/%s, params: {after: 20, once: %s}", script,
+             marker);
+    const char *t = render_case("{hang_timeout: 0.2}", victim);
+    expect(t, "running", 1, "hang in victim");
+    assert_int_equal((int)h_num(t, "late_blocks"), 1);   /* render: only the hung block */
+    unlink(marker);
+    t = play_case("{hang_timeout: 0.2}", victim, 2.0);
+    expect(t, "running", 1, "hang in victim");
+    assert_true(h_num(t, "late_blocks") >= 1);
+}
+
+static void test_infinite_loop(void **s) { (void)s; hang_case("loop.py"); }
+static void test_sleep_past_hang_timeout(void **s) { (void)s; hang_case("hang.py"); }
+
+static void test_nan_and_inf(void **state)
+{
+    (void)state;
+    const char *victim = "script: " S "/nan.py";
+    const char *t = render_case(NULL, victim);
+    expect(t, "running", 0, NULL);
+    /* 2 s = 375 blocks; every 4th has 2 frames x 2 channels of NaN/Inf. */
+    assert_int_equal((int)h_num(t, "bad_samples"), 375 / 4 * 4);
+    assert_int_equal((int)h_num(t, "errors"), 0);
+    /* The victim alone, audible: nothing non-finite reaches the output. */
+    h_write("nan.yaml", "tracks:\n  - {file: tone.wav, script: " S "/nan.py}\n");
+    assert_int_equal(render("nan.yaml", "nan.wav"), 0);
+    int64_t n;
+    int ch;
+    float *y = h_read(h_path("nan.wav"), &n, &ch, NULL);
+    int bad = 0;
+    for (int64_t i = 0; i < n * ch; i++)
+        bad += !isfinite(y[i]);
+    free(y);
+    assert_int_equal(bad, 0);
+    t = play_case(NULL, victim, 1.5);
+    assert_true(h_num(t, "bad_samples") > 0);
+}
+
+static void test_wrong_shape(void **state)
+{
+    (void)state;
+    const char *victim = "script: " S "/shape.py";
+    const char *t = render_case(NULL, victim);
+    expect(t, "error", 0, "ValueError: process() returned shape (3,), expected (256, 2)");
+    assert_int_equal((int)h_num(t, "errors"), 10);
+    expect(play_case(NULL, victim, 1.5), "error", 0, "returned shape (3,)");
+}
+
+static void test_restart_storm(void **state)
+{
+    (void)state;
+    const char *victim = "script: " S "/crash_setup.py";
+    const char *t = render_case("{max_restarts: 3, window: 10}", victim);
+    expect(t, "failed", 3, "3 restarts within 10 s; the track is failed until its script "
+                           "changes");
+    assert_non_null(strstr(err, "segfault in victim"));
+    expect(play_case("{max_restarts: 3, window: 10}", victim, 2.0), "failed", 3,
+           "failed until its script changes");
+}
+
+static const char fixed_script[] = "def process(block):\n    block *= 0.5\n";
+static const char broken_script[] = "def process(block):\n    block *= (\n";
+
+static void test_script_edited_while_playing(void **state)
+{
+    (void)state;
+    h_write("live/edit.py", "def process(block):\n    raise RuntimeError('not yet')\n");
+    char victim[512];
+    snprintf(victim, sizeof victim, "script: %s", h_path("live/edit.py"));
+    write_session("case.yaml", NULL, victim, 0);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("case.yaml"), "--null", "--loop",
+                          "--duration", "4", "--stats", h_path("edit.jsonl"),
+                          "--stats-interval", "0.1", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    sleep_s(1.0);
+    h_write("live/edit.py", fixed_script);          /* fixed: the error state ends */
+    sleep_s(1.2);
+    char *text = h_slurp(h_path("edit.jsonl"));
+    char *v[128];
+    int n = h_lines(text, v, 128);
+    assert_true(n >= 15);
+    expect(h_track(v[1], "victim"), "error", 0, "RuntimeError: not yet");
+    const char *mid = h_track(v[n - 1], "victim");
+    expect(mid, "running", 0, NULL);
+    double faulted = h_num(mid, "faulted_blocks");
+    free(text);
+    h_write("live/edit.py", broken_script);         /* broken: the fixed one keeps running */
+    assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 30, NULL), 0);
+    text = h_slurp(h_path("edit.jsonl"));
+    n = h_lines(text, v, 128);
+    const char *last = h_track(v[n - 1], "victim");
+    expect(last, "running", 0, "SyntaxError");
+    /* Running all along since the fix, but for the few blocks of the reload. */
+    assert_true(h_num(last, "faulted_blocks") - faulted < 20);
+    for (int i = 0; i < 2; i++) {
+        const char *t = h_track(v[n - 1], i ? "b" : "a");
+        assert_int_equal((int)h_num(t, "late_blocks"), 0);
+        assert_int_equal((int)h_num(t, "faulted_blocks"), 0);
+    }
+    assert_non_null(strstr(err, "reloaded"));
+    free(text);
+}
+
+/* Every worker pid a stats file ever showed; returns how many. */
+static int all_pids(const char *path, int *pids, int max)
+{
+    char *text = h_slurp(path);
+    int n = 0;
+    for (const char *s = text; s && (s = strstr(s, "\"pid\": ")) != NULL; s += 7) {
+        int pid = atoi(s + 7), known = 0;
+        for (int i = 0; i < n; i++)
+            known |= pids[i] == pid;
+        if (pid > 0 && !known && n < max)
+            pids[n++] = pid;
+    }
+    free(text);
+    return n;
+}
+
+static void test_chaos(void **state)
+{
+    (void)state;
+    char yaml[4096] = "sample_rate: 48000\nsupervisor: {max_restarts: 1000, window: 1}\ntracks:\n";
+    for (int i = 0; i < 8; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "  - {name: t%d, file: tone.wav, script: " S "/double.py}\n",
+                 i);
+        strcat(yaml, line);
+    }
+    h_write("chaos.yaml", yaml);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("chaos.yaml"), "--null", "--loop",
+                          "--duration", "20", "--stats", h_path("chaos.jsonl"),
+                          "--stats-interval", "0.05", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    sleep_s(1.0);
+    int killed[8] = {0}, fds_before = -1, fds_max = 0;
+    srand(7);
+    /* Tracks 0 and 1 are never touched; the others are killed at random. */
+    for (double t = 1.0; t < 18.5; t += 0.25) {
+        char *text = h_slurp(h_path("chaos.jsonl"));
+        char *v[1024];
+        int n = h_lines(text, v, 1024);
+        int victim = 2 + rand() % 6;
+        char name[8];
+        snprintf(name, sizeof name, "t%d", victim);
+        int pid = n ? (int)h_num(h_track(v[n - 1], name), "pid") : 0;
+        if (pid > 0 && kill(pid, SIGKILL) == 0)
+            killed[victim]++;
+        free(text);
+        char fdpath[64];
+        snprintf(fdpath, sizeof fdpath, "/proc/%d/fd", p.pid);
+        int fds = 0;
+        DIR *d = opendir(fdpath);
+        while (d && readdir(d))
+            fds++;
+        if (d)
+            closedir(d);
+        if (fds_before < 0)
+            fds_before = fds;
+        if (fds > fds_max)
+            fds_max = fds;
+        sleep_s(0.25);
+    }
+    assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 60, NULL), 0);
+    char *text = h_slurp(h_path("chaos.jsonl"));
+    char *v[2048];
+    int n = h_lines(text, v, 2048);
+    const char *last = v[n - 1];
+    int total = 0;
+    for (int i = 0; i < 8; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "t%d", i);
+        const char *t = h_track(last, name);
+        expect(t, "running", -1, NULL);
+        if (i < 2) {
+            assert_int_equal((int)h_num(t, "late_blocks"), 0);
+            assert_int_equal((int)h_num(t, "faulted_blocks"), 0);
+            assert_int_equal((int)h_num(t, "restarts"), 0);
+        }
+        total += killed[i];
+    }
+    assert_true(total >= 50);
+    /* No descriptor leak across ~70 restarts (a few come and go). */
+    assert_true(fds_max <= fds_before + 4);
+    /* Every worker that ever ran is gone (at once: the engine reaped them). */
+    int pids[512], np = all_pids(h_path("chaos.jsonl"), pids, 512);
+    assert_true(np >= 50);
+    for (int i = 0; i < np; i++)
+        if (h_alive(pids[i]))
+            fail_msg("worker %d outlived the engine", pids[i]);
+    free(text);
+}
+
+static void test_engine_killed(void **state)
+{
+    (void)state;
+    const char *argv[] = {SHMIX_BIN, "play", h_path("chaos.yaml"), "--null", "--loop",
+                          "--stats", h_path("k9.jsonl"), "--stats-interval", "0.1", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    sleep_s(1.5);
+    char *text = h_slurp(h_path("k9.jsonl"));
+    char *v[64];
+    int n = h_lines(text, v, 64);
+    assert_true(n >= 1);
+    int pids[8];
+    for (int i = 0; i < 8; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "t%d", i);
+        pids[i] = (int)h_num(h_track(v[n - 1], name), "pid");
+        assert_true(pids[i] > 0 && h_alive(pids[i]));
+    }
+    free(text);
+    kill(p.pid, SIGKILL);
+    h_finish(&p, out, sizeof out, err, sizeof err, 10, NULL);
+    double t0 = h_now();
+    int alive = 8;
+    while (alive && h_now() - t0 < 1.0) {
+        alive = 0;
+        for (int i = 0; i < 8; i++)
+            alive += h_alive(pids[i]);
+        sleep_s(0.01);
+    }
+    assert_int_equal(alive, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_segfault),
+        cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_exit),
+        cmocka_unit_test(test_killed_from_outside),
+        cmocka_unit_test(test_raise_in_setup),
+        cmocka_unit_test(test_raise_in_process),
+        cmocka_unit_test(test_infinite_loop),
+        cmocka_unit_test(test_sleep_past_hang_timeout),
+        cmocka_unit_test(test_nan_and_inf),
+        cmocka_unit_test(test_wrong_shape),
+        cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_restart_storm),
+        cmocka_unit_test(test_script_edited_while_playing),
+        cmocka_unit_test(test_chaos),
+        cmocka_unit_test(test_engine_killed),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
