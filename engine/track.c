@@ -340,15 +340,17 @@ static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r,
     return 1;
 }
 
-/* Takes the channel for this block. In play a channel the supervisor holds
- * (restarting, reloading) means on_fault; in render the block waits for it,
- * so that the output never depends on how fast the restart was. Returns 0
- * when the track thread holds the channel. */
-static int take_channel(struct track *t)
+/* Takes the channel for block k. While the supervisor holds it
+ * (restarting, reloading) the block waits: in play until it is due - so a
+ * quick restart costs no block at all and audio resumes as soon as the new
+ * worker is there, rather than after a ring full of dry blocks - and in
+ * render until it comes back, so that the output never depends on how fast
+ * the restart was. Returns 0 when the track thread holds the channel. */
+static int take_channel(struct track *t, int64_t k)
 {
     int64_t gen = worker_take(t->w);
-    if (gen < 0 && !t->run.clock) {
-        worker_wait_back(t->w, plat_now_ns() + 60000000000ull);
+    if (gen < 0) {
+        worker_wait_back(t->w, t->run.clock ? due(t, k) : plat_now_ns() + 60000000000ull);
         gen = worker_take(t->w);
     }
     if (gen < 0)
@@ -369,7 +371,7 @@ static int take_channel(struct track *t)
  * (the request's block number tells). */
 static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64_t *waited)
 {
-    if (take_channel(t) < 0)
+    if (take_channel(t, k) < 0)
         return on_fault(t);
     if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING) {
         worker_put(t->w, WORKER_PUT_IDLE);
@@ -424,6 +426,9 @@ static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64
     uint64_t bad = sanitize(t->wet, t->block_floats);
     if (bad)
         atomic_fetch_add_explicit(&t->bad, bad, memory_order_relaxed);
+    /* After a restart: the new worker's first processed block is here. (In
+     * play the listener hears no gap beyond the blocks that were due while
+     * it was away: the blocks rendered ahead before the crash still play.) */
     if (!atomic_load_explicit(&t->resume_ns, memory_order_relaxed))
         atomic_store_explicit(&t->resume_ns, plat_now_ns(), memory_order_relaxed);
     return t->wet;
