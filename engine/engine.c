@@ -29,6 +29,7 @@ struct engine {
     struct track **tracks;
     struct zygote *zygote;   /* NULL without scripts or when cold-starting */
     struct supervisor *sup;  /* NULL until engine_supervise */
+    unsigned char *mute, *solo;  /* the user's switches, main thread */
 };
 
 int engine_create(const struct session *s, const struct engine_options *o,
@@ -51,8 +52,17 @@ int engine_create(const struct session *s, const struct engine_options *o,
     e->channels = s->channels;
     e->master = pan_db_to_linear(s->master_gain_db);
     int rc = SHX_OK, any_solo = 0;
-    for (int i = 0; i < s->ntracks; i++)
+    e->mute = calloc((size_t)s->ntracks, 1);
+    e->solo = calloc((size_t)s->ntracks, 1);
+    for (int i = 0; i < s->ntracks; i++) {
         any_solo |= s->tracks[i].solo;
+        if (e->mute && e->solo) {
+            e->mute[i] = (unsigned char)s->tracks[i].mute;
+            e->solo[i] = (unsigned char)s->tracks[i].solo;
+        }
+    }
+    if (!e->mute || !e->solo)
+        rc = SHX_ENOMEM;
 
     for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
         const struct session_track *st = &s->tracks[i];
@@ -162,6 +172,8 @@ void engine_destroy(struct engine *e)
     for (int i = 0; i < e->ntracks; i++)
         track_destroy(e->tracks[i]);
     zygote_destroy(e->zygote);
+    free(e->mute);
+    free(e->solo);
     free(e->tracks);
     free(e);
 }
@@ -217,6 +229,36 @@ int engine_supervise(struct engine *e, char *err, size_t cap)
 }
 
 struct supervisor *engine_supervisor(struct engine *e) { return e->sup; }
+
+/* Mute and solo resolved the way the session's are: with any track solo,
+ * the tracks that are not are silent. */
+static void apply_switches(struct engine *e)
+{
+    int any_solo = 0;
+    for (int i = 0; i < e->ntracks; i++)
+        any_solo |= e->solo[i];
+    for (int i = 0; i < e->ntracks; i++)
+        track_set_audible(e->tracks[i], !e->mute[i] && (!any_solo || e->solo[i]));
+}
+
+void engine_set_mute(struct engine *e, int i, int on)
+{
+    if (i >= 0 && i < e->ntracks) {
+        e->mute[i] = (unsigned char)!!on;
+        apply_switches(e);
+    }
+}
+
+void engine_set_solo(struct engine *e, int i, int on)
+{
+    if (i >= 0 && i < e->ntracks) {
+        e->solo[i] = (unsigned char)!!on;
+        apply_switches(e);
+    }
+}
+
+int engine_mute(const struct engine *e, int i) { return e->mute[i]; }
+int engine_solo(const struct engine *e, int i) { return e->solo[i]; }
 
 int engine_sample_rate(const struct engine *e) { return e->rate; }
 uint32_t engine_block_size(const struct engine *e) { return e->block; }

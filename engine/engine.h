@@ -41,6 +41,13 @@ int engine_supervise(struct engine *e, char *err, size_t cap);
 /* Any thread. The supervisor, NULL before engine_supervise. */
 struct supervisor *engine_supervisor(struct engine *e);
 
+/* Main (the user's switches in the overlay). Mute or solo track i; takes
+ * effect from the next block each track renders. */
+void engine_set_mute(struct engine *e, int i, int on);
+void engine_set_solo(struct engine *e, int i, int on);
+int engine_mute(const struct engine *e, int i);
+int engine_solo(const struct engine *e, int i);
+
 int engine_sample_rate(const struct engine *e);
 uint32_t engine_block_size(const struct engine *e);
 int engine_channels(const struct engine *e);

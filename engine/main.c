@@ -5,9 +5,11 @@
 #include "engine.h"
 #include "audio.h"
 #include "errors.h"
+#include "meter.h"
 #include "play.h"
 #include "render.h"
 #include "session.h"
+#include "termview.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef SHMIX_VERSION
 #define SHMIX_VERSION "0.0.0"
@@ -26,14 +29,17 @@ static const char usage[] =
     "\n"
     "  shmix play SESSION [--device N|NAME] [--null] [--block FRAMES] [--start SEC]\n"
     "             [--duration SEC] [--loop] [--ahead BLOCKS] [--stats FILE|-]\n"
-    "             [--stats-interval SEC]\n"
+    "             [--stats-interval SEC] [--gui] [--meter]\n"
     "      play in real time through PortAudio (JACK's output when a JACK server\n"
-    "      runs), or --null: a real-time clock with no device; ^C stops\n"
+    "      runs), or --null: a real-time clock with no device; ^C stops.\n"
+    "      --gui: the CPU meter overlay window; --meter: the same in the terminal\n"
     "  shmix render SESSION -o OUT.(wav|flac|ogg) [--duration SEC] [--block FRAMES]\n"
     "               [--stats FILE|-]\n"
     "      bounce the session to a file through the same workers as playback\n"
     "  shmix check SESSION\n"
     "      validate the session and start every script in a worker; exit 0 or 2\n"
+    "  shmix top [PID]\n"
+    "      live meters of a running engine (default: the only one), read-only\n"
     "  shmix devices\n"
     "      list PortAudio's output devices (index, host API, name, channels, rate)\n"
     "  shmix --help | --version\n"
@@ -68,7 +74,7 @@ struct args {
     const char *device;
     double duration, start, stats_interval;
     long block, ahead;
-    int null, loop;
+    int null, loop, gui, meter;
 };
 
 /* Seconds > 0, or >= 0 when zero_ok. Returns 0, or 2 after the message. */
@@ -105,8 +111,10 @@ static int parse(int argc, char **argv, const char *cmd, const char *const *allo
             known |= !strcmp(allowed[k], o);
         if (!known)
             return fail(2, "%s: unknown option %s (see shmix --help)", cmd, o);
-        if (!strcmp(o, "--null") || !strcmp(o, "--loop")) {
-            *(!strcmp(o, "--null") ? &a->null : &a->loop) = 1;
+        int *flag = !strcmp(o, "--null") ? &a->null : !strcmp(o, "--loop") ? &a->loop
+                  : !strcmp(o, "--gui") ? &a->gui : !strcmp(o, "--meter") ? &a->meter : NULL;
+        if (flag) {
+            *flag = 1;
             continue;
         }
         if (i + 1 >= argc)
@@ -215,7 +223,7 @@ static int cmd_play(int argc, char **argv)
 {
     static const char *const allowed[] = {"--device", "--null", "--block", "--start",
                                           "--duration", "--loop", "--ahead", "--stats",
-                                          "--stats-interval", NULL};
+                                          "--stats-interval", "--gui", "--meter", NULL};
     struct args a = {0};
     struct session *s = NULL;
     char err[1024];
@@ -228,7 +236,8 @@ static int cmd_play(int argc, char **argv)
             .device = a.device, .null = a.null, .block = (unsigned)a.block,
             .start = a.start, .duration = a.duration, .loop = a.loop,
             .ahead = (unsigned)a.ahead, .stats = stats, .stats_interval = a.stats_interval,
-            .stop = &stop_requested,
+            .stop = &stop_requested, .gui = a.gui, .meter = a.meter,
+            .session_name = a.session,
         };
         status = play_run(s, &po, err, sizeof err);
         if (status)
@@ -238,6 +247,39 @@ static int cmd_play(int argc, char **argv)
     if (stats && stats != stdout)
         fclose(stats);
     return status;
+}
+
+/* shmix top [PID]: the terminal meters of a running engine, read-only,
+ * until ^C or the engine ends. */
+static int cmd_top(int argc, char **argv)
+{
+    if (argc > 3)
+        return fail(2, "top: takes at most one PID");
+    int pid = 0;
+    if (argc == 3) {
+        char *end;
+        long v = strtol(argv[2], &end, 10);
+        if (*end || v <= 0 || v > INT32_MAX)
+            return fail(2, "top: expected a process id, got \"%s\"", argv[2]);
+        pid = (int)v;
+    }
+    static struct meter_snapshot snap;
+    char err[256];
+    int rc = meter_peek(pid, &snap, err, sizeof err);
+    if (rc < 0)
+        return fail(rc == SHX_EUSAGE ? 2 : 1, "top: %s", err);
+    pid = snap.pid;
+    const char *once = getenv("SHMIX_TOP_ONCE");   /* one table and out (scripts, tests) */
+    while (!stop_requested) {
+        termview_draw(stdout, &snap);
+        if (once && *once == '1')
+            break;
+        nanosleep(&(struct timespec){0, 200000000}, NULL);
+        if (meter_peek(pid, &snap, err, sizeof err) < 0)
+            break;   /* the engine has ended */
+    }
+    termview_end(stdout);
+    return 0;
 }
 
 static int cmd_devices(int argc, char **argv)
@@ -275,6 +317,8 @@ int main(int argc, char **argv)
         return cmd_play(argc, argv);
     if (!strcmp(cmd, "devices"))
         return cmd_devices(argc, argv);
+    if (!strcmp(cmd, "top"))
+        return cmd_top(argc, argv);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc, argv);
     return fail(2, "unknown command \"%s\" (see shmix --help)", cmd);

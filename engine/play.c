@@ -6,13 +6,18 @@
 #include "platform.h"
 #include "player.h"
 #include "session.h"
+#include "meter.h"
+#include "overlay.h"
 #include "stats.h"
+#include "supervisor.h"
+#include "termview.h"
 #include "track.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
-#define TICK_NS 20000000u   /* how often the main thread looks around */
+#define TICK_NS 33000000u   /* the main thread's loop: ~30 overlay frames a second */
 #define WORKER_NICE (-10)
 #define PLAY_RING_SLOTS 64  /* room for the largest --ahead */
 
@@ -33,14 +38,84 @@ static void drain(struct engine *e)
         track_drain(engine_track(e, i));
 }
 
-static void write_stats(struct stats *st, struct player *p, FILE *f, uint64_t t0,
-                        const char *state)
+/* Carries out what the user asked for in the overlay. */
+static int act(struct engine *e, struct player *p, const struct overlay_input *in)
 {
-    struct stats_frame fr = {.state = state};
-    player_stats(p, &fr);
-    fr.time = (double)(plat_now_ns() - t0) / 1e9;
-    stats_write(st, f, &fr);
+    switch (in->action) {
+    case OVERLAY_QUIT:
+        player_request_stop(p);
+        return 1;
+    case OVERLAY_PAUSE:
+        player_pause(p, !player_paused(p));
+        break;
+    case OVERLAY_MUTE:
+        engine_set_mute(e, in->track, !engine_mute(e, in->track));
+        break;
+    case OVERLAY_SOLO:
+        engine_set_solo(e, in->track, !engine_solo(e, in->track));
+        break;
+    case OVERLAY_RESTART:
+        if (engine_supervisor(e))
+            supervisor_restart(engine_supervisor(e), in->track);
+        break;
+    default:
+        break;
+    }
+    return 0;
 }
+
+/* The main thread while playing: every tick it drains the workers'
+ * messages, updates and publishes the meters, draws the overlay or the
+ * terminal table, handles the keys, and writes a stats line when one is
+ * due; then a final line when playback has ended. */
+static void monitor(struct engine *e, struct player *p, struct meter *meter, struct stats *st,
+                    struct overlay *ov, int term, const struct play_options *o)
+{
+    static struct meter_snapshot snap;   /* main thread only; large */
+    uint64_t t0 = plat_now_ns(), every = (uint64_t)(o->stats_interval * 1e9);
+    uint64_t next_stats = t0 + every, next_term = t0;
+    const char *snapshot_path = getenv("SHMIX_GUI_SNAPSHOT");
+    for (int ended = 0; !ended;) {
+        ended = player_finished(p);
+        if (!ended)
+            sleep_ns(TICK_NS);
+        if (o->stop && *o->stop)
+            player_request_stop(p);
+        drain(e);
+        uint64_t now = plat_now_ns();
+        struct meter_frame fr = {.state = ended ? "stopped"
+                                        : player_paused(p) ? "paused" : "playing"};
+        player_stats(p, &fr);
+        fr.time = (double)(now - t0) / 1e9;
+        fr.gui_cpu = ov ? (float)(100.0 * (double)overlay_cpu_ns(ov) / (double)(now - t0 + 1))
+                        : 0.0f;
+        meter_update(meter, &fr);
+        meter_read(meter, &snap);
+        if (st)
+            stats_observe(st, &snap);
+        if (ov) {
+            struct overlay_input in[16];
+            int n = overlay_frame(ov, &snap, in, 16);
+            for (int i = 0; i < n; i++)
+                act(e, p, &in[i]);
+            if (snapshot_path && fr.time > 3.0) {   /* tests: one picture of the window */
+                overlay_save(ov, snapshot_path);
+                snapshot_path = NULL;
+            }
+        }
+        if (term && (now >= next_term || ended)) {
+            termview_draw(stderr, &snap);
+            next_term = now + 100000000u;
+        }
+        if (st && (now >= next_stats || ended)) {
+            stats_write(st, o->stats, &snap);
+            next_stats += every;
+        }
+    }
+    if (term)
+        termview_end(stderr);
+}
+
 
 /* Opens the device the options ask for, falling back to the null device
  * with a one-line notice when there is no usable one. */
@@ -94,8 +169,18 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
         if (rc < 0)
             status = rc == SHX_EUSAGE ? 2 : 1;
     }
-    if (!status && o->stats && stats_create(e, &st) < 0)
+    struct meter *meter = NULL;
+    struct overlay *ov = NULL;
+    if (!status && ((o->stats && stats_create(&st) < 0)
+                    || meter_create(e, o->session_name, 1, &meter) < 0))
         status = 1;
+    if (!status && o->gui) {
+        char title[200], why[256];
+        snprintf(title, sizeof title, "shmix - %s", o->session_name);
+        if (overlay_create(title, engine_ntracks(e), &ov, why, sizeof why) < 0)
+            fprintf(stderr, "shmix: %s; showing the meters in the terminal instead\n", why);
+    }
+    int meter_in_terminal = !status && (o->meter || (o->gui && !ov));
     if (!status && plat_lock_memory() < 0)
         fprintf(stderr, "shmix: cannot lock memory (raise `ulimit -l`); playing without it\n");
     if (!status && (rc = player_start(p, err, cap)) < 0)
@@ -120,23 +205,12 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
         if (player_rt_denied(p))
             fprintf(stderr, "shmix: real-time scheduling (SCHED_FIFO) refused: raise `ulimit -r` "
                             "(rtprio); playing without it\n");
-        uint64_t t0 = plat_now_ns(), every = (uint64_t)(o->stats_interval * 1e9);
-        uint64_t next_stats = t0 + every;
-        while (!player_finished(p)) {
-            sleep_ns(TICK_NS);
-            if (o->stop && *o->stop)
-                player_request_stop(p);
-            drain(e);
-            if (st && plat_now_ns() >= next_stats) {
-                write_stats(st, p, o->stats, t0, "playing");
-                next_stats += every;
-            }
-        }
+        monitor(e, p, meter, st, ov, meter_in_terminal, o);
         audio_stop(a);
         drain(e);
-        if (st)
-            write_stats(st, p, o->stats, t0, "stopped");
     }
+    overlay_destroy(ov);
+    meter_destroy(meter);
     audio_stop(a);
     player_destroy(p);
     stats_destroy(st);

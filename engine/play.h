@@ -20,6 +20,9 @@ struct play_options {
     double start, duration;       /* seconds; duration < 0 = to the end */
     int loop;
     unsigned ahead;               /* --ahead blocks, 0 = default */
+    int gui;                      /* --gui: the overlay window */
+    int meter;                    /* --meter: the table in the terminal */
+    const char *session_name;     /* for titles */
     FILE *stats;                  /* or NULL */
     double stats_interval;        /* seconds */
     volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */

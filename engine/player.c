@@ -6,7 +6,7 @@
 #include "errors.h"
 #include "mixer.h"
 #include "platform.h"
-#include "stats.h"
+#include "meter.h"
 #include "timeline.h"
 #include "track.h"
 
@@ -44,6 +44,7 @@ struct player {
 
     /* Shared with other threads. */
     atomic_int stop_requested;
+    atomic_int paused;
     atomic_int finished;
     _Atomic int64_t position;  /* timeline frame of the block being played */
     _Atomic uint64_t xruns;
@@ -221,10 +222,27 @@ static int mix_next(struct player *p)
     return 1;
 }
 
+void player_pause(struct player *p, int paused)
+{
+    atomic_store(&p->paused, paused);
+}
+
+int player_paused(const struct player *p)
+{
+    return atomic_load(&p->paused);
+}
+
 void player_process(struct player *p, float *out, uint32_t frames, int underflow)
 {
     if (underflow)
         atomic_fetch_add_explicit(&p->xruns, 1, memory_order_relaxed);
+    /* Paused: silence, and no block is taken, so the transport and every
+     * track's clock stand still (the stop fade still runs). */
+    if (atomic_load_explicit(&p->paused, memory_order_relaxed)
+        && !atomic_load_explicit(&p->stop_requested, memory_order_relaxed)) {
+        memset(out, 0, sizeof(float) * frames * (size_t)p->channels);
+        return;
+    }
     uint32_t done = 0;
     int ch = p->channels;
     while (done < frames) {
@@ -263,7 +281,7 @@ int player_rt_denied(const struct player *p)
     return 0;
 }
 
-void player_stats(struct player *p, struct stats_frame *fr)
+void player_stats(struct player *p, struct meter_frame *fr)
 {
     fr->position = (double)atomic_load(&p->position) / p->rate;
     fr->xruns = atomic_load(&p->xruns);

@@ -15,7 +15,7 @@
 
 struct engine;
 struct player;
-struct stats_frame;
+struct meter_frame;
 
 struct player_options {
     double start;          /* seconds on the timeline */
@@ -52,8 +52,12 @@ int player_finished(const struct player *p);
 /* Any thread. True when some track thread was refused SCHED_FIFO. */
 int player_rt_denied(const struct player *p);
 
-/* Stats thread. Fills the engine-wide part of a stats line and resets the
- * interval peak. */
-void player_stats(struct player *p, struct stats_frame *fr);
+/* Main. Fills the engine-wide part of a meter update (position, xruns,
+ * clips, the master peak since the previous call, the mixer's CPU). */
+void player_stats(struct player *p, struct meter_frame *fr);
+/* Main. Pauses (the callback plays silence and the transport stands
+ * still) or resumes. */
+void player_pause(struct player *p, int paused);
+int player_paused(const struct player *p);
 
 #endif

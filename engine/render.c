@@ -2,6 +2,7 @@
 #include "render.h"
 #include "engine.h"
 #include "errors.h"
+#include "meter.h"
 #include "mixer.h"
 #include "outfile.h"
 #include "platform.h"
@@ -31,10 +32,11 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
 
     struct outfile *out = NULL;
     struct stats *st = NULL;
+    struct meter *meter = NULL;
     float *mix = calloc((size_t)block * (size_t)ch, sizeof(float));
     int rc = mix ? outfile_create(o->out_path, rate, ch, &out, err, cap) : SHX_ENOMEM;
-    if (rc == SHX_OK && o->stats)
-        rc = stats_create(e, &st);
+    if (rc == SHX_OK && o->stats && (rc = stats_create(&st)) == SHX_OK)
+        rc = meter_create(e, o->out_path, 0, &meter);
     struct track_run run = {.tl = {.start = 0}, .count = nblocks};
     for (int i = 0; i < n && rc == SHX_OK; i++)
         rc = track_run(engine_track(e, i), &run);
@@ -83,8 +85,8 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
         rc = outfile_commit(out, err, cap);
     else if (rc == SHX_ESTOPPED)
         snprintf(err, cap, "interrupted; %s not written", o->out_path);
-    if (st) {
-        struct stats_frame fr = {
+    if (st && meter) {
+        struct meter_frame fr = {
             .time = (double)(plat_now_ns() - t0) / 1e9,
             .position = (double)done / rate,
             .state = rc == SHX_OK ? "stopped" : "failed",
@@ -92,8 +94,13 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
             .clips = clips,
             .mix_cpu_ns = mix_cpu,
         };
-        stats_write(st, o->stats, &fr);
+        static struct meter_snapshot snap;
+        meter_update(meter, &fr);
+        meter_read(meter, &snap);
+        stats_observe(st, &snap);
+        stats_write(st, o->stats, &snap);
     }
+    meter_destroy(meter);
     stats_destroy(st);
     outfile_destroy(out);
     free(mix);

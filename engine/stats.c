@@ -1,45 +1,42 @@
 /* stats.c - JSON stats lines; see stats.h and the contract's Stats section. */
 #include "stats.h"
-#include "engine.h"
 #include "errors.h"
-#include "track.h"
+#include "meter.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct stats {
-    struct engine *e;
-    int n;
-    struct track_snapshot *prev;   /* at the previous line */
-    struct track_snapshot *cur;    /* taken for this line */
-    uint64_t prev_mix_ns;
+struct track_interval {
+    uint64_t blocks, cpu_ns;      /* totals at the previous line */
+    float peak, cpu_peak;         /* maxima since the previous line */
 };
 
-int stats_create(struct engine *e, struct stats **out)
+struct stats {
+    struct track_interval t[METER_MAX_TRACKS];
+    uint64_t mix_ns;
+    float master_peak;
+};
+
+int stats_create(struct stats **out)
 {
-    struct stats *st = calloc(1, sizeof *st);
-    int n = engine_ntracks(e);
-    if (!st || !(st->prev = calloc((size_t)n, sizeof *st->prev))
-        || !(st->cur = calloc((size_t)n, sizeof *st->cur))) {
-        if (st)
-            free(st->prev);
-        free(st);
-        return SHX_ENOMEM;
-    }
-    st->e = e;
-    st->n = n;
-    *out = st;
-    return SHX_OK;
+    *out = calloc(1, sizeof **out);
+    return *out ? SHX_OK : SHX_ENOMEM;
 }
 
 void stats_destroy(struct stats *st)
 {
-    if (!st)
-        return;
-    free(st->prev);
-    free(st->cur);
     free(st);
+}
+
+void stats_observe(struct stats *st, const struct meter_snapshot *s)
+{
+    for (uint32_t i = 0; i < s->ntracks; i++) {
+        struct track_interval *t = &st->t[i];
+        t->peak = fmaxf(t->peak, s->tracks[i].peak);
+        t->cpu_peak = fmaxf(t->cpu_peak, s->tracks[i].cpu_peak);
+    }
+    st->master_peak = fmaxf(st->master_peak, s->master_peak);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -60,66 +57,60 @@ static void json_string(FILE *f, const char *s)
 static void json_db(FILE *f, float peak)
 {
     if (peak > 0.0f)
-        fprintf(f, "%.1f", 20.0 * log10(peak));
+        fprintf(f, "%.1f", meter_db(peak));
     else
         fputs("null", f);
 }
 
-void stats_write(struct stats *st, FILE *f, const struct stats_frame *fr)
+void stats_write(struct stats *st, FILE *f, const struct meter_snapshot *s)
 {
-    struct engine *e = st->e;
-    double block_ns = 1e9 * engine_block_size(e) / engine_sample_rate(e);
-    struct track_snapshot *snaps = st->cur;
-    uint64_t total_cpu = 0, max_blocks = 0;
-
-    /* dsp_load in the header needs every track's delta: snapshot all first. */
-    for (int i = 0; i < st->n; i++) {
-        track_snapshot(engine_track(e, i), &snaps[i]);
-        total_cpu += snaps[i].cpu_ns - st->prev[i].cpu_ns;
-        uint64_t b = snaps[i].blocks - st->prev[i].blocks;
-        if (b > max_blocks)
-            max_blocks = b;
+    double block_ns = 1e9 * s->block_size / s->sample_rate;
+    uint64_t total = s->mix_ns - st->mix_ns, max_blocks = 0;
+    for (uint32_t i = 0; i < s->ntracks; i++) {
+        uint64_t b = s->tracks[i].blocks - st->t[i].blocks;
+        total += s->tracks[i].cpu_ns - st->t[i].cpu_ns;
+        max_blocks = b > max_blocks ? b : max_blocks;
     }
-    total_cpu += fr->mix_cpu_ns - st->prev_mix_ns;
-    double dsp = max_blocks ? 100.0 * (double)total_cpu / ((double)max_blocks * block_ns) : 0.0;
-
-    fprintf(f, "{\"time\": %.3f, \"position\": %.3f, \"state\": ", fr->time, fr->position);
-    json_string(f, fr->state);
-    fprintf(f, ", \"sample_rate\": %d, \"block_size\": %u, \"dsp_load\": %.1f, "
+    double dsp = max_blocks ? 100.0 * (double)total / ((double)max_blocks * block_ns) : 0.0;
+    fprintf(f, "{\"time\": %.3f, \"position\": %.3f, \"state\": ", s->time, s->position);
+    json_string(f, s->state);
+    fprintf(f, ", \"sample_rate\": %d, \"block_size\": %d, \"dsp_load\": %.1f, "
                "\"xruns\": %llu, \"master_peak_dbfs\": ",
-            engine_sample_rate(e), engine_block_size(e), dsp, (unsigned long long)fr->xruns);
-    json_db(f, fr->master_peak);
-    fprintf(f, ", \"clips\": %llu, \"tracks\": [", (unsigned long long)fr->clips);
-    for (int i = 0; i < st->n; i++) {
-        const struct track_snapshot now = snaps[i];
-        const struct track_snapshot *p = &st->prev[i];
-        uint64_t blocks = now.blocks - p->blocks;
-        double cpu = blocks ? 100.0 * (double)(now.cpu_ns - p->cpu_ns) / (blocks * block_ns) : 0.0;
-        double cpu_peak = 100.0 * (double)now.block_cpu_peak_ns / block_ns;
+            s->sample_rate, s->block_size, dsp, (unsigned long long)s->xruns);
+    json_db(f, st->master_peak);
+    fprintf(f, ", \"clips\": %llu, \"tracks\": [", (unsigned long long)s->clips);
+    for (uint32_t i = 0; i < s->ntracks; i++) {
+        const struct meter_track *t = &s->tracks[i];
+        struct track_interval *p = &st->t[i];
+        uint64_t blocks = t->blocks - p->blocks;
+        double cpu = blocks ? 100.0 * (double)(t->cpu_ns - p->cpu_ns) / (blocks * block_ns) : 0.0;
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        json_string(f, track_name(engine_track(e, i)));
-        fprintf(f, ", \"state\": \"%s\", \"pid\": ", track_state_name(now.state));
-        if (now.pid)
-            fprintf(f, "%ld", now.pid);
+        json_string(f, t->name);
+        fprintf(f, ", \"state\": \"%s\", \"pid\": ", t->state);
+        if (t->pid)
+            fprintf(f, "%d", t->pid);
         else
             fputs("null", f);
         fprintf(f, ", \"cpu\": %.1f, \"cpu_peak\": %.1f, \"wake_us\": %.1f, \"busy_us\": %.1f, "
                    "\"late_blocks\": %llu, \"faulted_blocks\": %llu, \"bad_samples\": %llu, "
                    "\"restarts\": %llu, \"restart_ms\": %.2f, \"errors\": %llu, \"peak_dbfs\": ",
-                cpu, cpu_peak, now.wake_ns / 1e3, now.busy_ns / 1e3,
-                (unsigned long long)now.late_blocks, (unsigned long long)now.faulted_blocks,
-                (unsigned long long)now.bad_samples, (unsigned long long)now.restarts,
-                now.restart_ns / 1e6, (unsigned long long)now.errors);
-        json_db(f, now.peak);
+                cpu, p->cpu_peak, t->wake_us, t->busy_us,
+                (unsigned long long)t->late_blocks, (unsigned long long)t->faulted_blocks,
+                (unsigned long long)t->bad_samples, (unsigned long long)t->restarts,
+                t->restart_ms, (unsigned long long)t->errors);
+        json_db(f, p->peak);
         fputs(", \"last_error\": ", f);
-        if (now.last_error[0])
-            json_string(f, now.last_error);
+        if (t->last_error[0])
+            json_string(f, t->last_error);
         else
             fputs("null", f);
         fputc('}', f);
-        st->prev[i] = now;
+        p->blocks = t->blocks;
+        p->cpu_ns = t->cpu_ns;
+        p->peak = p->cpu_peak = 0.0f;
     }
     fputs("]}\n", f);
     fflush(f);
-    st->prev_mix_ns = fr->mix_cpu_ns;
+    st->mix_ns = s->mix_ns;
+    st->master_peak = 0.0f;
 }

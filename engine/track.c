@@ -22,6 +22,7 @@
 #define RAISES_TO_ERROR 10      /* consecutive raises before the track is `error` */
 #define HEAD_BYTES 64           /* block header in a ring slot, keeps audio aligned */
 #define PREFETCH_NS 2000000000ull  /* audio the disk thread reads ahead (play) */
+#define HIST 128                /* blocks whose wake/busy times the medians cover */
 
 /* Events the track thread raises for the drain thread to put into words;
  * the block loop never formats text. */
@@ -72,7 +73,9 @@ struct track {
     _Atomic uint64_t disk_late;  /* track thread: the disk thread was behind */
     _Atomic uint32_t peak_bits;  /* float bits of the interval peak; stats resets */
     _Atomic uint64_t block_cpu_peak;
-    _Atomic uint64_t wake_ns, busy_ns;
+    _Atomic uint32_t wake_hist[HIST], busy_hist[HIST];   /* ns, the last HIST blocks */
+    _Atomic uint32_t hist_n;
+    atomic_int audible;          /* mute/solo resolved; changed by the user at run time */
     _Atomic unsigned events;
     _Atomic uint64_t died_ns;    /* supervisor: when the worker's death was seen */
     _Atomic uint64_t resume_ns;  /* track thread: first good block after a restart */
@@ -113,6 +116,7 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     t->wet = calloc(t->block_floats, sizeof(float));
     t->silence = calloc(t->block_floats, sizeof(float));
     t->inflight = -1;
+    atomic_store(&t->audible, cfg->audible);
     pthread_mutex_init(&t->err_lock, NULL);
     pthread_mutex_init(&t->chan_lock, NULL);
     pthread_mutex_init(&t->report_lock, NULL);
@@ -326,8 +330,14 @@ static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r,
         return -1;
     }
     *cpu += r->cpu_ns;
-    atomic_store_explicit(&t->wake_ns, r->wake_ns, memory_order_relaxed);
-    atomic_store_explicit(&t->busy_ns, r->busy_ns, memory_order_relaxed);
+    uint32_t i = atomic_load_explicit(&t->hist_n, memory_order_relaxed);
+    atomic_store_explicit(&t->wake_hist[i % HIST],
+                          r->wake_ns > UINT32_MAX ? UINT32_MAX : (uint32_t)r->wake_ns,
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->busy_hist[i % HIST],
+                          r->busy_ns > UINT32_MAX ? UINT32_MAX : (uint32_t)r->busy_ns,
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->hist_n, i + 1, memory_order_release);
     if (r->status != CHAN_ST_OK) {
         atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
         if (++t->raise_streak >= RAISES_TO_ERROR) {
@@ -482,7 +492,7 @@ static void render_block(struct track *t, int64_t k, void *slot)
     get_input(t, k);
     const float *src = t->w ? run_script(t, k, &worker_cpu, &waited) : t->in;
     float peak = 0.0f;
-    if (t->cfg.audible)
+    if (atomic_load_explicit(&t->audible, memory_order_relaxed))
         peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
     else
         memset(out, 0, t->block_floats * sizeof(float));
@@ -696,6 +706,25 @@ const char *track_script_label(const struct track *t)
     return t->cfg.script_label ? t->cfg.script_label : "";
 }
 
+void track_set_audible(struct track *t, int audible)
+{
+    atomic_store(&t->audible, audible);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t median(uint32_t *v, uint32_t n)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_u32);
+    return v[n / 2];
+}
+
 void track_snapshot(struct track *t, struct track_snapshot *o)
 {
     o->state = (enum track_state)atomic_load(&t->state);
@@ -713,8 +742,15 @@ void track_snapshot(struct track *t, struct track_snapshot *o)
     memcpy(&o->peak, &bits, sizeof o->peak);
     o->block_cpu_peak_ns = atomic_exchange_explicit(&t->block_cpu_peak, 0,
                                                     memory_order_relaxed);
-    o->wake_ns = atomic_load_explicit(&t->wake_ns, memory_order_relaxed);
-    o->busy_ns = atomic_load_explicit(&t->busy_ns, memory_order_relaxed);
+    uint32_t n = atomic_load_explicit(&t->hist_n, memory_order_acquire);
+    uint32_t w[HIST], b[HIST], m = n < HIST ? n : HIST;
+    for (uint32_t i = 0; i < m; i++) {
+        w[i] = atomic_load_explicit(&t->wake_hist[i], memory_order_relaxed);
+        b[i] = atomic_load_explicit(&t->busy_hist[i], memory_order_relaxed);
+    }
+    o->wake_ns = median(w, m);
+    o->busy_ns = median(b, m);
+    o->audible = atomic_load(&t->audible);
     uint64_t died = atomic_load(&t->died_ns), resumed = atomic_load(&t->resume_ns);
     o->restart_ns = died && resumed > died ? resumed - died : 0;
     pthread_mutex_lock(&t->err_lock);

@@ -90,7 +90,8 @@ struct track_snapshot {
     uint64_t disk_late;       /* blocks the disk thread had not read in time */
     float peak;               /* largest |sample| since the previous snapshot */
     uint64_t block_cpu_peak_ns; /* costliest block since the previous snapshot */
-    uint64_t wake_ns, busy_ns;  /* last block's, 0 without a script */
+    uint64_t wake_ns, busy_ns;  /* medians over the last 128 blocks, 0 without a script */
+    int audible;              /* mute/solo resolved */
     uint64_t restart_ns;      /* last restart: worker death seen -> first good block */
     char last_error[256];     /* "" when none */
 };
@@ -137,6 +138,9 @@ uint32_t track_ready(struct track *t);
 int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns);
 /* Any thread. True when the thread asked for SCHED_FIFO and was refused. */
 int track_rt_denied(const struct track *t);
+/* Any thread (the user's mute/solo). Takes effect from the next block
+ * the track renders. */
+void track_set_audible(struct track *t, int audible);
 /* Any thread. The worker's pid, 0 when none. */
 long track_pid(const struct track *t);
 

@@ -17,6 +17,19 @@
  * it read-write. On success *fd and *addr are set. Errors: SHX_ESYS. */
 int plat_shm_create(const char *debug_name, size_t bytes, int *fd, void **addr);
 
+/* Main, set-up only. Creates a named shared memory object readable and
+ * writable by this user only (mode 0600; Linux: /dev/shm/NAME), replacing
+ * a stale one, and maps it read-write. Errors: SHX_ESYS. */
+int plat_shm_publish(const char *name, size_t bytes, void **addr);
+/* Any thread. Maps a named object read-only (another process's). Errors:
+ * SHX_ESYS (none, or not ours), SHX_EFORMAT (smaller than min_bytes). */
+int plat_shm_peek(const char *name, size_t min_bytes, size_t *bytes, const void **addr);
+/* Main. Removes the name (the mapping stays valid). */
+void plat_shm_unpublish(const char *name);
+/* Any thread. Calls fn(ctx, name) for each named object whose name starts
+ * with prefix. */
+void plat_shm_list(const char *prefix, void (*fn)(void *ctx, const char *name), void *ctx);
+
 /* Any thread, set-up only. Maps an inherited shared memory descriptor.
  * Errors: SHX_ESYS (fd not mappable), SHX_EFORMAT (size smaller than min). */
 int plat_shm_map(int fd, size_t min_bytes, size_t *bytes, void **addr);

@@ -3,7 +3,9 @@
 #include "platform.h"
 #include "errors.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -53,6 +55,66 @@ int plat_shm_map(int fd, size_t min_bytes, size_t *bytes, void **addr)
     *bytes = (size_t)st.st_size;
     *addr = p;
     return SHX_OK;
+}
+
+int plat_shm_publish(const char *name, size_t bytes, void **addr)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/%s", name);
+    shm_unlink(path);   /* a stale one from an engine that was killed */
+    int fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return SHX_ESYS;
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, (off_t)bytes) == 0)
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        shm_unlink(path);
+        return SHX_ESYS;
+    }
+    *addr = p;
+    return SHX_OK;
+}
+
+int plat_shm_peek(const char *name, size_t min_bytes, size_t *bytes, const void **addr)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/%s", name);
+    int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return SHX_ESYS;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_uid != getuid() || (size_t)st.st_size < min_bytes) {
+        close(fd);
+        return SHX_EFORMAT;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return SHX_ESYS;
+    *bytes = (size_t)st.st_size;
+    *addr = p;
+    return SHX_OK;
+}
+
+void plat_shm_unpublish(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/%s", name);
+    shm_unlink(path);
+}
+
+void plat_shm_list(const char *prefix, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    size_t n = strlen(prefix);
+    while (d && (e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, prefix, n))
+            fn(ctx, e->d_name);
+    if (d)
+        closedir(d);
 }
 
 void plat_shm_unmap(void *addr, size_t bytes)
