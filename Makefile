@@ -19,12 +19,17 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # Plays the demo through the default output (JACK's when a JACK server
-# runs); without a sound card shmix says so and plays on its null device,
-# printing the stats every two seconds. Ctrl-C stops it.
+# runs); without a sound card shmix says so and plays on its null device.
+# The CPU meters show in the overlay window when there is a display, in the
+# terminal otherwise. Ctrl-C (or q in the window) stops it.
 demo: build
 	@cmake --build $(BUILD) --target demo-assets >/dev/null
 	@echo "shmix: playing assets/demo/demo.yaml (16 s; Ctrl-C stops)"
-	@$(BUILD)/shmix play assets/demo/demo.yaml --stats - --stats-interval 2
+	@if [ -n "$$DISPLAY" ]; then \
+	  $(BUILD)/shmix play assets/demo/demo.yaml --gui; \
+	else \
+	  $(BUILD)/shmix play assets/demo/demo.yaml --meter; \
+	fi
 
 install: build
 	@cmake --install $(BUILD)
