@@ -40,11 +40,14 @@ static int setup(void **state)
     (void)state;
     h_tmpdir();
     h_write_wav("tone.wav", 48000, 2, 4 * 48000, tone);
+    /* Three tracks: no script, a script busy for 10 % of each block's
+     * duration, one busy for 40 %. */
     h_write("m.yaml", "sample_rate: 48000\nblock_size: 256\ntracks:\n"
                       "  - {name: dry, file: tone.wav, gain_db: -6}\n"
-                      "  - {name: burn, file: tone.wav, script: " S "/burn.py,\n"
-                      "     params: {fraction: 0.25}}\n"
-                      "  - {name: dbl, file: tone.wav, gain_db: -12, script: " S "/double.py}\n");
+                      "  - {name: busy10, file: tone.wav, gain_db: -12, script: " S "/burn.py,\n"
+                      "     params: {fraction: 0.10}}\n"
+                      "  - {name: busy40, file: tone.wav, gain_db: -12, script: " S "/burn.py,\n"
+                      "     params: {fraction: 0.40}}\n");
     /* A private X server for the overlay test: -displayfd picks a free one. */
     snprintf(display, sizeof display, ":%d", 90 + (int)(getpid() % 50));
     const char *argv[] = {"/usr/bin/Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten",
@@ -79,20 +82,26 @@ static void test_cpu_accounting_and_fields(void **state)
         h_num(line, top[i]);   /* present, a number */
     assert_non_null(strstr(line, "\"state\": \"playing\""));
     assert_true(h_num(line, "master_peak_dbfs") > -12 && h_num(line, "master_peak_dbfs") < 6);
-    /* A script busy for a quarter of each block shows about 25 %. */
-    const char *b = h_track(line, "burn");
-    double cpu = h_num(b, "cpu"), busy = h_num(b, "busy_us");
-    fprintf(stderr, "burn: cpu %.1f%%, busy %.0f us\n", cpu, busy);
-    assert_true(cpu > 20 && cpu < 35);
-    assert_true(h_num(b, "cpu_peak") >= cpu);
-    assert_true(busy > 1000 && busy < 2000);           /* 25 % of 5333 us */
-    assert_true(h_num(b, "wake_us") > 0);
-    assert_true(h_num(line, "dsp_load") >= cpu);
-    assert_true(h_num(b, "pid") > 0);
-    /* The cheap ones are cheap; a track without a script has no worker times. */
-    const char *d = h_track(line, "dbl");
-    assert_true(h_num(d, "cpu") < 10 && h_num(d, "busy_us") < 1000);
+    /* Scripts busy for 10 % and 40 % of each block show 10 and 40, +-3. */
+    static const struct { const char *name; double truth; } busy[] = {{"busy10", 10},
+                                                                      {"busy40", 40}};
+    double sum = 0;
+    for (int i = 0; i < 2; i++) {
+        const char *b = h_track(line, busy[i].name);
+        double cpu = h_num(b, "cpu"), us = h_num(b, "busy_us");
+        fprintf(stderr, "%s: cpu %.1f%%, busy %.0f us\n", busy[i].name, cpu, us);
+        assert_true(fabs(cpu - busy[i].truth) <= 3.0);
+        assert_true(h_num(b, "cpu_peak") >= cpu);
+        assert_true(fabs(us - busy[i].truth / 100 * 5333) < 0.3 * busy[i].truth / 100 * 5333);
+        assert_true(h_num(b, "wake_us") > 0);
+        assert_true(h_num(b, "pid") > 0);
+        sum += cpu;
+    }
+    assert_true(h_num(line, "dsp_load") >= sum);
+    /* A track without a script: below 1 %, and no worker times. */
     const char *dry = h_track(line, "dry");
+    fprintf(stderr, "dry: cpu %.2f%%\n", h_num(dry, "cpu"));
+    assert_true(h_num(dry, "cpu") < 1.0);
     assert_true(h_num(dry, "wake_us") == 0 && h_num(dry, "busy_us") == 0);
     assert_non_null(strstr(dry, "\"state\": \"direct\""));
     assert_non_null(strstr(dry, "\"pid\": null"));
@@ -112,39 +121,78 @@ static void test_terminal_meter(void **state)
         redraws++;
     assert_true(redraws >= 8);                      /* in place, ~10 times a second */
     assert_non_null(strstr(err, "TRACK"));
-    assert_non_null(strstr(err, "burn"));
+    assert_non_null(strstr(err, "busy40"));
     assert_non_null(strstr(err, "\x1b[?25h"));       /* cursor back at the end */
+}
+
+/* Runs cmd in a detached tmux session of its own (a real terminal) and
+ * returns what the screen shows after `wait` seconds. */
+static char *screen_of(const char *cmd, double wait)
+{
+    char name[32];
+    snprintf(name, sizeof name, "shmixtop%d", (int)getpid());
+    const char *start[] = {"/usr/bin/tmux", "new-session", "-d", "-s", name, "-x", "160", "-y",
+                           "40", cmd, NULL};
+    assert_int_equal(h_run(start, out, sizeof out, err, sizeof err, 10), 0);
+    sleep_s(wait);
+    const char *cap[] = {"/usr/bin/tmux", "capture-pane", "-p", "-t", name, NULL};
+    assert_int_equal(h_run(cap, out, sizeof out, err, sizeof err, 10), 0);
+    const char *kill_[] = {"/usr/bin/tmux", "kill-session", "-t", name, NULL};
+    h_run(kill_, NULL, 0, NULL, 0, 10);
+    return strdup(out);
+}
+
+/* The numbers on the screen line that starts with the track's name. */
+static double cpu_on_screen(const char *screen, const char *name)
+{
+    char key[40];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *l = strstr(screen, key);
+    if (!l)
+        fail_msg("no row for %s on the screen:\n%s", name, screen);
+    char state[32];
+    double cpu;
+    if (sscanf(l + strlen(key), "%31s %lf", state, &cpu) != 2)
+        fail_msg("cannot read %s's row:\n%s", name, screen);
+    assert_string_equal(state, strcmp(name, "dry") ? "running" : "direct");
+    return cpu;
 }
 
 static void test_top_attaches_read_only(void **state)
 {
     (void)state;
-    const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--duration", "3", NULL};
+    const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--loop",
+                          "--duration", "6", NULL};
     struct h_proc p;
     h_start(argv, &p);
     sleep_s(1.5);
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", p.pid);
-    setenv("SHMIX_TOP_ONCE", "1", 1);
-    const char *top[] = {SHMIX_BIN, "top", pid, NULL};
-    assert_int_equal(h_run(top, out, sizeof out, err, sizeof err, 10), 0);
-    assert_non_null(strstr(out, "burn"));
-    assert_non_null(strstr(out, "playing"));
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s top %d", SHMIX_BIN, p.pid);
+    char *screen = screen_of(cmd, 1.5);
+    assert_non_null(strstr(screen, "playing"));
+    double c40 = cpu_on_screen(screen, "busy40"), c10 = cpu_on_screen(screen, "busy10");
+    double dry = cpu_on_screen(screen, "dry");
+    fprintf(stderr, "on screen: busy40 %.1f, busy10 %.1f, dry %.1f\n", c40, c10, dry);
+    assert_true(fabs(c40 - 40) <= 5 && fabs(c10 - 10) <= 5 && dry < 1);
+    free(screen);
+    snprintf(cmd, sizeof cmd, "%s top", SHMIX_BIN);   /* the only engine running */
+    screen = screen_of(cmd, 1.0);
+    assert_non_null(strstr(screen, "busy10"));
+    free(screen);
     char shm[64];
     snprintf(shm, sizeof shm, "/dev/shm/shmix-%d", p.pid);
     assert_true(h_exists(shm));
-    const char *any[] = {SHMIX_BIN, "top", NULL};    /* the only one running */
-    assert_int_equal(h_run(any, out, sizeof out, err, sizeof err, 10), 0);
-    assert_non_null(strstr(out, "dbl"));
     assert_int_equal(h_finish(&p, NULL, 0, NULL, 0, 30, NULL), 0);
     assert_false(h_exists(shm));                     /* removed at exit */
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", p.pid);
+    const char *top[] = {SHMIX_BIN, "top", pid, NULL};
     assert_int_equal(h_run(top, out, sizeof out, err, sizeof err, 10), 1);
     assert_non_null(strstr(err, "shmix: top: no shmix engine with pid"));
-    unsetenv("SHMIX_TOP_ONCE");
 }
 
-/* Counts pixels of one colour in a 32-bit BMP. */
-static long count_rgb(const char *path, uint32_t rgb, int *w, int *h)
+/* A 32-bit BMP as 0xRRGGBB pixels, top row first. */
+static uint32_t *load_bmp(const char *path, int *w, int *h)
 {
     char *d = h_slurp(path);
     assert_non_null(d);
@@ -155,11 +203,42 @@ static long count_rgb(const char *path, uint32_t rgb, int *w, int *h)
     memcpy(&bh, d + 22, 4);
     *w = bw;
     *h = abs(bh);
-    long n = 0;
-    const unsigned char *px = (const unsigned char *)d + off;
-    for (long i = 0; i < (long)bw * abs(bh); i++)
-        n += ((uint32_t)px[4 * i + 2] << 16 | (uint32_t)px[4 * i + 1] << 8 | px[4 * i]) == rgb;
+    uint32_t *px = malloc(sizeof *px * (size_t)bw * (size_t)abs(bh));
+    for (int y = 0; y < *h; y++)
+        for (int x = 0; x < bw; x++) {
+            const unsigned char *p = (const unsigned char *)d + off
+                                     + 4 * ((size_t)(bh > 0 ? *h - 1 - y : y) * bw + x);
+            px[y * bw + x] = (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+        }
     free(d);
+    return px;
+}
+
+/* The overlay's geometry (gui/overlay.c): rows of 34 pixels below a 56-pixel
+ * header; a row's CPU bar spans x 170..370 on its first 16 lines. */
+#define HEAD 56
+#define ROW 34
+
+/* Pixels where green clearly dominates: the state word "running"/"direct",
+ * anti-aliased against the dark background. */
+static int greenish(const uint32_t *px, int w, int x0, int x1, int y0, int y1)
+{
+    int n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            int r = (int)(px[y * w + x] >> 16 & 255), g = (int)(px[y * w + x] >> 8 & 255);
+            int b = (int)(px[y * w + x] & 255);
+            n += g > 90 && g > r + 30 && g > b + 30;
+        }
+    return n;
+}
+
+/* Columns of the row's CPU bar in the bar colour (blue below 50 %). */
+static int bar_length(const uint32_t *px, int w, int row)
+{
+    int y = HEAD + ROW * row + 8, n = 0;
+    for (int x = 170; x < 370; x++)
+        n += px[y * w + x] == 0x4fa3e0 || px[y * w + x] == 0xe0c050;
     return n;
 }
 
@@ -182,30 +261,40 @@ static void test_overlay_window(void **state)
     double t0 = h_now();
     h_start(argv, &p);
     sleep_s(3.8);                                    /* the picture is taken at 3 s */
-    assert_int_equal(xdotool("Down"), 0);            /* select "burn" */
-    assert_int_equal(xdotool("Down"), 0);            /* select "dbl" */
+    assert_int_equal(xdotool("Down"), 0);            /* select busy10 */
+    assert_int_equal(xdotool("Down"), 0);            /* select busy40 */
     assert_int_equal(xdotool("m"), 0);               /* mute it */
     sleep_s(1.0);
     assert_int_equal(xdotool("q"), 0);               /* quit */
     assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 30, NULL), 0);
     assert_true(h_now() - t0 < 15.0);                /* q ended it, not --duration */
     unsetenv("SHMIX_GUI_SNAPSHOT");
-    /* The window really drew the meters: CPU bars and state words. */
+    /* From the picture: three rows, each with its state word drawn in
+     * green, and the busier track's CPU bar the longer. */
     int w, h;
-    long bars = count_rgb(h_path("overlay.bmp"), 0x4fa3e0, &w, &h);
-    long ok = count_rgb(h_path("overlay.bmp"), 0x6fcf6f, &w, &h);
+    uint32_t *px = load_bmp(h_path("overlay.bmp"), &w, &h);
     assert_int_equal(w, 760);
-    assert_true(h > 100);
-    assert_true(bars > 20);
-    assert_true(ok > 200);
-    /* m muted dbl: it went silent while the others played on. */
+    assert_true(h >= HEAD + 3 * ROW);
+    for (int r = 0; r < 3; r++) {
+        int green = greenish(px, w, 0, 160, HEAD + ROW * r + 12, HEAD + ROW * r + 30);
+        if (green < 30)
+            fail_msg("row %d: no state word drawn (%d green pixels)", r, green);
+    }
+    int dry = bar_length(px, w, 0), b10 = bar_length(px, w, 1), b40 = bar_length(px, w, 2);
+    fprintf(stderr, "bars: dry %d, busy10 %d, busy40 %d pixels\n", dry, b10, b40);
+    assert_true(dry <= 2);
+    assert_true(b10 >= 14 && b10 <= 30);             /* 10 % of a 200-pixel bar */
+    assert_true(b40 >= 70 && b40 <= 90);             /* 40 % */
+    assert_true(b40 > b10);
+    free(px);
+    /* m muted busy40: it went silent while the others played on. */
     char *text = h_slurp(h_path("gui.jsonl"));
     char *v[256];
     int n = h_lines(text, v, 256);
     assert_true(n >= 4);
     const char *last_full = v[n - 2];
-    assert_non_null(strstr(h_track(v[2], "dbl"), "\"peak_dbfs\": -"));
-    assert_non_null(strstr(h_track(last_full, "dbl"), "\"peak_dbfs\": null"));
+    assert_non_null(strstr(h_track(v[2], "busy40"), "\"peak_dbfs\": -"));
+    assert_non_null(strstr(h_track(last_full, "busy40"), "\"peak_dbfs\": null"));
     assert_non_null(strstr(h_track(last_full, "dry"), "\"peak_dbfs\": -"));
     free(text);
 }
