@@ -181,6 +181,34 @@ static void test_memory(void **s)
 static void test_killed_from_outside(void **state)
 {
     (void)state;
+    /* render: the victim (muted) is killed mid-render; the mix is the
+     * reference bit for bit and the victim was restarted. */
+    char victim[1200];
+    snprintf(victim, sizeof victim, "script: " S "/pidfile.py, params: {pidfile: %s, sleep: 0.002}",
+             h_path("victim.pid"));
+    unlink(h_path("victim.pid"));
+    write_session("case.yaml", NULL, victim, 1);
+    const char *rargv[] = {SHMIX_BIN, "render", h_path("case.yaml"), "-o", h_path("case.wav"),
+                           "--stats", "-", NULL};
+    struct h_proc r;
+    h_start(rargv, &r);
+    char *pidtext = NULL;
+    for (int i = 0; i < 500 && !(pidtext = h_slurp(h_path("victim.pid"))); i++)
+        sleep_s(0.01);
+    assert_non_null(pidtext);
+    sleep_s(0.3);
+    assert_int_equal(kill(atoi(pidtext), SIGKILL), 0);
+    free(pidtext);
+    assert_int_equal(h_finish(&r, out, sizeof out, err, sizeof err, 60, NULL), 0);
+    expect(h_track(out, "victim"), "running", 1, "killed in victim");
+    int64_t frames;
+    int ch;
+    float *y = h_read(h_path("case.wav"), &frames, &ch, NULL);
+    assert_int_equal(frames, ref_frames);
+    assert_int_equal(memcmp(y, reference, sizeof(float) * (size_t)(frames * ch)), 0);
+    free(y);
+
+    /* play: killed while playing; the others do not notice. */
     write_session("case.yaml", NULL, "script: " S "/double.py", 0);
     const char *argv[] = {SHMIX_BIN, "play", h_path("case.yaml"), "--null", "--loop",
                           "--duration", "3", "--stats", h_path("kill.jsonl"),
