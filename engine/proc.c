@@ -60,6 +60,22 @@ const char *proc_worker_path(void)
     return NULL;
 }
 
+void proc_spawn_attr(posix_spawnattr_t *at)
+{
+    sigset_t none, dfl;
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGTERM);
+    sigaddset(&dfl, SIGPIPE);
+    sigaddset(&dfl, SIGCHLD);
+    posix_spawnattr_setsigmask(at, &none);
+    posix_spawnattr_setsigdefault(at, &dfl);
+    posix_spawnattr_setpgroup(at, 0);   /* own group: terminal ^C goes to the engine only */
+    posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                                     | POSIX_SPAWN_SETPGROUP);
+}
+
 int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap)
 {
     const char *wp = proc_worker_path();
@@ -94,18 +110,7 @@ int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap)
     /* Nothing else of the engine's leaks in, whatever a library opened
      * without O_CLOEXEC (sound files, the output file, PortAudio). */
     posix_spawn_file_actions_addclosefrom_np(&fa, CHANNEL_FD + 1);
-    sigset_t none, dfl;
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGINT);
-    sigaddset(&dfl, SIGTERM);
-    sigaddset(&dfl, SIGPIPE);
-    sigaddset(&dfl, SIGCHLD);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dfl);
-    posix_spawnattr_setpgroup(&at, 0);   /* own group: terminal ^C goes to the engine only */
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-                                      | POSIX_SPAWN_SETPGROUP);
+    proc_spawn_attr(&at);
     int rc = posix_spawn(pid, wp, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);

@@ -7,6 +7,7 @@
 #ifndef SHX_PROC_H
 #define SHX_PROC_H
 
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -14,6 +15,10 @@
  * executable (build tree), else ../libexec/shmix/ relative to it, else the
  * configured libexec folder. Returns a static path, or NULL. */
 const char *proc_worker_path(void);
+
+/* Main or supervisor. Sets the attributes every worker (and the zygote)
+ * starts with: no blocked signals, default handlers, its own process group. */
+void proc_spawn_attr(posix_spawnattr_t *at);
 
 /* Main or supervisor. Starts a worker on channel descriptor chan_fd with an
  * address-space limit of memory_mb. Errors: SHX_ESYS (err says why). */

@@ -63,18 +63,7 @@ int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err
     for (int i = 0; i < count; i++)
         posix_spawn_file_actions_adddup2(&fa, parked[2 + i], ZYG_CHAN_FD0 + i);
     posix_spawn_file_actions_addclosefrom_np(&fa, ZYG_CHAN_FD0 + count);
-    sigset_t none, dfl;
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGINT);
-    sigaddset(&dfl, SIGTERM);
-    sigaddset(&dfl, SIGPIPE);
-    sigaddset(&dfl, SIGCHLD);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dfl);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-                                      | POSIX_SPAWN_SETPGROUP);
+    proc_spawn_attr(&at);
     char carg[16], parg[24];
     snprintf(carg, sizeof carg, "%d", count);
     snprintf(parg, sizeof parg, "%ld", (long)getpid());

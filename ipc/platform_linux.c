@@ -213,7 +213,8 @@ static int nth_cpu(int index)
     return -1;
 }
 
-int plat_pin_thread(int cpu)
+/* pid 0 with thread: the calling thread; else the process pid. */
+static int pin(pid_t pid, int thread, int cpu)
 {
     int c = nth_cpu(cpu);
     if (c < 0)
@@ -221,19 +222,13 @@ int plat_pin_thread(int cpu)
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(c, &one);
-    return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0 ? SHX_OK : SHX_ESYS;
+    int rc = thread ? pthread_setaffinity_np(pthread_self(), sizeof one, &one)
+                    : sched_setaffinity(pid, sizeof one, &one);
+    return rc == 0 ? SHX_OK : SHX_ESYS;
 }
 
-int plat_pin_process(pid_t pid, int cpu)
-{
-    int c = nth_cpu(cpu);
-    if (c < 0)
-        return SHX_ESYS;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(c, &one);
-    return sched_setaffinity(pid, sizeof one, &one) == 0 ? SHX_OK : SHX_ESYS;
-}
+int plat_pin_thread(int cpu) { return pin(0, 1, cpu); }
+int plat_pin_process(pid_t pid, int cpu) { return pin(pid, 0, cpu); }
 
 int plat_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
 {

@@ -30,7 +30,8 @@ tracks:
   - {name: a, file: tone.wav}
   - {name: b, file: tone.wav, script: $here/../scripts/double.py}
   - {name: c, file: tone.wav, script: $here/../../assets/scripts/drive.py}
-  - {name: crashy, file: tone.wav, script: $here/../scripts/segfault.py, params: {after: 40}}
+  - {name: crashy, file: tone.wav, script: $here/../scripts/fault.py,
+     params: {kind: segfault, after: 40}}
 YAML
 
 run() {   # $1 = label, $2 = 1 for cold starts

@@ -185,6 +185,21 @@ double h_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+void h_sleep(double s)
+{
+    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&t, NULL);
+}
+
+double h_noise(int64_t i, int c)
+{
+    uint32_t x = (uint32_t)(i * 2654435761u + (uint32_t)c * 40503u);
+    x ^= x >> 13;
+    x *= 0x5bd1e995u;
+    x ^= x >> 15;
+    return ((double)(x & 0xffff) / 65535.0 - 0.5) * 0.6;
+}
+
 int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ecap,
           int timeout_s)
 {

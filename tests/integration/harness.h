@@ -48,6 +48,10 @@ int h_finish(struct h_proc *p, char *out, size_t ocap, char *err, size_t ecap, i
 int h_alive(int pid);
 /* Seconds on CLOCK_MONOTONIC. */
 double h_now(void);
+/* Sleeps s seconds. */
+void h_sleep(double s);
+/* Deterministic white noise in -0.3..0.3 (a sample function for h_write_wav). */
+double h_noise(int64_t i, int c);
 /* ---- stats lines (the contract's JSON) ---- */
 /* The number after "key": in s (fails the test when missing). */
 double h_num(const char *s, const char *key);

@@ -28,24 +28,9 @@ static char out[1 << 17], err[1 << 17];
 static float *reference;          /* render of the healthy tracks alone */
 static int64_t ref_frames;
 
-static void sleep_s(double s)
-{
-    struct timespec t = {(time_t)s, (long)((s - (long)s) * 1e9)};
-    nanosleep(&t, NULL);
-}
-
 static double tone(int64_t i, int c)
 {
     return 0.3 * sin(2 * M_PI * (c ? 330 : 220) * (double)i / RATE);
-}
-
-static double noise(int64_t i, int c)
-{
-    uint32_t x = (uint32_t)(i * 2654435761u + (uint32_t)c * 40503u);
-    x ^= x >> 13;
-    x *= 0x5bd1e995u;
-    x ^= x >> 15;
-    return ((double)(x & 0xffff) / 65535.0 - 0.5) * 0.4;
 }
 
 /* The healthy tracks every case shares. */
@@ -65,7 +50,7 @@ static int setup(void **state)
     (void)state;
     h_tmpdir();
     h_write_wav("tone.wav", RATE, 2, 2 * RATE, tone);
-    h_write_wav("noise.wav", RATE, 1, 2 * RATE, noise);
+    h_write_wav("noise.wav", RATE, 1, 2 * RATE, h_noise);
     char yaml[1024];
     snprintf(yaml, sizeof yaml, "sample_rate: 48000\ntracks:\n%s", healthy);
     h_write("ref.yaml", yaml);
@@ -154,13 +139,13 @@ static void expect(const char *t, const char *state, int restarts, const char *e
 }
 
 /* A crash once (the marker file keeps the restarted worker healthy). */
-static void crash_once(const char *script, const char *why)
+static void crash_once(const char *kind, const char *why)
 {
     char victim[1200], marker[600];
     snprintf(marker, sizeof marker, "%s", h_path("marker"));
     unlink(marker);
-    snprintf(victim, sizeof victim, "script: " S "/%s, params: {after: 20, once: %s}",
-             script, marker);
+    snprintf(victim, sizeof victim, "script: " S "/fault.py, params: {kind: %s, after: 20, "
+             "once: %s}", kind, marker);
     expect(render_case(NULL, victim), "running", 1, why);
     unlink(marker);
     const char *t = play_case(NULL, victim, 2.0);
@@ -169,13 +154,13 @@ static void crash_once(const char *script, const char *why)
     assert_true(h_num(t, "faulted_blocks") >= 1);
 }
 
-static void test_segfault(void **s) { (void)s; crash_once("segfault.py", "segfault in victim"); }
-static void test_abort(void **s) { (void)s; crash_once("abort.py", "abort in victim"); }
-static void test_exit(void **s) { (void)s; crash_once("exit.py", "exit status 3 in victim"); }
+static void test_segfault(void **s) { (void)s; crash_once("segfault", "segfault in victim"); }
+static void test_abort(void **s) { (void)s; crash_once("abort", "abort in victim"); }
+static void test_exit(void **s) { (void)s; crash_once("exit", "exit status 3 in victim"); }
 static void test_memory(void **s)
 {
     (void)s;
-    crash_once("memory.py", "out of memory (worker_memory_mb) in victim");
+    crash_once("memory", "out of memory (worker_memory_mb) in victim");
 }
 
 static void test_killed_from_outside(void **state)
@@ -194,9 +179,9 @@ static void test_killed_from_outside(void **state)
     h_start(rargv, &r);
     char *pidtext = NULL;
     for (int i = 0; i < 500 && !(pidtext = h_slurp(h_path("victim.pid"))); i++)
-        sleep_s(0.01);
+        h_sleep(0.01);
     assert_non_null(pidtext);
-    sleep_s(0.3);
+    h_sleep(0.3);
     assert_int_equal(kill(atoi(pidtext), SIGKILL), 0);
     free(pidtext);
     assert_int_equal(h_finish(&r, out, sizeof out, err, sizeof err, 60, NULL), 0);
@@ -215,7 +200,7 @@ static void test_killed_from_outside(void **state)
                           "--stats-interval", "0.2", NULL};
     struct h_proc p;
     h_start(argv, &p);
-    sleep_s(1.0);
+    h_sleep(1.0);
     char *text = h_slurp(h_path("kill.jsonl"));
     char *v[64];
     int n = h_lines(text, v, 64);
@@ -258,13 +243,13 @@ static void test_raise_in_process(void **state)
     assert_int_equal((int)h_num(t, "errors"), 10);
 }
 
-static void hang_case(const char *script)
+static void hang_case(const char *kind)
 {
     char victim[1200], marker[600];
     snprintf(marker, sizeof marker, "%s", h_path("marker"));
     unlink(marker);
-    snprintf(victim, sizeof victim, "script: " S "/%s, params: {after: 20, once: %s}", script,
-             marker);
+    snprintf(victim, sizeof victim, "script: " S "/fault.py, params: {kind: %s, after: 20, "
+             "once: %s}", kind, marker);
     const char *t = render_case("{hang_timeout: 0.2}", victim);
     expect(t, "running", 1, "hang in victim");
     assert_int_equal((int)h_num(t, "late_blocks"), 1);   /* render: only the hung block */
@@ -274,8 +259,8 @@ static void hang_case(const char *script)
     assert_true(h_num(t, "late_blocks") >= 1);
 }
 
-static void test_infinite_loop(void **s) { (void)s; hang_case("loop.py"); }
-static void test_sleep_past_hang_timeout(void **s) { (void)s; hang_case("hang.py"); }
+static void test_infinite_loop(void **s) { (void)s; hang_case("loop"); }
+static void test_sleep_past_hang_timeout(void **s) { (void)s; hang_case("hang"); }
 
 static void test_nan_and_inf(void **state)
 {
@@ -338,9 +323,9 @@ static void test_script_edited_while_playing(void **state)
                           "--stats-interval", "0.1", NULL};
     struct h_proc p;
     h_start(argv, &p);
-    sleep_s(1.0);
+    h_sleep(1.0);
     h_write("live/edit.py", fixed_script);          /* fixed: the error state ends */
-    sleep_s(1.2);
+    h_sleep(1.2);
     char *text = h_slurp(h_path("edit.jsonl"));
     char *v[128];
     int n = h_lines(text, v, 128);
@@ -399,7 +384,7 @@ static void test_chaos(void **state)
                           "--stats-interval", "0.05", NULL};
     struct h_proc p;
     h_start(argv, &p);
-    sleep_s(1.0);
+    h_sleep(1.0);
     int killed[8] = {0}, fds_before = -1, fds_max = 0;
     srand(7);
     /* Tracks 0 and 1 are never touched; the others are killed at random. */
@@ -426,7 +411,7 @@ static void test_chaos(void **state)
             fds_before = fds;
         if (fds > fds_max)
             fds_max = fds;
-        sleep_s(0.25);
+        h_sleep(0.25);
     }
     assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 60, NULL), 0);
     char *text = h_slurp(h_path("chaos.jsonl"));
@@ -465,7 +450,7 @@ static void test_engine_killed(void **state)
                           "--stats", h_path("k9.jsonl"), "--stats-interval", "0.1", NULL};
     struct h_proc p;
     h_start(argv, &p);
-    sleep_s(1.5);
+    h_sleep(1.5);
     char *text = h_slurp(h_path("k9.jsonl"));
     char *v[64];
     int n = h_lines(text, v, 64);
@@ -486,7 +471,7 @@ static void test_engine_killed(void **state)
         alive = 0;
         for (int i = 0; i < 8; i++)
             alive += h_alive(pids[i]);
-        sleep_s(0.01);
+        h_sleep(0.01);
     }
     assert_int_equal(alive, 0);
 }

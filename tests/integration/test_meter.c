@@ -24,12 +24,6 @@ static char out[1 << 17], err[1 << 17];
 static struct h_proc xvfb;
 static char display[16];
 
-static void sleep_s(double s)
-{
-    struct timespec t = {(time_t)s, (long)((s - (long)s) * 1e9)};
-    nanosleep(&t, NULL);
-}
-
 static double tone(int64_t i, int c)
 {
     return 0.5 * sin(2 * M_PI * (c ? 330 : 220) * (double)i / 48000);
@@ -53,7 +47,7 @@ static int setup(void **state)
     const char *argv[] = {"/usr/bin/Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten",
                           "tcp", NULL};
     h_start(argv, &xvfb);
-    sleep_s(1.0);
+    h_sleep(1.0);
     return h_alive(xvfb.pid) ? 0 : -1;
 }
 
@@ -134,7 +128,7 @@ static char *screen_of(const char *cmd, double wait)
     const char *start[] = {"/usr/bin/tmux", "new-session", "-d", "-s", name, "-x", "160", "-y",
                            "40", cmd, NULL};
     assert_int_equal(h_run(start, out, sizeof out, err, sizeof err, 10), 0);
-    sleep_s(wait);
+    h_sleep(wait);
     const char *cap[] = {"/usr/bin/tmux", "capture-pane", "-p", "-t", name, NULL};
     assert_int_equal(h_run(cap, out, sizeof out, err, sizeof err, 10), 0);
     const char *kill_[] = {"/usr/bin/tmux", "kill-session", "-t", name, NULL};
@@ -165,7 +159,7 @@ static void test_top_attaches_read_only(void **state)
                           "--duration", "6", NULL};
     struct h_proc p;
     h_start(argv, &p);
-    sleep_s(1.5);
+    h_sleep(1.5);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s top %d", SHMIX_BIN, p.pid);
     char *screen = screen_of(cmd, 1.5);
@@ -260,11 +254,11 @@ static void test_overlay_window(void **state)
     struct h_proc p;
     double t0 = h_now();
     h_start(argv, &p);
-    sleep_s(3.8);                                    /* the picture is taken at 3 s */
+    h_sleep(3.8);                                    /* the picture is taken at 3 s */
     assert_int_equal(xdotool("Down"), 0);            /* select busy10 */
     assert_int_equal(xdotool("Down"), 0);            /* select busy40 */
     assert_int_equal(xdotool("m"), 0);               /* mute it */
-    sleep_s(1.0);
+    h_sleep(1.0);
     assert_int_equal(xdotool("q"), 0);               /* quit */
     assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 30, NULL), 0);
     assert_true(h_now() - t0 < 15.0);                /* q ended it, not --duration */

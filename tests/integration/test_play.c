@@ -21,12 +21,6 @@
 static char out[1 << 16], err[1 << 16];
 static struct h_proc jackd;
 
-static void sleep_s(double s)
-{
-    struct timespec t = {(time_t)s, (long)((s - (long)s) * 1e9)};
-    nanosleep(&t, NULL);
-}
-
 static double tone(int64_t i, int c)
 {
     (void)c;
@@ -53,7 +47,7 @@ static int setup(void **state)
         const char *dv[] = {SHMIX_BIN, "devices", NULL};
         if (h_run(dv, out, sizeof out, err, sizeof err, 20) == 0 && strstr(out, "JACK"))
             return 0;
-        sleep_s(0.1);
+        h_sleep(0.1);
     }
     fprintf(stderr, "jackd did not come up:\n%s\n", h_slurp(jackd.err_file));
     return -1;
@@ -162,7 +156,7 @@ static void test_sigint_stops_cleanly(void **state)
                           h_path("int.jsonl"), "--stats-interval", "0.2", NULL};
     struct h_proc p;
     h_start(argv, &p);
-    sleep_s(2.0);
+    h_sleep(2.0);
     char *text = h_slurp(h_path("int.jsonl"));
     assert_non_null(text);
     int pids[8], np = 0;

@@ -27,22 +27,13 @@ static double stereo_pair(int64_t i, int c)
                   : 0.2 * cos(2 * M_PI * 500 * (double)i / RATE);
 }
 
-static double noise(int64_t i, int c)
-{
-    uint32_t x = (uint32_t)(i * 2654435761u + (uint32_t)c * 40503u);
-    x ^= x >> 13;
-    x *= 0x5bd1e995u;
-    x ^= x >> 15;
-    return ((double)(x & 0xffff) / 65535.0 - 0.5) * 0.6;
-}
-
 static int setup(void **state)
 {
     (void)state;
     h_tmpdir();
     h_write_wav("mono.wav", RATE, 1, RATE, sine440);
     h_write_wav("stereo.wav", RATE, 2, RATE / 2, stereo_pair);
-    h_write_wav("noise.wav", RATE, 2, RATE, noise);
+    h_write_wav("noise.wav", RATE, 2, RATE, h_noise);
     return 0;
 }
 
