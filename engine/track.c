@@ -359,8 +359,11 @@ static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r,
 static int take_channel(struct track *t, int64_t k)
 {
     int64_t gen = worker_take(t->w);
-    if (gen < 0) {
-        worker_wait_back(t->w, t->run.clock ? due(t, k) : plat_now_ns() + 60000000000ull);
+    uint64_t until = t->run.clock ? due(t, k) : plat_now_ns() + 60000000000ull;
+    /* In slices, so that track_stop is noticed within 0.1 s. */
+    while (gen < 0 && !atomic_load(&t->stop) && plat_now_ns() < until) {
+        uint64_t slice = plat_now_ns() + 100000000u;
+        worker_wait_back(t->w, slice < until ? slice : until);
         gen = worker_take(t->w);
     }
     if (gen < 0)
