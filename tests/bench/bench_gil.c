@@ -26,19 +26,21 @@
  * 48 kHz), block k of every track due at t0 + k*P.
  *
  * The timing model (render-ahead, the same slack shmix has). shmix's track
- * threads render up to `ahead` blocks in front of the output (about 25 ms,
- * i.e. 10 blocks at 128 frames), from a file that is already there. Modelled
- * here as a ring of S blocks of slack per track (-s S, default 10): block k
- * may start at t0 + k*P (no earlier: that is when the output has freed its
- * slot in the ring) and is late when it finishes after t0 + (k+S)*P. A
- * thread that has fallen so far behind that a block's deadline has already
- * passed when it could start skips that block (shmix's track threads do the
- * same: blocks the output has moved past are not rendered) and counts it
- * late. From the same run it also counts blocks that finished more than one
- * period after their start time, t0 + (k+1)*P: the strict, no-render-ahead
- * variant (what a JACK client has: finish within the period). Note that this
- * strict count comes from a run paced with S blocks of slack (the skip rule
- * uses S); run with -s 1 for a run paced entirely by the strict rule.
+ * threads render up to `ahead` blocks in front of the output, from a file
+ * that is already there: by default 40 ms, i.e. 15 blocks at 128 frames /
+ * 48 kHz (`shmix play --ahead` sets it; bench_tracks.sh passes the same
+ * number to both). Modelled here as a ring of S blocks of slack per track
+ * (-s S, default 15): block k may start at t0 + k*P (no earlier: that is
+ * when the output has freed its slot in the ring) and is late when it
+ * finishes after t0 + (k+S)*P, the moment the output plays it. A thread that
+ * has fallen so far behind that a block's deadline has already passed when
+ * it could start skips that block (shmix's track threads do the same: blocks
+ * the output has moved past are not rendered) and counts it late. From the
+ * same run it also counts blocks that finished more than one period after
+ * their start time, t0 + (k+1)*P: the strict variant without render-ahead
+ * (what a JACK client has: finish within the period). That strict count
+ * comes from a run paced with S blocks of slack (the skip rule uses S); run
+ * with -s 1 for a run paced entirely by the strict rule.
  *
  * Counts are per track and block (N tracks x one late period = N late
  * blocks), like the sum of shmix's tracks[].late_blocks; "late periods"
@@ -48,7 +50,7 @@
  *                  [--rt PRIO] [--json] SCRIPT
  *   -n  tracks (default 8)        -d  seconds of audio (default 30)
  *   -b  frames per block (128)    -r  sample rate (48000)
- *   -s  blocks of slack (10)      --rt  SCHED_FIFO priority of the track
+ *   -s  blocks of slack (15)      --rt  SCHED_FIFO priority of the track
  *                                       threads, 0 = SCHED_OTHER (default 5)
  *   --json  one JSON line on stdout instead of the human-readable summary
  *
@@ -275,7 +277,7 @@ int main(int argc, char **argv)
     int json = 0;
     g.frames = 128;
     g.rate = 48000;
-    g.slack = 10;
+    g.slack = 15;
     g.rt = 5;
     static const struct option opts[] = {{"rt", required_argument, NULL, 'R'},
                                          {"json", no_argument, NULL, 'J'},

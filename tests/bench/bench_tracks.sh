@@ -18,6 +18,8 @@
 #                    30; DURATION=10 for trying things out)
 #   SYSTEMS="shmix gil jack"   which systems; add shmix-jack for shmix playing
 #                    through PortAudio into the same JACK dummy server
+#   AHEAD=15         blocks of render-ahead: `shmix play --ahead` and
+#                    `bench_gil -s` (15 = shmix's default 40 ms at 128 frames)
 #   MAX_TRACKS=256   the search's upper end
 #   START=16         the search's first N (then doubled or halved)
 #   RESULTS=FILE     append every run's result (one JSON line) to FILE;
@@ -28,18 +30,19 @@
 # real time by the system's own clock. Before each run it waits (polling every
 # 10 s, at most 5 minutes, noted in the output when it gives up) until no
 # other benchmark runs (pgrep -f 'bench_roundtrip|bench_render|bench_tracks',
-# not counting this one) and the 1-minute load average is below 1.0.
+# not counting this one), nobody else's shmix, shmix-worker, jackd, ctest or
+# test_* process runs, and the 1-minute load average is below 1.0.
 #
-#   shmix  `shmix play S --null --block 128 --loop --duration D --stats F
-#          --stats-interval D` on a session of N tracks that all play the same
-#          10 s stereo 48 kHz WAV (distinct names, each with the script);
-#          late = the sum of the final stats line's tracks[].late_blocks (the
-#          engine renders ~25 ms = 10 blocks ahead). Its xruns are reported.
-#          A run where a track is not "running" at the end does not pass.
-#   gil    bench_gil -n N -d D SCRIPT: late = blocks finished more than 10
-#          periods after their start (the same render-ahead slack); the same
-#          run's blocks finished more than 1 period late are the "gil, 1
-#          period slack" row (see bench_gil.c).
+#   shmix  `shmix play S --null --block 128 --ahead AHEAD --loop --duration D
+#          --stats F --stats-interval D` on a session of N tracks that all
+#          play the same 10 s stereo 48 kHz WAV (distinct names, each with the
+#          script, gain -20*log10(N) dB); late = the sum of the final stats
+#          line's tracks[].late_blocks. Its xruns are reported. A run where a
+#          track is not "running" at the end does not pass.
+#   gil    bench_gil -n N -d D -s AHEAD SCRIPT: late = blocks finished more
+#          than AHEAD periods after their start (the same render-ahead
+#          slack); the same run's blocks finished more than 1 period late are
+#          the "single GIL, 1 period slack" row (see bench_gil.c).
 #   jack   jackd -n shmixbench-$$ -d dummy -r 48000 -p 128, started for the run
 #          and stopped after it; jack_track.py run SCRIPT -n N -d D:
 #          late = the server's xruns (one per late cycle, however many
@@ -70,6 +73,7 @@ duration=${DURATION:-30}
 systems=${SYSTEMS:-"shmix gil jack"}
 max_tracks=${MAX_TRACKS:-256}
 start_n=${START:-16}
+ahead=${AHEAD:-15}
 rate=48000
 frames=128
 py=/usr/bin/python3       # the system Python: Debian's numpy and jack-client
@@ -111,6 +115,14 @@ sox -n -r $rate -c 2 -b 16 "$tmp/loop.wav" synth 10 sine 220 sine 330 vol 0.5
 mine=" $$ "
 p=$PPID
 while [[ $p -gt 1 ]]; do mine+="$p "; p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1); done
+is_mine() {   # is_mine PID: a descendant of this script
+    local p=$1
+    while [[ $p -gt 1 ]]; do
+        [[ $p == "$$" ]] && return 0
+        p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1)
+    done
+    return 1
+}
 quiet_note=""
 wait_quiet() {
     local waited=0 load others
@@ -118,9 +130,18 @@ wait_quiet() {
         others=""
         for q in $(pgrep -f 'bench_roundtrip|bench_render|bench_tracks' || true); do
             [[ $mine == *" $q "* ]] && continue
-            # our own children (command substitutions) are ours too
+            [[ -r /proc/$q/stat ]] || continue    # gone already (e.g. the $(...) above)
+            # our own subshells match too
             [[ $(awk '{ print $4 }' "/proc/$q/stat" 2>/dev/null) == "$$" ]] && continue
-            others+="$q "
+            others+="$q ($(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | cut -c1-60)) "
+        done
+        # Someone else playing in real time (the test suite's test_play, a
+        # demo, another JACK server) competes for the CPUs in bursts that the
+        # load average hardly shows: wait for those too.
+        for q in $(pgrep -x 'shmix|shmix-worker|jackd|ctest' || true) $(pgrep '^test_' || true); do
+            is_mine "$q" && continue
+            [[ -r /proc/$q/stat ]] || continue
+            others+="$q ($(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | cut -c1-60)) "
         done
         load=$(cut -d' ' -f1 /proc/loadavg)
         if [[ -z $others ]] && awk -v l="$load" 'BEGIN { exit !(l < 1.0) }'; then
@@ -211,7 +232,7 @@ run_one() {   # run_one SYSTEM SCRIPT N: appends one result line to $results
         local dev=(--null)
         if [[ $sys == shmix-jack ]]; then start_jackd; dev=(--device 0); fi
         JACK_DEFAULT_SERVER=$jack_name timeout -k 10 $((duration + 300)) \
-            "$shmix" play "$tmp/s.yaml" "${dev[@]}" --block $frames --loop \
+            "$shmix" play "$tmp/s.yaml" "${dev[@]}" --block $frames --ahead "$ahead" --loop \
             --duration "$duration" --stats "$tmp/stats.jsonl" --stats-interval "$duration" \
             >/dev/null 2>"$tmp/stderr.txt" || rc=$?
         [[ $sys == shmix-jack ]] && stop_jackd
@@ -227,7 +248,7 @@ run_one() {   # run_one SYSTEM SCRIPT N: appends one result line to $results
         fi
         ;;
     gil)
-        line=$(timeout -k 10 $((duration + 300)) "$build/bench_gil" -n "$n" -d "$duration" --json "$script" \
+        line=$(timeout -k 10 $((duration + 300)) "$build/bench_gil" -n "$n" -d "$duration" -s "$ahead" --json "$script" \
                2>"$tmp/stderr.txt") || rc=$?
         if [[ $rc != 0 || -z $line ]]; then
             sed 's/^/    /' "$tmp/stderr.txt" | head -n 20 >&2
@@ -346,6 +367,7 @@ search() {
 }
 
 echo "bench_tracks: $(nproc) CPUs, $(uname -r); $frames frames at $rate Hz; $duration s per run;"
+echo "render-ahead (shmix --ahead, bench_gil -s): $ahead blocks;"
 echo "systems: $systems; scripts: ${scripts[*]##*/}; results in $results"
 declare -A sus sus_hi str str_hi
 for script in "${scripts[@]}"; do
@@ -374,9 +396,9 @@ done
 # ---- report ----
 label() {
     case $1 in
-    shmix) echo "shmix --null (10 blocks ahead)" ;;
-    shmix-jack) echo "shmix via JACK dummy" ;;
-    gil) echo "single GIL, 10 blocks slack" ;;
+    shmix) echo "shmix --null ($ahead blocks ahead)" ;;
+    shmix-jack) echo "shmix via JACK dummy ($ahead ahead)" ;;
+    gil) echo "single GIL, $ahead blocks slack" ;;
     gil1) echo "single GIL, 1 period slack" ;;
     jack) echo "JACK, client per track" ;;
     esac

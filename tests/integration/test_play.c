@@ -116,6 +116,30 @@ static void test_null_device(void **state)
         assert_int_equal((int)h_num(h_track(last, names[i]), "late_blocks"), 0);
 }
 
+static void test_falls_back_without_a_device(void **state)
+{
+    (void)state;
+    /* No JACK server under this name, and no sound card on these machines:
+     * one line says so and the null device plays. */
+    char *saved = strdup(getenv("JACK_DEFAULT_SERVER"));
+    setenv("JACK_DEFAULT_SERVER", "shmix-no-such-server", 1);
+    const char *argv[] = {SHMIX_BIN, "play", SHMIX_DEMO, "--duration", "0.5", "--stats", "-",
+                          NULL};
+    int st = h_run(argv, out, sizeof out, err, sizeof err, 60);
+    setenv("JACK_DEFAULT_SERVER", saved, 1);
+    free(saved);
+    assert_int_equal(st, 0);
+    if (!strstr(err, "playing on the null device instead"))
+        fail_msg("no fallback notice:\n%s", err);
+    char *v[16];
+    int n = h_lines(out, v, 16);
+    assert_true(n >= 1 && h_num(v[n - 1], "position") > 0.45);
+    /* A device asked for by name that is not there is a usage error. */
+    const char *bad[] = {SHMIX_BIN, "play", SHMIX_DEMO, "--device", "no-such-device", NULL};
+    assert_int_equal(h_run(bad, out, sizeof out, err, sizeof err, 60), 2);
+    assert_non_null(strstr(err, "shmix: play: --device no-such-device: no output device matches"));
+}
+
 static void test_duration_and_loop(void **state)
 {
     (void)state;
@@ -241,6 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_through_jack),
         cmocka_unit_test(test_null_device),
+        cmocka_unit_test(test_falls_back_without_a_device),
         cmocka_unit_test(test_duration_and_loop),
         cmocka_unit_test(test_sigint_stops_cleanly),
         cmocka_unit_test(test_slow_script_is_late_alone),
