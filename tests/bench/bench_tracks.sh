@@ -138,7 +138,7 @@ wait_quiet() {
         # Someone else playing in real time (the test suite's test_play, a
         # demo, another JACK server) competes for the CPUs in bursts that the
         # load average hardly shows: wait for those too.
-        for q in $(pgrep -x 'shmix|shmix-worker|jackd|ctest' || true) $(pgrep '^test_' || true); do
+        for q in $(for c in shmix shmix-worker jackd ctest; do pgrep -x "$c"; done; pgrep '^test_'); do
             is_mine "$q" && continue
             [[ -r /proc/$q/stat ]] || continue
             others+="$q ($(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | cut -c1-60)) "
@@ -161,7 +161,7 @@ wait_quiet() {
 # ---- JACK server, per run ----
 jack_name=shmixbench-$$
 start_jackd() {
-    JACK_NO_AUDIO_RESERVATION=1 jackd -n "$jack_name" -p 2048 -d dummy -r $rate -p $frames \
+    JACK_NO_AUDIO_RESERVATION=1 jackd -n "$jack_name" -d dummy -r $rate -p $frames \
         >"$tmp/jackd.log" 2>&1 &
     jackd_pid=$!
     JACK_DEFAULT_SERVER=$jack_name jack_wait -w -t 20 >/dev/null 2>&1 \
