@@ -109,52 +109,58 @@ touch "$results"
 # One 10 s stereo 48 kHz file that every shmix track loops.
 sox -n -r $rate -c 2 -b 16 "$tmp/loop.wav" synth 10 sine 220 sine 330 vol 0.5
 
-# ---- waiting for a quiet machine ----
-# This script's own process and its ancestors (the shell that started it)
-# match the pattern too; they are not someone else's benchmark.
+# ---- a quiet machine ----
+# Other people's work that competes for the CPUs: other benchmarks (pgrep -f
+# 'bench_roundtrip|bench_render|bench_tracks'), anyone else playing in real
+# time (shmix, shmix-worker, jackd, the test suite's ctest and test_*
+# programs) and builds (cc1, ld, make) or sox. Bursts of these hardly show
+# in the load average but make a real-time run fail, so they are looked for
+# before each run and, once a second, during it. This script's own process,
+# its ancestors (the shell that started it matches the pattern too) and its
+# descendants are not someone else's.
 mine=" $$ "
 p=$PPID
 while [[ $p -gt 1 ]]; do mine+="$p "; p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1); done
-is_mine() {   # is_mine PID: a descendant of this script
-    local p=$1
-    while [[ $p -gt 1 ]]; do
-        [[ $p == "$$" ]] && return 0
-        p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null || echo 1)
-    done
-    return 1
+foreign_now() {   # prints "PID:COMM ..." of other people's competing processes
+    ps -eo pid=,ppid=,comm=,args= 2>/dev/null | awk -v me="$$" -v mine="$mine" '
+        { par[$1] = $2; comm[$1] = $3; a = $0; sub(/^ *[0-9]+ +[0-9]+ +[^ ]+ /, "", a); args[$1] = a }
+        END {
+            for (q in comm) {
+                if (index(mine, " " q " ")) continue
+                hit = comm[q] ~ /^(shmix|shmix-worker|jackd|ctest|test_.*|cc1|cc1plus|ld|collect2|make|gmake|cmake|sox)$/ \
+                      || args[q] ~ /bench_roundtrip|bench_render|bench_tracks/
+                if (!hit) continue
+                ours = 0
+                for (x = q; x > 1 && (x in par); x = par[x]) if (x == me) { ours = 1; break }
+                if (!ours) printf "%s:%s ", q, comm[q]
+            }
+        }'
 }
 quiet_note=""
-wait_quiet() {
+wait_quiet() {   # until nothing foreign runs and the 1-minute load is < 1.0 (max 5 min)
     local waited=0 load others
     while :; do
-        others=""
-        for q in $(pgrep -f 'bench_roundtrip|bench_render|bench_tracks' || true); do
-            [[ $mine == *" $q "* ]] && continue
-            [[ -r /proc/$q/stat ]] || continue    # gone already (e.g. the $(...) above)
-            # our own subshells match too
-            [[ $(awk '{ print $4 }' "/proc/$q/stat" 2>/dev/null) == "$$" ]] && continue
-            others+="$q ($(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | cut -c1-60)) "
-        done
-        # Someone else playing in real time (the test suite's test_play, a
-        # demo, another JACK server) competes for the CPUs in bursts that the
-        # load average hardly shows: wait for those too.
-        for q in $(for c in shmix shmix-worker jackd ctest; do pgrep -x "$c"; done; pgrep '^test_'); do
-            is_mine "$q" && continue
-            [[ -r /proc/$q/stat ]] || continue
-            others+="$q ($(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | cut -c1-60)) "
-        done
+        others=$(foreign_now)
         load=$(cut -d' ' -f1 /proc/loadavg)
         if [[ -z $others ]] && awk -v l="$load" 'BEGIN { exit !(l < 1.0) }'; then
             quiet_note="load $load, waited ${waited}s"
             return
         fi
         if ((waited >= 300)); then
-            quiet_note="GAVE UP WAITING after 300 s (load $load${others:+, other benchmarks: $others})"
+            quiet_note="GAVE UP WAITING after 300 s (load $load${others:+; running: $others})"
             echo "  note: $quiet_note" >&2
             return
         fi
         sleep 10
         waited=$((waited + 10))
+    done
+}
+watch_foreign() {   # during a run: one line per second in which something foreign ran
+    while :; do
+        local f
+        f=$(foreign_now)
+        [[ -z $f ]] || echo "$(date +%T) $f" >>"$tmp/foreign.txt"
+        sleep 1
     done
 }
 
@@ -210,7 +216,9 @@ res = {"system": system, "script": script, "tracks": int(n), "seconds": secs,
        "faulted": sum(t["faulted_blocks"] for t in tr),
        "not_running": sum(1 for t in tr if t["state"] != "running"),
        "restarts": sum(t["restarts"] for t in tr), "errors": sum(t["errors"] for t in tr),
-       "dsp_load": last["dsp_load"], "time": last["time"]}
+       "time": last["time"],
+       # the final line covers only the moment since the last interval line
+       "dsp_load": json.loads(lines[-2])["dsp_load"] if len(lines) > 1 else last["dsp_load"]}
 if len(tr) != int(n):
     res["error"] = "%d tracks in the stats, expected %s" % (len(tr), n)
 elif res["not_running"]:
@@ -219,10 +227,9 @@ print(json.dumps(res))
 EOF
 }
 
-run_one() {   # run_one SYSTEM SCRIPT N: appends one result line to $results
-    local sys=$1 script=$2 n=$3 name line rc=0
+run_once() {   # run_once SYSTEM SCRIPT N: sets $line to the run's result
+    local sys=$1 script=$2 n=$3 name rc=0
     name=$(basename "$script" .py)
-    wait_quiet
     local t0=$SECONDS
     case $sys in
     shmix|shmix-jack)
@@ -278,6 +285,29 @@ print(json.dumps(d))' "$line" "$name")
     esac
     line=$($py -c 'import json, sys; d = json.loads(sys.argv[1]); d["quiet"] = sys.argv[2]; d["wall_s"] = int(sys.argv[3]); print(json.dumps(d))' \
            "$line" "$quiet_note" "$((SECONDS - t0))")
+}
+# run_one SYSTEM SCRIPT N: waits for a quiet machine, runs, and repeats the
+# run (up to RETRIES=3 times in all) while something foreign ran during it;
+# appends the result line (with "disturbed" if every attempt was) to $results
+run_one() {
+    local line attempt tries=${RETRIES:-3} watcher
+    for ((attempt = 1; attempt <= tries; attempt++)); do
+        wait_quiet
+        : >"$tmp/foreign.txt"
+        watch_foreign &
+        watcher=$!
+        run_once "$@"
+        kill "$watcher" 2>/dev/null || true
+        wait "$watcher" 2>/dev/null || true
+        [[ -s $tmp/foreign.txt ]] || break
+        echo "  disturbed (attempt $attempt/$tries): $(head -n 1 "$tmp/foreign.txt" | cut -c1-150)" >&2
+    done
+    line=$($py -c '
+import json, sys
+d = json.loads(sys.argv[1]); d["attempts"] = int(sys.argv[2])
+if sys.argv[3]: d["disturbed"] = sys.argv[3]
+print(json.dumps(d))' "$line" "$((attempt > tries ? tries : attempt))" \
+        "$( ((attempt > tries)) && head -n 1 "$tmp/foreign.txt" | cut -c1-200 || true)")
     echo "$line" >>"$results"
     echo "  $line" >&2
 }
