@@ -99,6 +99,8 @@ int engine_create(const struct session *s, const struct engine_options *o,
     uint32_t prefetch = 1;
     while (prefetch * e->block < (uint32_t)e->rate * 2u && prefetch < 4096)
         prefetch *= 2;
+    uint32_t batch = o->batch_frames / e->block;
+    batch = batch < 1 ? 1 : batch > CHAN_MAX_BATCH ? CHAN_MAX_BATCH : batch;
     for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
         const struct session_track *st = &s->tracks[i];
         if (st->script) {
@@ -124,6 +126,7 @@ int engine_create(const struct session *s, const struct engine_options *o,
             .ring_slots = o->ring_slots ? o->ring_slots : 8,
             .prefetch_slots = prefetch,
             .refill = o->refill ? o->refill : 1,
+            .batch = batch,
             /* A track thread and its worker never run at the same time (one
              * waits for the other), so they share a CPU: each hand-off is
              * then a local context switch instead of a cross-CPU wake-up,

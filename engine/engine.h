@@ -18,6 +18,9 @@ struct engine_options {
     uint32_t block_size;    /* frames; 0 = the session's */
     uint32_t ring_slots;    /* blocks each track renders ahead; power of two */
     uint32_t refill;        /* see track_config.refill */
+    uint32_t batch_frames;  /* most audio one request to a worker covers:
+                               track_config.batch = this / block size, within
+                               1..CHAN_MAX_BATCH; 0 = one block */
     int worker_nice;        /* see track_config.worker_nice */
 };
 

@@ -20,6 +20,7 @@
 #define TICK_NS 33000000u   /* the main thread's loop: ~30 overlay frames a second */
 #define WORKER_NICE (-10)
 #define PLAY_RING_SLOTS 64  /* room for the largest --ahead */
+#define PLAY_BATCH_FRAMES 2048  /* channels sized for batches of up to this much audio */
 
 static void on_audio(void *ctx, float *out, uint32_t frames, int underflow)
 {
@@ -153,7 +154,8 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
      * promise that one track's fault never touches another's audio (see
      * docs/realtime.md). */
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
-                                .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE};
+                                .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
+                                .batch_frames = PLAY_BATCH_FRAMES};
     int rc = engine_create(s, &eo, &e, err, cap);
     if (rc < 0)
         status = rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1;

@@ -46,7 +46,9 @@ struct track {
     struct ring *ring;           /* rendered blocks, to the mixer */
     struct ring *in_ring;        /* dry blocks from the disk thread (play), or NULL */
     struct worker *w;            /* NULL without a script */
-    float *in;                   /* block from the file, session channels */
+    float *in;                   /* a batch of dry blocks from the file */
+    uint32_t max_batch;          /* blocks t->in (and the channel) can hold */
+    uint32_t batch;              /* track thread: blocks per request in this run */
     float *wet;                  /* block from the worker */
     float *silence;
     size_t block_floats;
@@ -112,7 +114,8 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     t->cfg.name = t->name;
     t->gains = pan_law(cfg->gain_db, cfg->pan, feed_file_channels(feed), cfg->channels);
     t->block_floats = (size_t)cfg->block_size * (size_t)cfg->channels;
-    t->in = calloc(t->block_floats, sizeof(float));
+    t->max_batch = cfg->batch ? cfg->batch : 1;
+    t->in = calloc(t->block_floats * t->max_batch, sizeof(float));
     t->wet = calloc(t->block_floats, sizeof(float));
     t->silence = calloc(t->block_floats, sizeof(float));
     t->inflight = -1;
@@ -125,7 +128,8 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
                          &t->ring);
     if (rc == SHX_OK && cfg->load_request) {
-        struct worker_config wc = {cfg->block_size, (uint32_t)cfg->channels, cfg->load_request,
+        struct worker_config wc = {cfg->block_size, (uint32_t)cfg->channels, t->max_batch,
+                                   cfg->load_request,
                                    cfg->worker_memory_mb, cfg->cpu, cfg->worker_nice,
                                    cfg->worker_index};
         rc = worker_create(&wc, &t->w);
@@ -274,18 +278,21 @@ static uint64_t sanitize(float *buf, size_t n)
 }
 
 /* The one decision point for what a track plays while its script cannot
- * deliver: the dry input (bypass) or silence (mute). */
-static const float *on_fault(struct track *t)
+ * deliver: the block's dry input (bypass) or silence (mute). */
+static const float *on_fault(struct track *t, const float *dry)
 {
     atomic_fetch_add_explicit(&t->faulted, 1, memory_order_relaxed);
-    return t->cfg.on_fault == ON_FAULT_BYPASS ? t->in : t->silence;
+    return t->cfg.on_fault == ON_FAULT_BYPASS ? dry : t->silence;
 }
 
-static const float *late(struct track *t)
+static const float *late(struct track *t, const float *dry)
 {
     atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
-    return on_fault(t);
+    return on_fault(t, dry);
 }
+
+/* Dry input of block i of the current batch. */
+static float *dry(struct track *t, uint32_t i) { return t->in + (size_t)i * t->block_floats; }
 
 /* The worker is dead, hung or wrote garbage: kill it (one kill(2)) and
  * give the channel to the supervisor, which reaps and restarts it. */
@@ -311,6 +318,18 @@ static uint64_t due(const struct track *t, int64_t k)
     return when - c->period_ns / 4;
 }
 
+static void note_times(struct track *t, const struct chan_reply *r)
+{
+    uint64_t busy = r->busy_ns / (r->count ? r->count : 1);   /* per block */
+    uint32_t i = atomic_load_explicit(&t->hist_n, memory_order_relaxed);
+    atomic_store_explicit(&t->wake_hist[i % HIST],
+                          r->wake_ns > UINT32_MAX ? UINT32_MAX : (uint32_t)r->wake_ns,
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->busy_hist[i % HIST],
+                          busy > UINT32_MAX ? UINT32_MAX : (uint32_t)busy, memory_order_relaxed);
+    atomic_store_explicit(&t->hist_n, i + 1, memory_order_release);
+}
+
 /* Takes the worker's answer to the outstanding request (waiting until
  * deadline). Returns 1 with *r filled, 0 if it is not there (yet), -1 if
  * the worker is gone, -2 if it hung: past hang_timeout it is killed here. */
@@ -330,22 +349,19 @@ static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r,
         return -1;
     }
     *cpu += r->cpu_ns;
-    uint32_t i = atomic_load_explicit(&t->hist_n, memory_order_relaxed);
-    atomic_store_explicit(&t->wake_hist[i % HIST],
-                          r->wake_ns > UINT32_MAX ? UINT32_MAX : (uint32_t)r->wake_ns,
-                          memory_order_relaxed);
-    atomic_store_explicit(&t->busy_hist[i % HIST],
-                          r->busy_ns > UINT32_MAX ? UINT32_MAX : (uint32_t)r->busy_ns,
-                          memory_order_relaxed);
-    atomic_store_explicit(&t->hist_n, i + 1, memory_order_release);
-    if (r->status != CHAN_ST_OK) {
+    note_times(t, r);
+    /* Each block that failed is an error; RAISES_TO_ERROR in a row, counted
+     * block by block across requests, put the track in `error`. */
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (r->ok_mask >> i & 1u) {
+            t->raise_streak = 0;
+            continue;
+        }
         atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
-        if (++t->raise_streak >= RAISES_TO_ERROR) {
+        if (++t->raise_streak == RAISES_TO_ERROR) {
             atomic_store(&t->state, TRACK_ERROR);
             atomic_fetch_or(&t->events, EV_ERROR_STATE);
         }
-    } else {
-        t->raise_streak = 0;
     }
     return 1;
 }
@@ -377,76 +393,6 @@ static int take_channel(struct track *t, int64_t k)
     return 0;
 }
 
-/* Runs the script on t->in for block k; returns the block to play. Adds
- * the worker's CPU time to *cpu and the time spent waiting to *waited. In
- * render the wait lasts up to hang_timeout; in play only until the block
- * is due, after which the block is late and a later answer is discarded
- * (the request's block number tells). */
-static const float *run_script(struct track *t, int64_t k, uint64_t *cpu, uint64_t *waited)
-{
-    if (take_channel(t, k) < 0)
-        return on_fault(t);
-    if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING) {
-        worker_put(t->w, WORKER_PUT_IDLE);
-        return on_fault(t);
-    }
-    struct chan *ch = worker_chan(t->w);
-    uint64_t t0 = plat_now_ns();
-    uint64_t deadline = t0 + t->cfg.hang_ns;
-    if (t->run.clock) {
-        uint64_t d = due(t, k);
-        deadline = d < deadline ? d : deadline;
-    }
-    struct chan_reply r;
-    int got;
-    if (t->inflight >= 0) {
-        /* Still busy with an earlier block that was late: its answer is
-         * useless now, but the buffer is the worker's until it comes. */
-        got = take_answer(t, deadline, &r, cpu);
-        *waited += plat_now_ns() - t0;
-        if (got == 0) {                        /* still busy */
-            worker_put(t->w, WORKER_PUT_INFLIGHT);
-            return late(t);
-        }
-        if (got < 0)                           /* the supervisor has it now */
-            return got == -2 ? late(t) : on_fault(t);
-        if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING) {
-            worker_put(t->w, WORKER_PUT_IDLE);
-            return on_fault(t);
-        }
-    }
-    if (t->run.clock && plat_now_ns() >= deadline) {
-        worker_put(t->w, WORKER_PUT_IDLE);
-        return late(t);
-    }
-    uint64_t posted = plat_now_ns();
-    memcpy(chan_audio(ch), t->in, t->block_floats * sizeof(float));
-    chan_request(ch, CHAN_CMD_PROCESS, NULL, 0);
-    t->inflight = k;
-    t->inflight_ns = posted;
-    got = take_answer(t, deadline, &r, cpu);
-    *waited += plat_now_ns() - posted;
-    if (got == 0) {        /* late: the request stays outstanding */
-        worker_put(t->w, WORKER_PUT_INFLIGHT);
-        return late(t);
-    }
-    if (got < 0)
-        return got == -2 ? late(t) : on_fault(t);
-    worker_put(t->w, WORKER_PUT_IDLE);
-    if (r.status != CHAN_ST_OK)
-        return on_fault(t);
-    memcpy(t->wet, chan_audio(ch), t->block_floats * sizeof(float));
-    uint64_t bad = sanitize(t->wet, t->block_floats);
-    if (bad)
-        atomic_fetch_add_explicit(&t->bad, bad, memory_order_relaxed);
-    /* After a restart: the new worker's first processed block is here. (In
-     * play the listener hears no gap beyond the blocks that were due while
-     * it was away: the blocks rendered ahead before the crash still play.) */
-    if (!atomic_load_explicit(&t->resume_ns, memory_order_relaxed))
-        atomic_store_explicit(&t->resume_ns, plat_now_ns(), memory_order_relaxed);
-    return t->wet;
-}
-
 static void update_peak(struct track *t, float peak)
 {
     uint32_t bits;
@@ -458,22 +404,150 @@ static void update_peak(struct track *t, float peak)
         ;
 }
 
-/* Fills t->in with block k's dry input: read inline (render) or taken from
+/* Applies gain, pan and mute to src and commits it to the mixer's ring as
+ * block k. The caller made sure there is room. */
+static void commit(struct track *t, int64_t k, const float *src)
+{
+    void *slot = ring_write_slot(t->ring);
+    float *out = slot_audio(slot);
+    slot_head(slot)->index = k;
+    float peak = 0.0f;
+    if (atomic_load_explicit(&t->audible, memory_order_relaxed))
+        peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
+    else
+        memset(out, 0, t->block_floats * sizeof(float));
+    update_peak(t, peak);
+    ring_commit(t->ring);
+}
+
+/* Waits for the answer to the outstanding request. In play each block of
+ * the batch from *i on whose time comes first is committed late (a later
+ * answer is then useless for it) and the wait goes on for the next one,
+ * until all n are gone. Returns take_answer's result: 1 answered, 0 all
+ * blocks late and the request still outstanding, -1 lost, -2 hung. */
+static int await_answer(struct track *t, int64_t k, uint32_t n, uint32_t *i,
+                        struct chan_reply *r, uint64_t *cpu, uint64_t *waited)
+{
+    for (;;) {
+        uint64_t t0 = plat_now_ns();
+        uint64_t deadline = t->inflight_ns + t->cfg.hang_ns;
+        if (t->run.clock) {
+            uint64_t d = due(t, k + *i);
+            deadline = d < deadline ? d : deadline;
+        }
+        int got = take_answer(t, deadline, r, cpu);
+        *waited += plat_now_ns() - t0;
+        if (got != 0)
+            return got;
+        if (!t->run.clock || plat_now_ns() < due(t, k + *i))
+            continue;   /* woken before its time: wait again */
+        commit(t, k + *i, late(t, dry(t, *i)));
+        if (++*i == n)
+            return 0;
+    }
+}
+
+/* Runs the script on the n dry blocks k..k+n-1 (t->in) and commits each:
+ * one request for the whole batch, each block played per on_fault when its
+ * own time came before the answer or when the script failed on it. Adds
+ * the worker's CPU time to *cpu and the time spent waiting to *waited. A
+ * late answer is discarded (the worker's buffers are its own until it
+ * comes; the request's block numbers tell which blocks it was for). */
+static void run_script(struct track *t, int64_t k, uint32_t n, uint64_t *cpu, uint64_t *waited)
+{
+    struct chan *ch = worker_chan(t->w);
+    uint32_t i = 0;
+    while (i < n) {
+        if (take_channel(t, k + i) < 0) {
+            commit(t, k + i, on_fault(t, dry(t, i)));
+            i++;
+            continue;
+        }
+        if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING) {
+            worker_put(t->w, WORKER_PUT_IDLE);
+            commit(t, k + i, on_fault(t, dry(t, i)));
+            i++;
+            continue;
+        }
+        struct chan_reply r;
+        int got;
+        if (t->inflight >= 0) {
+            /* Still busy with an earlier batch that was late. */
+            got = await_answer(t, k, n, &i, &r, cpu, waited);
+            if (got == 0) {
+                worker_put(t->w, WORKER_PUT_INFLIGHT);
+                return;
+            }
+            if (got < 0) {   /* the supervisor has the channel now */
+                commit(t, k + i, got == -2 ? late(t, dry(t, i)) : on_fault(t, dry(t, i)));
+                i++;
+                continue;
+            }
+            worker_put(t->w, WORKER_PUT_IDLE);
+            continue;        /* its answer is useless: take the channel again */
+        }
+        while (i < n && t->run.clock && plat_now_ns() >= due(t, k + i)) {
+            commit(t, k + i, late(t, dry(t, i)));
+            i++;
+        }
+        if (i == n) {
+            worker_put(t->w, WORKER_PUT_IDLE);
+            return;
+        }
+        uint32_t first = i, m = n - i;
+        for (uint32_t j = 0; j < m; j++)
+            memcpy(chan_block(ch, j), dry(t, first + j), t->block_floats * sizeof(float));
+        t->inflight_ns = plat_now_ns();
+        chan_request_blocks(ch, m);
+        t->inflight = k + first;
+        got = await_answer(t, k, n, &i, &r, cpu, waited);
+        if (got == 0) {      /* every block late: the request stays outstanding */
+            worker_put(t->w, WORKER_PUT_INFLIGHT);
+            return;
+        }
+        if (got < 0) {
+            commit(t, k + i, got == -2 ? late(t, dry(t, i)) : on_fault(t, dry(t, i)));
+            i++;
+            continue;
+        }
+        for (; i < n; i++) {
+            uint32_t j = i - first;
+            if (!(r.ok_mask >> j & 1u)) {
+                commit(t, k + i, on_fault(t, dry(t, i)));
+                continue;
+            }
+            memcpy(t->wet, chan_block(ch, j), t->block_floats * sizeof(float));
+            uint64_t bad = sanitize(t->wet, t->block_floats);
+            if (bad)
+                atomic_fetch_add_explicit(&t->bad, bad, memory_order_relaxed);
+            /* After a restart: the new worker's first processed block is
+             * here. (In play the listener hears no gap beyond the blocks
+             * that were due while it was away: the blocks rendered ahead
+             * before the crash still play.) */
+            if (!atomic_load_explicit(&t->resume_ns, memory_order_relaxed))
+                atomic_store_explicit(&t->resume_ns, plat_now_ns(), memory_order_relaxed);
+            commit(t, k + i, t->wet);
+        }
+        worker_put(t->w, WORKER_PUT_IDLE);
+    }
+}
+
+/* Fills dst with block k's dry input: read inline (render) or taken from
  * what the disk thread prefetched (play). */
-static void get_input(struct track *t, int64_t k)
+static void get_input(struct track *t, int64_t k, float *dst)
 {
     if (!t->in_ring) {
-        t->render_pos = feed_read(t->feed, &t->run.tl, t->render_pos, t->in);
+        t->render_pos = feed_read(t->feed, &t->run.tl, t->render_pos, dst);
         return;
     }
     void *s;
     while ((s = ring_read_slot(t->in_ring)) != NULL && slot_head(s)->index < k)
         ring_release(t->in_ring);                       /* skipped blocks */
     if (s && slot_head(s)->index == k) {
-        memcpy(t->in, slot_audio(s), t->block_floats * sizeof(float));
+        memcpy(dst, slot_audio(s), t->block_floats * sizeof(float));
         ring_release(t->in_ring);
     } else {
-        memset(t->in, 0, t->block_floats * sizeof(float));
+        memset(dst, 0, t->block_floats * sizeof(float));
         atomic_fetch_add_explicit(&t->disk_late, 1, memory_order_relaxed);
     }
     /* Crossing below half full: tell the disk thread (one FUTEX_WAKE per
@@ -484,27 +558,25 @@ static void get_input(struct track *t, int64_t k)
     }
 }
 
-/* The engine's own share of a block is timed on CLOCK_MONOTONIC (a vDSO
- * read, no system call) minus the time spent waiting for the worker; the
- * worker's share is its thread CPU time around process(). */
-static void render_block(struct track *t, int64_t k, void *slot)
+/* Renders and commits blocks k..k+n-1. The engine's own share is timed on
+ * CLOCK_MONOTONIC (a vDSO read, no system call) minus the time spent
+ * waiting for the worker; the worker's share is its thread CPU time around
+ * process(). */
+static void render_batch(struct track *t, int64_t k, uint32_t n)
 {
     uint64_t t0 = plat_now_ns(), worker_cpu = 0, waited = 0;
-    float *out = slot_audio(slot);
-    slot_head(slot)->index = k;
-    get_input(t, k);
-    const float *src = t->w ? run_script(t, k, &worker_cpu, &waited) : t->in;
-    float peak = 0.0f;
-    if (atomic_load_explicit(&t->audible, memory_order_relaxed))
-        peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
+    for (uint32_t i = 0; i < n; i++)
+        get_input(t, k + i, dry(t, i));
+    if (t->w)
+        run_script(t, k, n, &worker_cpu, &waited);
     else
-        memset(out, 0, t->block_floats * sizeof(float));
-    update_peak(t, peak);
+        for (uint32_t i = 0; i < n; i++)
+            commit(t, k + i, dry(t, i));
     uint64_t cost = plat_now_ns() - t0 - waited + worker_cpu;
     atomic_fetch_add_explicit(&t->cpu_ns, cost, memory_order_relaxed);
-    if (cost > atomic_load_explicit(&t->block_cpu_peak, memory_order_relaxed))
-        atomic_store_explicit(&t->block_cpu_peak, cost, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->blocks, 1, memory_order_relaxed);
+    if (cost / n > atomic_load_explicit(&t->block_cpu_peak, memory_order_relaxed))
+        atomic_store_explicit(&t->block_cpu_peak, cost / n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->blocks, n, memory_order_relaxed);
 }
 
 static void *track_main(void *arg)
@@ -517,24 +589,41 @@ static void *track_main(void *arg)
         atomic_store(&t->rt_denied, 1);
     uint32_t slots = t->cfg.ring_slots;
     uint32_t ahead = t->run.ahead && t->run.ahead < slots ? t->run.ahead : slots;
-    for (int64_t k = 0; k < t->run.count && !atomic_load(&t->stop); k++) {
-        /* Stay at most `ahead` blocks in front of the mixer. */
-        while (ring_fill(t->ring) >= ahead && !atomic_load(&t->stop))
-            ring_wait_space(t->ring, slots - ahead + (t->cfg.refill > 1 ? t->cfg.refill : 1), 0);
+    uint32_t batch = t->batch < ahead ? t->batch : ahead;
+    uint32_t refill = t->cfg.refill < ahead ? t->cfg.refill : ahead;
+    /* Batches start at blocks k = -phase (mod batch): each track is woken
+     * in its own period of the batch cycle, so the workers' batches arrive
+     * spread out rather than all in one period - a burst that would make
+     * the last of them late - and, since the grid is tied to block numbers,
+     * tracks that all fell behind together (a stall) do not fall back into
+     * step. Every track keeps at least ahead - batch blocks of slack. */
+    uint64_t phase = t->run.phase % batch;
+    for (int64_t k = 0; k < t->run.count && !atomic_load(&t->stop);) {
+        uint32_t n = batch - (uint32_t)(((uint64_t)k + phase) % batch);
+        if ((int64_t)n > t->run.count - k)
+            n = (uint32_t)(t->run.count - k);
+        /* Stay at most `ahead` blocks in front of the mixer: when the batch
+         * does not fit, sleep until it does (and at least `refill` slots
+         * are free, so that a thread rendering single blocks does not wake
+         * for each one). */
+        if (ring_fill(t->ring) + n > ahead) {
+            uint32_t want = n > refill ? n : refill;
+            while (ring_fill(t->ring) + want > ahead && !atomic_load(&t->stop))
+                ring_wait_space(t->ring, slots - ahead + want, 0);
+        }
         if (atomic_load(&t->stop))
             break;
         if (t->run.clock) {
             /* Fell behind the mixer (a stall): blocks it has passed are
              * useless, go straight to the first one it still needs. */
             int64_t next = atomic_load_explicit(&t->run.clock->next, memory_order_acquire);
-            if (k < next)
+            if (k < next) {
                 k = next;
-            if (k >= t->run.count)
-                break;
+                continue;
+            }
         }
-        void *slot = ring_write_slot(t->ring);
-        render_block(t, k, slot);
-        ring_commit(t->ring);
+        render_batch(t, k, n);
+        k += n;
     }
     return NULL;
 }
@@ -542,6 +631,7 @@ static void *track_main(void *arg)
 int track_run(struct track *t, const struct track_run *run)
 {
     t->run = *run;
+    t->batch = run->batch == 0 ? 1 : run->batch < t->max_batch ? run->batch : t->max_batch;
     t->render_pos = run->tl.start;
     t->prefetch_index = 0;
     t->prefetch_pos = run->tl.start;

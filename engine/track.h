@@ -58,6 +58,8 @@ struct track_config {
     const char *script_path;  /* the script's path to open (watched for changes) */
     uint32_t refill;          /* free slots a full ring needs before the thread
                                  resumes: 1 to stay full (play), a batch (render) */
+    uint32_t batch;           /* most blocks one request to the worker may cover
+                                 (1..CHAN_MAX_BATCH; 0 = 1): sizes the channel */
 };
 
 /* Published by the mixer in play, read by the track threads: the block it
@@ -75,6 +77,11 @@ struct track_run {
     int64_t count;                   /* blocks; INT64_MAX = until stopped */
     const struct track_clock *clock; /* play: deadlines from the mixer; NULL = render */
     uint32_t ahead;                  /* blocks rendered ahead of the mixer (<= ring_slots) */
+    uint32_t batch;                  /* blocks rendered per wake-up and per request to
+                                        the worker (clamped to track_config.batch) */
+    uint32_t phase;                  /* play: the first fill stops this many blocks
+                                        short of `ahead` (< batch), to stagger the
+                                        tracks' wake-ups (track.c) */
     uint32_t *disk_kick;             /* play: the disk thread's wake-up word; NULL = the
                                         track thread reads its file itself */
     int rt_priority;                 /* SCHED_FIFO priority for the thread, 0 = none */

@@ -37,7 +37,7 @@ int worker_create(const struct worker_config *c, struct worker **out)
         return SHX_ENOMEM;
     w->cfg = *c;
     w->load_request = strdup(c->load_request);
-    int rc = w->load_request ? chan_create(c->frames, c->channels, &w->chan) : SHX_ENOMEM;
+    int rc = w->load_request ? chan_create(c->frames, c->channels, c->batch ? c->batch : 1, &w->chan) : SHX_ENOMEM;
     if (rc < 0) {
         free(w->load_request);
         free(w);

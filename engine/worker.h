@@ -24,6 +24,7 @@ struct worker;
 
 struct worker_config {
     uint32_t frames, channels;   /* block geometry */
+    uint32_t batch;              /* blocks per request, at most (channel size) */
     const char *load_request;    /* LOAD JSON (copied) */
     int memory_mb;               /* RLIMIT_AS of the process */
     int cpu;                     /* CPU to pin it to, -1 = any */

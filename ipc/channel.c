@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #define CHAN_MAGIC 0x584d4853u   /* "SHMX" in memory on little-endian */
-#define CHAN_VERSION 1u
+#define CHAN_VERSION 2u
 #define MAX_FRAMES 8192u
 #define MAX_CHANNELS 2u
 
@@ -33,13 +33,15 @@ struct chan_header {
     uint32_t ctl_offset;
     uint32_t msg_offset;
     uint32_t audio_offset;
-    uint32_t reserved0[8];
+    uint32_t batch;                 /* audio blocks in the audio area */
+    uint32_t reserved0[7];
     /* request half: engine writes, worker reads */
     alignas(64) uint32_t req_seq;   /* futex word, bumped per request */
     uint32_t req_cmd;               /* enum chan_cmd */
     uint32_t ctl_len;               /* bytes of the LOAD payload */
     uint32_t msg_tail;              /* messages the engine has consumed */
     uint64_t req_ns;                /* CLOCK_MONOTONIC at posting */
+    uint32_t req_count;             /* PROCESS: blocks 0..req_count-1 */
     /* reply half: worker writes, engine validates */
     alignas(64) uint32_t ack_seq;   /* futex word, = req_seq when answered */
     uint32_t ack_status;            /* enum chan_status */
@@ -47,7 +49,7 @@ struct chan_header {
     uint64_t wake_ns;               /* CLOCK_MONOTONIC when the worker woke */
     uint64_t done_ns;               /* CLOCK_MONOTONIC when it answered */
     uint32_t msg_head;              /* messages the worker has written */
-    uint32_t reserved1;
+    uint32_t ack_mask;              /* bit i: block i processed without error */
 };
 
 _Static_assert(offsetof(struct chan_header, magic) == 0, "layout");
@@ -74,7 +76,9 @@ struct chan {
     float *audio;
     char *ctl;
     struct msg_slot *slots;
-    uint32_t frames, channels;
+    uint32_t frames, channels, batch;
+    size_t block_floats;
+    uint32_t count;                /* engine: blocks in the outstanding request */
     uint32_t seq;                  /* engine: last request posted */
     uint32_t acked;                /* engine: last request answered */
     uint32_t seen;                 /* worker: last request taken */
@@ -112,6 +116,7 @@ static void init_header(struct chan *ch)
     h->total_bytes = (uint32_t)ch->bytes;
     h->frames = ch->frames;
     h->channels = ch->channels;
+    h->batch = ch->batch;
     h->ctl_offset = CTL_OFFSET;
     h->msg_offset = MSG_OFFSET;
     h->audio_offset = AUDIO_OFFSET;
@@ -120,9 +125,10 @@ static void init_header(struct chan *ch)
     ch->msg_tail = 0;
 }
 
-int chan_create(uint32_t frames, uint32_t channels, struct chan **out)
+int chan_create(uint32_t frames, uint32_t channels, uint32_t batch, struct chan **out)
 {
-    if (frames == 0 || frames > MAX_FRAMES || channels == 0 || channels > MAX_CHANNELS)
+    if (frames == 0 || frames > MAX_FRAMES || channels == 0 || channels > MAX_CHANNELS
+        || batch == 0 || batch > CHAN_MAX_BATCH)
         return SHX_EUSAGE;
     struct chan *ch = calloc(1, sizeof *ch);
     if (!ch)
@@ -130,7 +136,9 @@ int chan_create(uint32_t frames, uint32_t channels, struct chan **out)
     ch->is_engine = 1;
     ch->frames = frames;
     ch->channels = channels;
-    ch->bytes = round_page(AUDIO_OFFSET + (size_t)frames * channels * sizeof(float));
+    ch->batch = batch;
+    ch->block_floats = (size_t)frames * channels;
+    ch->bytes = round_page(AUDIO_OFFSET + ch->block_floats * batch * sizeof(float));
     void *addr;
     int rc = plat_shm_create("shmix-channel", ch->bytes, &ch->fd, &addr);
     if (rc < 0) {
@@ -166,12 +174,20 @@ void chan_reset(struct chan *ch)
 
 float *chan_audio(struct chan *ch) { return ch->audio; }
 
+float *chan_block(struct chan *ch, uint32_t i)
+{
+    return ch->audio + (size_t)(i < ch->batch ? i : 0) * ch->block_floats;
+}
+
+uint32_t chan_batch(const struct chan *ch) { return ch->batch; }
+
 int chan_idle(struct chan *ch)
 {
     return ch->acked == ch->seq;
 }
 
-int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_len)
+static int64_t post(struct chan *ch, uint32_t cmd, uint32_t count, const char *ctl,
+                    size_t ctl_len)
 {
     if (ch->acked != ch->seq)
         return SHX_EFULL;
@@ -184,6 +200,8 @@ int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_
         h->ctl_len = (uint32_t)ctl_len;
     }
     h->req_cmd = cmd;
+    h->req_count = count;
+    ch->count = count;
     h->req_ns = plat_now_ns();
     ch->seq++;
     if (ch->seq == 0)           /* 0 means "no request yet"; skip it on wrap */
@@ -191,6 +209,18 @@ int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_
     store_rel(&h->req_seq, ch->seq);
     plat_wake(&h->req_seq);
     return ch->seq;
+}
+
+int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_len)
+{
+    return post(ch, cmd, 1, ctl, ctl_len);
+}
+
+int64_t chan_request_blocks(struct chan *ch, uint32_t count)
+{
+    if (count == 0 || count > ch->batch)
+        return SHX_EUSAGE;
+    return post(ch, CHAN_CMD_PROCESS, count, NULL, 0);
 }
 
 /* Reads and validates the reply fields. The worker may be writing them at
@@ -203,10 +233,16 @@ static int take_reply(struct chan *ch, struct chan_reply *r)
     uint64_t cpu = __atomic_load_n(&h->cpu_ns, __ATOMIC_RELAXED);
     uint64_t wake = __atomic_load_n(&h->wake_ns, __ATOMIC_RELAXED);
     uint64_t done = __atomic_load_n(&h->done_ns, __ATOMIC_RELAXED);
+    uint32_t mask = __atomic_load_n(&h->ack_mask, __ATOMIC_RELAXED);
+    uint32_t full = ch->count >= 32 ? UINT32_MAX : (1u << ch->count) - 1u;
     uint64_t posted = h->req_ns;   /* engine-written, but re-check anyway */
     uint64_t now = plat_now_ns();
     ch->acked = ch->seq;
     if (magic != CHAN_MAGIC || status >= CHAN_ST_END_)
+        return SHX_ECORRUPT;
+    /* Only blocks that were asked for, and all of them exactly when the
+     * status says all went well. */
+    if ((mask & ~full) != 0 || (status == CHAN_ST_OK) != (mask == full))
         return SHX_ECORRUPT;
     if (wake < posted || wake > done || done > now)
         return SHX_ECORRUPT;
@@ -214,6 +250,8 @@ static int take_reply(struct chan *ch, struct chan_reply *r)
         return SHX_ECORRUPT;
     if (r) {
         r->status = status;
+        r->ok_mask = mask;
+        r->count = ch->count;
         r->cpu_ns = cpu;
         r->wake_ns = wake - posted;
         r->busy_ns = done - wake;
@@ -308,8 +346,8 @@ int chan_attach(int fd, struct chan **out)
     if (load_acq(&h->magic) != CHAN_MAGIC || h->version != CHAN_VERSION
         || h->total_bytes != bytes || h->frames == 0 || h->frames > MAX_FRAMES
         || h->channels == 0 || h->channels > MAX_CHANNELS
-        || h->audio_offset != AUDIO_OFFSET
-        || AUDIO_OFFSET + (size_t)h->frames * h->channels * sizeof(float) > bytes) {
+        || h->audio_offset != AUDIO_OFFSET || h->batch == 0 || h->batch > CHAN_MAX_BATCH
+        || AUDIO_OFFSET + (size_t)h->frames * h->channels * h->batch * sizeof(float) > bytes) {
         plat_shm_unmap(addr, bytes);
         return SHX_EFORMAT;
     }
@@ -324,6 +362,8 @@ int chan_attach(int fd, struct chan **out)
     set_views(ch);
     ch->frames = h->frames;
     ch->channels = h->channels;
+    ch->batch = h->batch;
+    ch->block_floats = (size_t)ch->frames * ch->channels;
     ch->seen = 0;   /* a fresh or reset channel; the LOAD may already be posted */
     ch->msg_head = h->msg_head;
     ch->locked = plat_mlock(ch->base, ch->bytes) == SHX_OK;
@@ -343,6 +383,9 @@ int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request
             ch->seen = r;
             req->seq = r;
             req->cmd = h->req_cmd;
+            req->count = h->req_count;
+            if (req->count == 0 || req->count > ch->batch)
+                req->count = 1;
             req->posted_ns = h->req_ns;
             req->ctl_len = h->ctl_len < CHAN_CTL_BYTES ? h->ctl_len : 0;
             ch->ctl[req->ctl_len] = '\0';
@@ -358,8 +401,15 @@ int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request
 void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
                 uint64_t wake_ns)
 {
+    chan_reply_blocks(ch, seq, status, status == CHAN_ST_OK ? 1u : 0u, cpu_ns, wake_ns);
+}
+
+void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t ok_mask,
+                       uint64_t cpu_ns, uint64_t wake_ns)
+{
     struct chan_header *h = ch->hdr;
     h->ack_status = status;
+    h->ack_mask = ok_mask;
     h->cpu_ns = cpu_ns;
     h->wake_ns = wake_ns;
     h->done_ns = plat_now_ns();

@@ -4,12 +4,16 @@
  * shared memory object (memfd on Linux) that the worker inherits as a
  * descriptor. It holds a versioned header, a control area the engine fills
  * with the LOAD request (JSON text), a ring of fixed-size text messages from
- * the worker (tracebacks, log lines) and the audio block: float32,
- * interleaved, frames x channels. Requests and replies are sequence numbers
- * in two 32-bit words of the header, each a futex the other side waits on.
+ * the worker (tracebacks, log lines) and the audio area: `batch` blocks of
+ * float32, interleaved, frames x channels. Requests and replies are
+ * sequence numbers in two 32-bit words of the header, each a futex the
+ * other side waits on. One PROCESS request covers blocks 0..count-1 of the
+ * audio area: playing ahead, a track hands its worker several blocks per
+ * wake-up, so the two context switches of a round trip are paid once per
+ * batch rather than once per block (docs/realtime.md).
  *
  * Ownership: the engine writes the request half and the control area; the
- * worker writes the reply half and the message slots; the audio block is
+ * worker writes the reply half and the message slots; the audio area is
  * the worker's from a request until its reply, the engine's otherwise. The
  * engine never issues a request before the previous one is answered, so a
  * late worker can never have its buffer overwritten.
@@ -54,17 +58,21 @@ enum chan_msg_type {
 #define CHAN_CTL_BYTES 16384u     /* room for the LOAD request, bytes */
 #define CHAN_MSG_SLOTS 16u        /* worker -> engine messages in flight */
 #define CHAN_MSG_TEXT 2040u       /* longest message text, bytes */
+#define CHAN_MAX_BATCH 16u        /* most blocks one PROCESS request covers */
 
 struct chan_request {
     uint32_t seq;
     uint32_t cmd;                 /* enum chan_cmd */
+    uint32_t count;               /* PROCESS: blocks 0..count-1 (1..batch) */
     const char *ctl;              /* LOAD payload (worker side), NUL-terminated */
     uint32_t ctl_len;             /* bytes */
     uint64_t posted_ns;           /* CLOCK_MONOTONIC when the engine posted it */
 };
 
 struct chan_reply {
-    uint32_t status;              /* enum chan_status, validated */
+    uint32_t status;              /* enum chan_status of the first block that failed */
+    uint32_t ok_mask;             /* bit i: block i was processed without error */
+    uint32_t count;               /* blocks the request covered */
     uint64_t cpu_ns;              /* worker thread CPU time on the request */
     uint64_t wake_ns;             /* from posting until the worker ran */
     uint64_t busy_ns;             /* from the worker running until its reply */
@@ -72,9 +80,10 @@ struct chan_reply {
 
 /* ---- engine side ---- */
 
-/* Main. Creates a channel for blocks of frames x channels floats.
+/* Main. Creates a channel for up to `batch` (1..CHAN_MAX_BATCH) blocks of
+ * frames x channels floats per request.
  * Errors: SHX_EUSAGE (geometry out of range), SHX_ESYS, SHX_ENOMEM. */
-int chan_create(uint32_t frames, uint32_t channels, struct chan **out);
+int chan_create(uint32_t frames, uint32_t channels, uint32_t batch, struct chan **out);
 /* Main. Unmaps and closes; chan_destroy(NULL) is a no-op. */
 void chan_destroy(struct chan *ch);
 /* Any thread. The descriptor to hand to the worker. */
@@ -85,16 +94,23 @@ int chan_locked(const struct chan *ch);
  * header to its freshly created state for a new worker. */
 void chan_reset(struct chan *ch);
 
-/* Track thread, real-time safe. The audio block (engine's own pointer). */
+/* Track thread, real-time safe. The first audio block (engine's own pointer). */
 float *chan_audio(struct chan *ch);
+/* Track thread / worker, real-time safe. Audio block i (0..batch-1). */
+float *chan_block(struct chan *ch, uint32_t i);
+/* Any thread. Blocks in the audio area. */
+uint32_t chan_batch(const struct chan *ch);
 /* Track thread, real-time safe. True when the last request has been answered
  * (or none was made), i.e. the audio block belongs to the engine. */
 int chan_idle(struct chan *ch);
 /* Track thread, real-time safe for PROCESS/QUIT (ctl NULL). Posts a request.
- * ctl (LOAD only) is copied into the control area. Returns the sequence
- * number (> 0). Errors: SHX_EFULL (previous request still outstanding or
- * ctl too long). */
+ * ctl (LOAD only) is copied into the control area. PROCESS covers block 0.
+ * Returns the sequence number (> 0). Errors: SHX_EFULL (previous request
+ * still outstanding or ctl too long). */
 int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_len);
+/* Track thread, real-time safe. Posts PROCESS for blocks 0..count-1.
+ * Errors: SHX_EFULL, SHX_EUSAGE (count not in 1..batch). */
+int64_t chan_request_blocks(struct chan *ch, uint32_t count);
 /* Track thread, real-time safe. Waits for the reply to the outstanding
  * request until deadline_ns (CLOCK_MONOTONIC, 0 = forever).
  * Errors: SHX_ETIMEOUT, SHX_EDEAD (chan_interrupt'ed as dead), SHX_ECORRUPT
@@ -120,9 +136,14 @@ uint32_t chan_channels(const struct chan *ch);
 /* Worker. Waits for the next request until deadline_ns (0 = forever).
  * Errors: SHX_ETIMEOUT. */
 int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request *req);
-/* Worker. Answers request seq. */
+/* Worker. Answers request seq (one block: ok_mask 1 when status is OK). */
 void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
                 uint64_t wake_ns);
+/* Worker. Answers a PROCESS request of several blocks: status is that of
+ * the first block that failed (CHAN_ST_OK when none did), bit i of ok_mask
+ * set when block i succeeded. */
+void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t ok_mask,
+                       uint64_t cpu_ns, uint64_t wake_ns);
 /* Worker. Queues a message; drops it when the engine has not drained the
  * ring. Errors: SHX_EFULL. */
 int chan_post_msg(struct chan *ch, uint32_t type, const char *text, size_t len);

@@ -86,7 +86,8 @@ struct pyhost {
     struct chan *ch;
     PyObject *ns;          /* the bootstrap's globals */
     PyObject *load_fn, *fix_fn, *describe_fn;
-    PyObject *block;       /* numpy view of the shared audio block */
+    PyObject *block[CHAN_MAX_BATCH];   /* numpy views of the shared audio blocks */
+    uint32_t nblocks;
     PyObject *module;      /* current script module, or NULL */
     PyObject *process;     /* its process(), or NULL */
     PyObject *gc_collect;
@@ -240,19 +241,25 @@ int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap)
 {
     h->ch = ch;
     g_chan = ch;
-    /* The zero-copy view: a writable memoryview over the shared block,
+    /* The zero-copy views: a writable memoryview over each shared block,
      * reinterpreted by numpy as float32 (frames, channels). */
     uint32_t frames = chan_frames(ch), chans = chan_channels(ch);
-    PyObject *mv = PyMemoryView_FromMemory((char *)chan_audio(ch),
-                                           (Py_ssize_t)frames * chans * sizeof(float),
-                                           PyBUF_WRITE);
     PyObject *np = PyImport_ImportModule("numpy");
-    PyObject *flat = (mv && np) ? PyObject_CallMethod(np, "frombuffer", "Os", mv, "float32") : NULL;
-    h->block = flat ? PyObject_CallMethod(flat, "reshape", "(II)", frames, chans) : NULL;
-    Py_XDECREF(flat);
-    Py_XDECREF(mv);
+    h->nblocks = 0;
+    for (uint32_t i = 0; np && i < chan_batch(ch); i++) {
+        PyObject *mv = PyMemoryView_FromMemory((char *)chan_block(ch, i),
+                                               (Py_ssize_t)frames * chans * sizeof(float),
+                                               PyBUF_WRITE);
+        PyObject *flat = mv ? PyObject_CallMethod(np, "frombuffer", "Os", mv, "float32") : NULL;
+        h->block[i] = flat ? PyObject_CallMethod(flat, "reshape", "(II)", frames, chans) : NULL;
+        Py_XDECREF(flat);
+        Py_XDECREF(mv);
+        if (!h->block[i])
+            break;
+        h->nblocks++;
+    }
     Py_XDECREF(np);
-    if (!h->block) {
+    if (h->nblocks == 0 || h->nblocks != chan_batch(ch)) {
         PyErr_Clear();
         snprintf(err, cap, "cannot wrap the audio block as a numpy array");
         return SHX_ESYS;
@@ -279,7 +286,8 @@ void pyhost_destroy(struct pyhost *h)
         return;
     Py_XDECREF(h->process);
     Py_XDECREF(h->module);
-    Py_XDECREF(h->block);
+    for (uint32_t i = 0; i < h->nblocks; i++)
+        Py_XDECREF(h->block[i]);
     Py_XDECREF(h->gc_collect);
     Py_XDECREF(h->load_fn);
     Py_XDECREF(h->fix_fn);
@@ -323,18 +331,21 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl)
     return CHAN_ST_OK;
 }
 
-uint32_t pyhost_process(struct pyhost *h)
+uint32_t pyhost_process(struct pyhost *h, uint32_t i)
 {
     if (!h->process)
         return CHAN_ST_NOSCRIPT;
-    PyObject *r = PyObject_CallOneArg(h->process, h->block);
+    if (i >= h->nblocks)
+        return CHAN_ST_SHAPE;
+    PyObject *block = h->block[i];
+    PyObject *r = PyObject_CallOneArg(h->process, block);
     if (!r) {
         post_exception(h);
         return CHAN_ST_RAISED;
     }
     uint32_t st = CHAN_ST_OK;
-    if (r != Py_None && r != h->block) {
-        PyObject *f = PyObject_CallFunctionObjArgs(h->fix_fn, h->block, r, NULL);
+    if (r != Py_None && r != block) {
+        PyObject *f = PyObject_CallFunctionObjArgs(h->fix_fn, block, r, NULL);
         if (!f) {
             post_exception(h);
             st = CHAN_ST_SHAPE;

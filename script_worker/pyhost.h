@@ -34,9 +34,10 @@ void pyhost_destroy(struct pyhost *h);
  * Returns an enum chan_status. */
 uint32_t pyhost_load(struct pyhost *h, const char *ctl);
 
-/* Worker, inside a block. Calls process(block); on an exception or a wrong
- * return value posts the traceback. Returns an enum chan_status. */
-uint32_t pyhost_process(struct pyhost *h);
+/* Worker, inside a block. Calls process(block) on audio block i of the
+ * channel; on an exception or a wrong return value posts the traceback.
+ * Returns an enum chan_status. */
+uint32_t pyhost_process(struct pyhost *h, uint32_t i);
 
 /* Worker, between blocks (when it would otherwise sleep). Runs the garbage
  * collector now and then. */

@@ -70,13 +70,24 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
         }
         uint64_t woke = plat_now_ns();
         uint64_t cpu0 = plat_thread_cpu_ns();
-        uint32_t st;
+        uint32_t st, mask = 0;
         switch (req.cmd) {
         case CHAN_CMD_LOAD:
             st = pyhost_load(py, req.ctl);
+            mask = st == CHAN_ST_OK;
             break;
         case CHAN_CMD_PROCESS:
-            st = pyhost_process(py);
+            /* The blocks of a batch in order; a block that fails leaves its
+             * bit clear and the next block is still processed (the engine
+             * plays each failed block per on_fault). */
+            st = CHAN_ST_OK;
+            for (uint32_t i = 0; i < req.count; i++) {
+                uint32_t s = pyhost_process(py, i);
+                if (s == CHAN_ST_OK)
+                    mask |= 1u << i;
+                else if (st == CHAN_ST_OK)
+                    st = s;
+            }
             break;
         case CHAN_CMD_QUIT:
             chan_reply(ch, req.seq, CHAN_ST_OK, 0, woke);
@@ -85,7 +96,7 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
             st = CHAN_ST_NOSCRIPT;
             break;
         }
-        chan_reply(ch, req.seq, st, plat_thread_cpu_ns() - cpu0, woke);
+        chan_reply_blocks(ch, req.seq, st, mask, plat_thread_cpu_ns() - cpu0, woke);
         pyhost_idle(py);
     }
 }

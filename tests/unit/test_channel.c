@@ -69,8 +69,8 @@ static void test_round_trip(void **state)
 {
     (void)state;
     struct chan *ch;
-    assert_int_equal(chan_create(0, 2, &ch), SHX_EUSAGE);
-    assert_int_equal(chan_create(FRAMES, CHANNELS, &ch), SHX_OK);
+    assert_int_equal(chan_create(0, 2, 1, &ch), SHX_EUSAGE);
+    assert_int_equal(chan_create(FRAMES, CHANNELS, 1, &ch), SHX_OK);
     pid_t pid = start_child(ch, echo_worker);
 
     const char *load = "{\"script\": \"x.py\"}";
@@ -120,7 +120,7 @@ static void test_timeout_and_death(void **state)
 {
     (void)state;
     struct chan *ch;
-    assert_int_equal(chan_create(FRAMES, CHANNELS, &ch), SHX_OK);
+    assert_int_equal(chan_create(FRAMES, CHANNELS, 1, &ch), SHX_OK);
     pid_t pid = start_child(ch, silent_worker);
     assert_true(chan_request(ch, CHAN_CMD_PROCESS, NULL, 0) > 0);
     uint64_t t0 = plat_now_ns();
@@ -145,6 +145,91 @@ static void test_timeout_and_death(void **state)
     assert_float_equal(chan_audio(ch)[7], 3.0f, 0);
     kill(pid, SIGKILL);
     reap(pid);
+    chan_destroy(ch);
+}
+
+#define BATCH 7
+
+/* Worker side for batches: adds i + 1 to every sample of block i of the
+ * request, and fails block 3 (its bit stays clear, status RAISED). */
+static void batch_worker(int fd)
+{
+    struct chan *ch;
+    if (chan_attach(fd, &ch) != SHX_OK || chan_batch(ch) != BATCH)
+        _exit(3);
+    for (;;) {
+        struct chan_request req;
+        if (chan_wait_request(ch, plat_now_ns() + 5000000000ull, &req) != SHX_OK)
+            _exit(4);
+        uint64_t woke = plat_now_ns();
+        if (req.cmd == CHAN_CMD_QUIT) {
+            chan_reply(ch, req.seq, CHAN_ST_OK, 0, woke);
+            _exit(0);
+        }
+        uint32_t mask = 0, st = CHAN_ST_OK;
+        for (uint32_t b = 0; b < req.count; b++) {
+            float *a = chan_block(ch, b);
+            for (uint32_t i = 0; i < chan_frames(ch) * chan_channels(ch); i++)
+                a[i] += (float)(b + 1);
+            if (b == 3)
+                st = CHAN_ST_RAISED;
+            else
+                mask |= 1u << b;
+        }
+        chan_reply_blocks(ch, req.seq, st, mask, 0, woke);
+    }
+}
+
+/* One request covers several blocks: each block is the worker's own, the
+ * answer says block by block which ones failed. */
+static void test_batch(void **state)
+{
+    (void)state;
+    struct chan *ch;
+    assert_int_equal(chan_create(FRAMES, CHANNELS, CHAN_MAX_BATCH + 1, &ch), SHX_EUSAGE);
+    assert_int_equal(chan_create(FRAMES, CHANNELS, BATCH, &ch), SHX_OK);
+    assert_int_equal(chan_batch(ch), BATCH);
+    assert_int_equal(chan_request_blocks(ch, BATCH + 1), SHX_EUSAGE);
+    assert_int_equal(chan_request_blocks(ch, 0), SHX_EUSAGE);
+    pid_t pid = start_child(ch, batch_worker);
+    for (uint32_t count = 1; count <= BATCH; count++) {
+        for (uint32_t b = 0; b < BATCH; b++)
+            for (uint32_t i = 0; i < FRAMES * CHANNELS; i++)
+                chan_block(ch, b)[i] = (float)(b * 100);
+        assert_true(chan_request_blocks(ch, count) > 0);
+        assert_int_equal(chan_request_blocks(ch, count), SHX_EFULL);
+        struct chan_reply r;
+        assert_int_equal(chan_wait_reply(ch, plat_now_ns() + 5000000000ull, &r), SHX_OK);
+        assert_int_equal(r.count, count);
+        uint32_t want = (count >= 32 ? UINT32_MAX : (1u << count) - 1u) & ~(1u << 3);
+        assert_int_equal(r.ok_mask, want);
+        assert_int_equal(r.status, count > 3 ? CHAN_ST_RAISED : CHAN_ST_OK);
+        for (uint32_t b = 0; b < BATCH; b++) {
+            float expect = (float)(b * 100) + (b < count ? (float)(b + 1) : 0.0f);
+            assert_float_equal(chan_block(ch, b)[0], expect, 0);
+            assert_float_equal(chan_block(ch, b)[FRAMES * CHANNELS - 1], expect, 0);
+        }
+    }
+    assert_true(chan_request(ch, CHAN_CMD_QUIT, NULL, 0) > 0);
+    assert_int_equal(chan_wait_reply(ch, plat_now_ns() + 5000000000ull, NULL), SHX_OK);
+    assert_int_equal(WEXITSTATUS(reap(pid)), 0);
+
+    /* An answer that claims blocks nobody asked for, or OK with a block
+     * missing, is a corrupt channel. */
+    const uint32_t bad[][2] = {{CHAN_ST_OK, 0x7}, {CHAN_ST_OK, 0x1f}, {CHAN_ST_RAISED, 0xf},
+                               {CHAN_ST_OK, 0x10}};
+    for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
+        chan_reset(ch);
+        struct chan *wk;   /* a new worker's side, in this process */
+        assert_int_equal(chan_attach(dup(chan_fd(ch)), &wk), SHX_OK);
+        struct chan_request req;
+        assert_true(chan_request_blocks(ch, 4) > 0);
+        assert_int_equal(chan_wait_request(wk, plat_now_ns() + 1000000000u, &req), SHX_OK);
+        assert_int_equal(req.count, 4);
+        chan_reply_blocks(wk, req.seq, bad[c][0], bad[c][1], 0, plat_now_ns());
+        assert_int_equal(chan_wait_reply(ch, plat_now_ns() + 1000000000u, NULL), SHX_ECORRUPT);
+        chan_destroy(wk);
+    }
     chan_destroy(ch);
 }
 
@@ -197,7 +282,7 @@ static void test_scribbling_worker(void **state)
 {
     (void)state;
     struct chan *ch;
-    assert_int_equal(chan_create(FRAMES, CHANNELS, &ch), SHX_OK);
+    assert_int_equal(chan_create(FRAMES, CHANNELS, 1, &ch), SHX_OK);
     pid_t pid = start_child(ch, scribbler);
     assert_true(chan_request(ch, CHAN_CMD_PROCESS, NULL, 0) > 0);
     /* A random header almost surely breaks the magic: reported as corrupt. */
@@ -232,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_timeout_and_death),
         cmocka_unit_test(test_scribbling_worker),
+        cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
