@@ -416,7 +416,7 @@ static int chan_trip(struct method *m)
 static void chan_common(struct method *m, struct chan_pp *p)
 {
     memset(p, 0, sizeof *p);
-    int rc = chan_create(FRAMES, CHANNELS, &p->ch);
+    int rc = chan_create(FRAMES, CHANNELS, 1, &p->ch);
     if (rc < 0)
         die("chan_create: %s", shx_strerror(rc));
     for (size_t i = 0; i < FRAMES * CHANNELS; i++)   /* a quiet ramp; content is irrelevant */

@@ -31,7 +31,11 @@
 # 10 s, at most 5 minutes, noted in the output when it gives up) until no
 # other benchmark runs (pgrep -f 'bench_roundtrip|bench_render|bench_tracks',
 # not counting this one), nobody else's shmix, shmix-worker, jackd, ctest or
-# test_* process runs, and the 1-minute load average is below 1.0.
+# test_* process runs, and the CPUs were less than 15 % busy over 3 s (the
+# previous run's processes are gone). The run's result records that, the
+# time of one onepole.py process() call in a hot loop just before the run
+# (calib_us: this kind of VM drifts, the same call can take twice as long
+# an hour later) and the CPUs' busy and steal share during the run.
 #
 #   shmix  `shmix play S --null --block 128 --ahead AHEAD --loop --duration D
 #          --stats F --stats-interval D` on a session of N tracks that all
@@ -137,21 +141,29 @@ foreign_now() {   # prints "PID:COMM ..." of other people's competing processes
         }'
 }
 quiet_note=""
-wait_quiet() {   # until nothing foreign runs and the 1-minute load is < 1.0 (max 5 min)
-    local waited=0 load others
+busy_pct() {   # the CPUs' busy share over the next 3 s, in percent
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    sleep 3
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); d = (y[1] - x[1]) + (y[2] - x[2])
+                                     printf "%d", (d > 0 ? 100 * (y[1] - x[1]) / d : 100) }'
+}
+wait_quiet() {   # until nothing foreign runs and the CPUs are < 15 % busy (max 5 min)
+    local waited=0 busy others
     while :; do
         others=$(foreign_now)
-        load=$(cut -d' ' -f1 /proc/loadavg)
-        if [[ -z $others ]] && awk -v l="$load" 'BEGIN { exit !(l < 1.0) }'; then
-            quiet_note="load $load, waited ${waited}s"
+        busy=$(busy_pct)
+        if [[ -z $others ]] && ((busy < 15)); then
+            quiet_note="cpu ${busy}% busy, waited ${waited}s"
             return
         fi
         if ((waited >= 300)); then
-            quiet_note="GAVE UP WAITING after 300 s (load $load${others:+; running: $others})"
+            quiet_note="GAVE UP WAITING after 300 s (cpu ${busy}% busy${others:+; running: $others})"
             echo "  note: $quiet_note" >&2
             return
         fi
-        sleep 10
+        sleep 7
         waited=$((waited + 10))
     done
 }
@@ -227,9 +239,32 @@ print(json.dumps(res))
 EOF
 }
 
+# The machine's speed drifts on this kind of VM (the same run can take
+# twice the CPU an hour later): before each run, the time of one process()
+# call of onepole.py in a hot loop (median of 5 x 200 calls, in us) is
+# recorded with it, and over the run the CPUs' busy and steal time.
+calibrate() {
+    $py - "$src/assets/scripts/onepole.py" <<'EOF'
+import runpy, statistics, sys, time, types
+import numpy as np
+m = types.SimpleNamespace(**runpy.run_path(sys.argv[1]))
+m.setup(types.SimpleNamespace(sample_rate=48000, block_size=128, channels=2, track="c", params={}))
+b = np.zeros((128, 2), dtype=np.float32)
+t = []
+for _ in range(5):
+    t0 = time.perf_counter()
+    for _ in range(200):
+        m.process(b)
+    t.append((time.perf_counter() - t0) / 200 * 1e6)
+print("%.1f" % statistics.median(t))
+EOF
+}
+cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9 }' /proc/stat; }
 run_once() {   # run_once SYSTEM SCRIPT N: sets $line to the run's result
-    local sys=$1 script=$2 n=$3 name rc=0
+    local sys=$1 script=$2 n=$3 name rc=0 calib j0 j1
     name=$(basename "$script" .py)
+    calib=$(calibrate)
+    j0=$(cpu_jiffies)
     local t0=$SECONDS
     case $sys in
     shmix|shmix-jack)
@@ -283,8 +318,16 @@ if "xruns" in d:
 print(json.dumps(d))' "$line" "$name")
         ;;
     esac
-    line=$($py -c 'import json, sys; d = json.loads(sys.argv[1]); d["quiet"] = sys.argv[2]; d["wall_s"] = int(sys.argv[3]); print(json.dumps(d))' \
-           "$line" "$quiet_note" "$((SECONDS - t0))")
+    j1=$(cpu_jiffies)
+    line=$($py -c '
+import json, sys
+d = json.loads(sys.argv[1]); d["quiet"] = sys.argv[2]; d["wall_s"] = int(sys.argv[3])
+d["calib_us"] = float(sys.argv[4])
+a = [int(x) for x in sys.argv[5].split()]; b = [int(x) for x in sys.argv[6].split()]
+busy, idle, steal = (b[i] - a[i] for i in range(3))
+total = max(1, busy + idle + steal)
+d["cpu_busy_pct"] = round(100.0 * busy / total, 1); d["steal_pct"] = round(100.0 * steal / total, 1)
+print(json.dumps(d))' "$line" "$quiet_note" "$((SECONDS - t0))" "$calib" "$j0" "$j1")
 }
 # run_one SYSTEM SCRIPT N: waits for a quiet machine, runs, and repeats the
 # run (up to RETRIES=3 times in all) while something foreign ran during it;
