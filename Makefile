@@ -3,8 +3,19 @@
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+# Seconds each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
+FUZZ_TEST_SECONDS ?= 30
+FUZZ_SECONDS ?= 600
+# Any sanitizer report fails the run (the builds also stop at the first).
+export ASAN_OPTIONS ?= abort_on_error=1:detect_leaks=1:check_initialization_order=1
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:exitcode=66
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/sanitize/lsan.supp
 
-.PHONY: all deps build test demo install bench clean
+.PHONY: all deps build test test-asan test-tsan test-fuzz fuzz demo install bench clean
 
 all: build
 
@@ -15,8 +26,34 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The suite, then the same suite under AddressSanitizer + UBSan, the
+# threaded parts under ThreadSanitizer, and each fuzz target briefly.
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-asan test-tsan test-fuzz
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMIX_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Rings, channel, supervisor (restarts under a chaos run) and the stats
+# snapshot (a play with stats and meters) under ThreadSanitizer.
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMIX_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_ring test_channel shmix shmix-worker
+	@$(TSAN_BUILD)/test_ring >/dev/null
+	@$(TSAN_BUILD)/test_channel >/dev/null
+	@tests/sanitize/tsan_play.sh $(TSAN_BUILD)
+
+test-fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSHMIX_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_session fuzz_channel
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory test-fuzz FUZZ_TEST_SECONDS=$(FUZZ_SECONDS)
 
 # Plays the demo through the default output (JACK's when a JACK server
 # runs); without a sound card shmix says so and plays on its null device.
@@ -38,4 +75,4 @@ bench: build
 	@cmake --build $(BUILD) --target bench
 
 clean:
-	rm -rf $(BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) out

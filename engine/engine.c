@@ -32,6 +32,8 @@ struct engine {
     unsigned char *mute, *solo;  /* the user's switches, main thread */
 };
 
+#define FD_MARGIN 48   /* descriptors besides the tracks' (see engine_create) */
+
 int engine_create(const struct session *s, const struct engine_options *o,
                   struct engine **out, char *err, size_t cap)
 {
@@ -63,6 +65,22 @@ int engine_create(const struct session *s, const struct engine_options *o,
     }
     if (!e->mute || !e->solo)
         rc = SHX_ENOMEM;
+
+    /* Descriptors: each track's file; a scripted track's channel and its
+     * worker's pidfd; and a margin for stdio, the device, inotify, the
+     * zygote's pipes and meters. Checked up front, so that a session too
+     * big for `ulimit -n` is one clear error rather than a failure halfway
+     * through starting workers. */
+    long scripted = 0, limit = 0;
+    for (int i = 0; i < s->ntracks; i++)
+        scripted += s->tracks[i].script != NULL;
+    long need = s->ntracks + 2 * scripted + FD_MARGIN;
+    if (rc == SHX_OK && plat_ensure_files(need, &limit) < 0) {
+        snprintf(err, cap, "%s: %d tracks (%ld with scripts) need about %ld open files, "
+                 "the limit is %ld: raise `ulimit -n`", s->path, s->ntracks, scripted, need,
+                 limit);
+        rc = SHX_ESYS;
+    }
 
     for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
         const struct session_track *st = &s->tracks[i];
@@ -134,6 +152,7 @@ int engine_create(const struct session *s, const struct engine_options *o,
              * The tracks are spread over the CPUs. */
             .cpu = ncpu > 1 ? i % ncpu : -1,
             .worker_nice = o->worker_nice,
+            .worker_rt_prio = o->worker_rt_prio,
             .worker_index = st->script ? nscripted++ : -1,
             .script_label = st->script_arg,
             .script_path = st->script,

@@ -22,6 +22,7 @@ struct engine_options {
                                track_config.batch = this / block size, within
                                1..CHAN_MAX_BATCH; 0 = one block */
     int worker_nice;        /* see track_config.worker_nice */
+    int worker_rt_prio;     /* see track_config.worker_rt_prio */
 };
 
 /* Main. Opens every track's file and builds the tracks (no workers yet).

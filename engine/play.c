@@ -18,7 +18,8 @@
 #include <time.h>
 
 #define TICK_NS 33000000u   /* the main thread's loop: ~30 overlay frames a second */
-#define WORKER_NICE (-10)
+#define WORKER_NICE (-10)    /* when SCHED_FIFO is refused, or stepped down */
+#define WORKER_RT_PRIO 4     /* below the track threads (5) and the device (10) */
 #define PLAY_RING_SLOTS 64  /* room for the largest --ahead */
 #define PLAY_BATCH_FRAMES 2048  /* channels sized for batches of up to this much audio */
 
@@ -148,13 +149,13 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
         audio_close(a);
         return status;
     }
-    /* Workers get a larger share of the CPU than ordinary processes, not
-     * SCHED_FIFO: a real-time worker stuck in a loop would starve the other
-     * workers on its CPU until hang_timeout, and that would break the
-     * promise that one track's fault never touches another's audio (see
-     * docs/realtime.md). */
+    /* Workers are SCHED_FIFO below the track threads, guarded by
+     * RLIMIT_RTTIME: a worker stuck in a loop is stepped down to nice -10
+     * within WORKER_RTTIME_US, so it cannot starve the other workers on its
+     * CPU while the engine waits out hang_timeout (docs/realtime.md). */
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
+                                .worker_rt_prio = WORKER_RT_PRIO,
                                 .batch_frames = PLAY_BATCH_FRAMES};
     int rc = engine_create(s, &eo, &e, err, cap);
     if (rc < 0)

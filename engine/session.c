@@ -132,8 +132,10 @@ static int get_int(struct loader *L, const yaml_node_t *n, const char *path,
         fail(L, n, path, "expected an integer, got %s", g);
         return (int)lo;
     }
-    if (d < (double)lo || d > (double)hi)
+    if (d < (double)lo || d > (double)hi) {
         fail(L, n, path, "%s is out of range %ld..%ld", scalar(n), lo, hi);
+        return (int)lo;   /* (int)d is undefined for a huge d; found by fuzz_session */
+    }
     return (int)d;
 }
 
@@ -435,7 +437,7 @@ static void track_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
     }
 }
 
-static void default_name(struct session_track *t)
+static void default_name(struct session_track *t, int index)
 {
     const char *base = strrchr(t->file_arg, '/');
     base = base ? base + 1 : t->file_arg;
@@ -446,6 +448,8 @@ static void default_name(struct session_track *t)
         n = sizeof t->name - 1;
     memcpy(t->name, base, n);
     t->name[n] = '\0';
+    if (!t->name[0])   /* "stems/" or ".wav": no stem to name it by (fuzz_session) */
+        snprintf(t->name, sizeof t->name, "track %d", index + 1);
 }
 
 static void load_tracks(struct loader *L, yaml_node_t *seq)
@@ -480,7 +484,7 @@ static void load_tracks(struct loader *L, yaml_node_t *seq)
         if (!t->params_json)
             t->params_json = strdup("{}");
         if (!t->name[0])
-            default_name(t);
+            default_name(t, i);
         for (int k = 0; k < i; k++)
             if (!strcmp(s->tracks[k].name, t->name)) {
                 char np[48];

@@ -3,6 +3,7 @@
 #include "errors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <samplerate.h>
 #include <sndfile.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CHUNK 2048   /* file frames decoded per step */
 
@@ -34,12 +36,47 @@ int source_open(const char *path, int out_rate, int out_channels,
         snprintf(err, cap, "cannot open: %s", strerror(errno));
         return SHX_EIO;
     }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, cap, "is a folder, not a sound file");
+        return SHX_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, cap, "is not a regular file");
+        return SHX_EIO;
+    }
+    if (st.st_size == 0) {
+        snprintf(err, cap, "is empty (0 bytes)");
+        return SHX_EFORMAT;
+    }
+    /* Open it ourselves first: libsndfile words a permission problem as a
+     * format one. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, cap, "cannot open: %s", strerror(errno));
+        /* Out of descriptors is the system's limit, not a bad file. */
+        return errno == EMFILE || errno == ENFILE ? SHX_ESYS : SHX_EIO;
+    }
+    close(fd);
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     if (!sf) {
-        snprintf(err, cap, "cannot open: %s", sf_strerror(NULL));
-        return SHX_EIO;
+        /* libsndfile's messages end with a full stop; the line does not. */
+        char why[160];
+        snprintf(why, sizeof why, "%s", sf_strerror(NULL));
+        size_t n = strlen(why);
+        while (n > 0 && (why[n - 1] == '.' || why[n - 1] == ' ' || why[n - 1] == '\n'))
+            why[--n] = '\0';
+        snprintf(err, cap, "is not a sound file shmix can read (%s)", why);
+        return SHX_EFORMAT;
+    }
+    /* libsamplerate converts by ratios within 1/256..256. */
+    if (info.samplerate <= 0 || (double)out_rate / info.samplerate > 256.0
+        || (double)info.samplerate / out_rate > 256.0) {
+        snprintf(err, cap, "has a sample rate of %d Hz, which cannot be converted to %d Hz "
+                 "(shmix converts rates up to 256:1 either way)", info.samplerate, out_rate);
+        sf_close(sf);
+        return SHX_EFORMAT;
     }
     if (info.channels < 1 || info.channels > 2) {
         snprintf(err, cap, "has %d channels; shmix plays mono and stereo files", info.channels);

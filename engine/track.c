@@ -128,10 +128,17 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
                          &t->ring);
     if (rc == SHX_OK && cfg->load_request) {
-        struct worker_config wc = {cfg->block_size, (uint32_t)cfg->channels, t->max_batch,
-                                   cfg->load_request,
-                                   cfg->worker_memory_mb, cfg->cpu, cfg->worker_nice,
-                                   cfg->worker_index};
+        struct worker_config wc = {
+            .frames = cfg->block_size,
+            .channels = (uint32_t)cfg->channels,
+            .batch = t->max_batch,
+            .load_request = cfg->load_request,
+            .memory_mb = cfg->worker_memory_mb,
+            .cpu = cfg->cpu,
+            .nice = cfg->worker_nice,
+            .rt_prio = cfg->worker_rt_prio,
+            .zygote_index = cfg->worker_index,
+        };
         rc = worker_create(&wc, &t->w);
         atomic_store(&t->state, TRACK_STARTING);
     } else {

@@ -53,6 +53,7 @@ struct track_config {
     uint32_t prefetch_slots;  /* capacity of the disk thread's ring (power of two) */
     int cpu;                  /* CPU for the thread and its worker, -1 = any */
     int worker_nice;          /* nice value for the worker, 0 = leave it */
+    int worker_rt_prio;       /* SCHED_FIFO priority for the worker, 0 = none */
     int worker_index;         /* the worker's channel number in the zygote */
     const char *script_label; /* the script as the session names it, for messages */
     const char *script_path;  /* the script's path to open (watched for changes) */

@@ -85,6 +85,11 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
         plat_pin_process(pid, w->cfg.cpu);
     if (w->cfg.nice)
         plat_nice_process(pid, w->cfg.nice);
+    /* Real-time, guarded: SIGXCPU after WORKER_RTTIME_US of CPU without
+     * blocking steps the worker down (script_worker/worker.c). Refused
+     * without the rights; it then stays at its nice value. */
+    if (w->cfg.rt_prio > 0)
+        plat_realtime_process(pid, w->cfg.rt_prio, WORKER_RTTIME_US);
     chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));
     return SHX_OK;
 }

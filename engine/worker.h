@@ -22,6 +22,13 @@ struct chan;
 struct zygote;
 struct worker;
 
+/* CPU time a real-time worker may run without blocking before it is
+ * stepped down to time-sharing: a script stuck in a loop then costs the
+ * other tracks on its CPU at most this much, well within their slack (at
+ * least ahead - batch blocks, ~21 ms at the defaults), while a batch of 7
+ * blocks of a script using half of each block's time still fits. */
+#define WORKER_RTTIME_US 10000u
+
 struct worker_config {
     uint32_t frames, channels;   /* block geometry */
     uint32_t batch;              /* blocks per request, at most (channel size) */
@@ -29,6 +36,7 @@ struct worker_config {
     int memory_mb;               /* RLIMIT_AS of the process */
     int cpu;                     /* CPU to pin it to, -1 = any */
     int nice;                    /* nice value, 0 = leave it */
+    int rt_prio;                 /* SCHED_FIFO priority, 0 = time-sharing */
     int zygote_index;            /* its channel's index in the zygote */
 };
 

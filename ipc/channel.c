@@ -296,6 +296,9 @@ void chan_set_dead(struct chan *ch, int dead)
 int chan_read_msg(struct chan *ch, uint32_t *type, char *text, size_t cap)
 {
     struct chan_header *h = ch->hdr;
+    if (cap > 0)
+        text[0] = '\0';   /* whatever happens below (found by fuzz_channel) */
+    *type = 0;
     uint32_t head = load_acq(&h->msg_head);
     if (head == ch->msg_tail)
         return SHX_EEMPTY;

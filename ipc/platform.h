@@ -84,9 +84,18 @@ int plat_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
 /* Any thread, set-up only. Switches the calling thread to SCHED_FIFO at
  * priority prio. Returns 0, or SHX_ESYS when not permitted (RLIMIT_RTPRIO). */
 int plat_realtime_thread(int prio);
+/* Main or supervisor. Makes process pid (single-threaded) SCHED_FIFO at
+ * priority prio, with a soft RLIMIT_RTTIME of rttime_us: a real-time task
+ * that runs that long without blocking gets SIGXCPU (the worker then steps
+ * down to time-sharing itself). Returns 0, or SHX_ESYS when not permitted. */
+int plat_realtime_process(pid_t pid, int prio, uint64_t rttime_us);
 /* Main or supervisor. Raises process pid's CPU share (nice value, -20..19).
  * Returns 0, or SHX_ESYS when not permitted (RLIMIT_NICE). */
 int plat_nice_process(pid_t pid, int nice);
+/* Main, set-up only. Makes room for `need` open descriptors, raising the
+ * soft RLIMIT_NOFILE toward the hard one when it is lower. Returns 0, or
+ * SHX_ESYS with *limit set to the most the process may have. */
+int plat_ensure_files(long need, long *limit);
 /* Main, set-up only. Locks all current and future pages of the process into
  * RAM. Returns 0, or SHX_ESYS when not permitted (RLIMIT_MEMLOCK). */
 int plat_lock_memory(void);

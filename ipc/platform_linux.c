@@ -246,6 +246,36 @@ int plat_realtime_thread(int prio)
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
 }
 
+int plat_realtime_process(pid_t pid, int prio, uint64_t rttime_us)
+{
+    /* The limit first: the process must never run real-time unguarded. */
+    struct rlimit rl;
+    if (prlimit(pid, RLIMIT_RTTIME, NULL, &rl) != 0)
+        return SHX_ESYS;
+    rl.rlim_cur = (rlim_t)rttime_us;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+        rl.rlim_cur = rl.rlim_max;
+    if (prlimit(pid, RLIMIT_RTTIME, &rl, NULL) != 0)
+        return SHX_ESYS;
+    struct sched_param sp = {.sched_priority = prio};
+    return sched_setscheduler(pid, SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_ensure_files(long need, long *limit)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return SHX_ESYS;
+    if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < need) {
+        rlim_t want = (rlim_t)need;
+        rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    *limit = rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
+    return *limit >= need ? SHX_OK : SHX_ESYS;
+}
+
 int plat_nice_process(pid_t pid, int nice)
 {
     return setpriority(PRIO_PROCESS, (id_t)pid, nice) == 0 ? SHX_OK : SHX_ESYS;

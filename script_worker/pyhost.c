@@ -176,6 +176,19 @@ int pyhost_create(struct pyhost **out, char *err, size_t cap)
         free(h);
         return SHX_ESYS;
     }
+    /* UTF-8 mode whatever the locale: script paths, file names and params
+     * are UTF-8 in the session, and the engine's environment may be the C
+     * locale (an isolated interpreter would otherwise take ASCII for file
+     * names and fail on "dübbel.py"). */
+    PyPreConfig pre;
+    PyPreConfig_InitIsolatedConfig(&pre);
+    pre.utf8_mode = 1;
+    PyStatus pst = Py_PreInitialize(&pre);
+    if (PyStatus_Exception(pst)) {
+        snprintf(err, cap, "cannot start Python: %s", pst.err_msg ? pst.err_msg : "?");
+        free(h);
+        return SHX_ESYS;
+    }
     /* Isolated: no PYTHON* environment, no user site, no signal handlers
      * (the engine owns signals; the worker is in its own process group). */
     PyConfig config;

@@ -11,7 +11,14 @@
  * process group, address-space limit, no core dumps, dies with the engine)
  * and serves requests in a loop: wait -> LOAD/PROCESS/QUIT -> reply. The
  * wait is timed so the parent is re-checked every second even if
- * PR_SET_PDEATHSIG was somehow missed. Single-threaded. */
+ * PR_SET_PDEATHSIG was somehow missed. Single-threaded.
+ *
+ * In play the engine makes a worker SCHED_FIFO with a soft RLIMIT_RTTIME
+ * (see docs/realtime.md): when a script runs that long without its worker
+ * blocking, the kernel sends SIGXCPU and the handler below steps the
+ * process down to time-sharing, so that a script stuck in a loop cannot
+ * starve the other workers on its CPU while the engine waits out
+ * hang_timeout. It steps back up once the request is answered. */
 #include "pyhost.h"
 #include "../ipc/channel.h"
 #include "../ipc/errors.h"
@@ -28,6 +35,35 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* The real-time priority the process had when SIGXCPU stepped it down, 0
+ * while it has not. Written by the handler, read by the serve loop. */
+static volatile sig_atomic_t stepped_down_from;
+
+static void on_xcpu(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    struct sched_param sp;
+    if (sched_getscheduler(0) == SCHED_FIFO && sched_getparam(0, &sp) == 0) {
+        struct sched_param other = {.sched_priority = 0};
+        if (sched_setscheduler(0, SCHED_OTHER, &other) == 0)
+            stepped_down_from = sp.sched_priority;
+    }
+    errno = saved;
+}
+
+/* After an answer: real-time again if SIGXCPU had stepped the process down
+ * (RLIMIT_RTTIME counts afresh once the process has blocked). */
+static void step_back_up(void)
+{
+    int prio = stepped_down_from;
+    if (prio > 0) {
+        stepped_down_from = 0;
+        struct sched_param sp = {.sched_priority = prio};
+        sched_setscheduler(0, SCHED_FIFO, &sp);
+    }
+}
+
 static void usage_exit(void)
 {
     fprintf(stderr, "shmix-worker: started by shmix only "
@@ -40,6 +76,14 @@ static void contain_process(void)
 {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
+    /* Before the engine can make this process (or, in the zygote, the
+     * workers cloned from it, which inherit the handler) real-time. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_xcpu;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGXCPU, &sa, NULL);
     /* numpy's BLAS would otherwise start a thread per core in every worker. */
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     setenv("OMP_NUM_THREADS", "1", 1);
@@ -97,6 +141,7 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
             break;
         }
         chan_reply_blocks(ch, req.seq, st, mask, plat_thread_cpu_ns() - cpu0, woke);
+        step_back_up();
         pyhost_idle(py);
     }
 }

@@ -62,8 +62,11 @@ void h_write(const char *name, const char *text)
 void h_write_wav(const char *name, int rate, int channels, int64_t frames,
                  double (*sample)(int64_t frame, int channel))
 {
+    size_t n = strlen(name);
+    int flac = n > 5 && !strcmp(name + n - 5, ".flac");
     SF_INFO info = {.samplerate = rate, .channels = channels,
-                    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+                    .format = flac ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16
+                                   : SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     SNDFILE *sf = sf_open(h_path(name), SFM_WRITE, &info);
     assert_non_null(sf);
     float *buf = malloc(sizeof(float) * (size_t)(frames * channels));

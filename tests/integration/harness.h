@@ -15,7 +15,8 @@ void h_cleanup(void);
 const char *h_path(const char *name);
 /* Writes text to <tmpdir>/<name>. */
 void h_write(const char *name, const char *text);
-/* Writes a float WAV: sample(frame, channel) gives each value. */
+/* Writes a float WAV (16-bit FLAC when name ends in .flac): sample(frame,
+ * channel) gives each value. */
 void h_write_wav(const char *name, int rate, int channels, int64_t frames,
                  double (*sample)(int64_t frame, int channel));
 /* Reads any sound file into a malloc'ed float array; sets frames, channels. */

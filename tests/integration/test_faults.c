@@ -308,6 +308,24 @@ static void test_restart_storm(void **state)
            "failed until its script changes");
 }
 
+/* A worker that writes random bytes over its own channel (header, reply
+ * words, message slots, audio) at random moments: each time the engine
+ * notices it kills and restarts that worker; the other tracks' audio is
+ * bit-identical to the reference in render and never late in play. */
+static void test_hostile_worker(void **state)
+{
+    (void)state;
+    const char *victim = "script: " S "/hostile.py, params: {seed: 7, every: 30}";
+    const char *sup = "{max_restarts: 1000, window: 1}";
+    const char *t = render_case(sup, victim);
+    assert_true(h_num(t, "restarts") >= 2);
+    assert_true(h_num(t, "faulted_blocks") >= 2);
+    t = play_case(sup, victim, 6.0);
+    assert_true(h_num(t, "restarts") >= 2);
+    assert_true(h_num(t, "faulted_blocks") >= 2);
+    assert_non_null(strstr(err, "in victim"));
+}
+
 static const char fixed_script[] = "def process(block):\n    block *= 0.5\n";
 static const char broken_script[] = "def process(block):\n    block *= (\n";
 
@@ -510,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_wrong_shape),
         cmocka_unit_test(test_memory),
         cmocka_unit_test(test_restart_storm),
+        cmocka_unit_test(test_hostile_worker),
         cmocka_unit_test(test_script_edited_while_playing),
         cmocka_unit_test(test_no_descriptors_leak_into_workers),
         cmocka_unit_test(test_chaos),

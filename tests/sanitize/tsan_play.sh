@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tsan_play.sh BUILD_DIR - the threaded parts of the engine under
+# ThreadSanitizer: plays the demo session (scripts on several tracks) on the
+# null device for a few seconds with stats and meters on, while one worker
+# is killed twice (the supervisor restarts it) and the script of another is
+# touched (hot reload). Fails on any ThreadSanitizer report or a bad exit.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=$(cd "$1" && pwd)
+tmp=$(mktemp -d /tmp/shmix-tsan.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cmake --build "$build" --target demo-assets >/dev/null 2>&1 || true
+cp -r "$src/assets/demo/." "$tmp/"
+cp -r "$src/assets/scripts" "$tmp/scripts"
+sed -i "s#\.\./scripts/#scripts/#g" "$tmp/demo.yaml"
+"$build/shmix" play "$tmp/demo.yaml" --null --duration 6 --stats "$tmp/stats.json" \
+    --stats-interval 0.2 >"$tmp/out.txt" 2>"$tmp/err.txt" &
+pid=$!
+sleep 2
+victim=$(pgrep -P "$pid" -f shmix-worker | head -n 1 || true)
+[[ -n $victim ]] && kill -9 "$victim"
+sleep 1
+victim=$(pgrep -P "$pid" -f shmix-worker | head -n 1 || true)
+[[ -n $victim ]] && kill -9 "$victim"
+touch "$tmp"/scripts/*.py
+rc=0
+wait "$pid" || rc=$?
+if grep -q "ThreadSanitizer" "$tmp/err.txt" || [[ $rc -ne 0 ]]; then
+    echo "tsan: play exited $rc" >&2
+    cat "$tmp/err.txt" >&2
+    exit 1
+fi
+lines=$(wc -l <"$tmp/stats.json")
+restarts=$(tail -n 1 "$tmp/stats.json" | grep -o '"restarts": [0-9]*' | awk '{ s += $2 } END { print s + 0 }')
+echo "tsan: play with $lines stats lines, $restarts restarts: no report"
+[[ $restarts -ge 1 ]] || { echo "tsan: no worker was restarted" >&2; exit 1; }
