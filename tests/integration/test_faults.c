@@ -318,9 +318,13 @@ static void test_hostile_worker(void **state)
     const char *victim = "script: " S "/hostile.py, params: {seed: 7, every: 30}";
     const char *sup = "{max_restarts: 1000, window: 1}";
     const char *t = render_case(sup, victim);
+    fprintf(stderr, "hostile worker, render: %.0f restarts, %.0f faulted blocks\n",
+            h_num(t, "restarts"), h_num(t, "faulted_blocks"));
     assert_true(h_num(t, "restarts") >= 2);
     assert_true(h_num(t, "faulted_blocks") >= 2);
     t = play_case(sup, victim, 6.0);
+    fprintf(stderr, "hostile worker, 6 s of play: %.0f restarts, %.0f faulted blocks\n",
+            h_num(t, "restarts"), h_num(t, "faulted_blocks"));
     assert_true(h_num(t, "restarts") >= 2);
     assert_true(h_num(t, "faulted_blocks") >= 2);
     assert_non_null(strstr(err, "in victim"));

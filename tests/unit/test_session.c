@@ -79,6 +79,37 @@ static void test_defaults(void **state)
     session_destroy(s);
 }
 
+/* A file value with no stem ("a.wav/", "stems/") names the track by its
+ * place; found by fuzz_session, which once got an empty name. (A dotfile
+ * keeps its whole name: ".wav".) */
+static void test_default_name_without_stem(void **state)
+{
+    (void)state;
+    struct session *s = load_ok("tracks:\n  - file: a.wav/\n  - file: stems/\n"
+                                "  - file: b.wav\n  - file: .wav\n");
+    assert_int_equal(s->ntracks, 4);
+    assert_string_equal(s->tracks[0].name, "track 1");
+    assert_string_equal(s->tracks[1].name, "track 2");
+    assert_string_equal(s->tracks[2].name, "b");
+    assert_string_equal(s->tracks[3].name, ".wav");
+    session_destroy(s);
+}
+
+/* A huge integer is a range error, not undefined behaviour (fuzz_session
+ * with UBSan). */
+static void test_huge_integer(void **state)
+{
+    (void)state;
+    write_file("s.yaml", "sample_rate: 48777777777777777777777777777777777777000\n"
+                         "tracks:\n  - file: a.wav\n");
+    struct session *s = NULL;
+    char err[512] = "";
+    assert_int_equal(session_load(path, &s, err, sizeof err), SHX_ESESSION);
+    assert_null(s);
+    assert_non_null(strstr(err, ":1:14: sample_rate: 48777777777777777777777777777777777777000 "
+                                "is out of range 8000..384000"));
+}
+
 static void test_full(void **state)
 {
     (void)state;
@@ -213,6 +244,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_default_name_without_stem),
+        cmocka_unit_test(test_huge_integer),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_missing_file),
