@@ -133,6 +133,15 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
 
 /* Seqlock writer: seq odd while the body changes; the fences order the
  * body's stores between the two increments for a reader on any CPU. */
+/* GCC warns that ThreadSanitizer does not model standalone fences. The
+ * seqlock's readers are the overlay and stats (the main thread, which is
+ * also the writer) and `shmix top` in another process, which TSan cannot
+ * see either way; the fences are what make the cross-process read
+ * correct, so they stay. */
+#if defined(__SANITIZE_THREAD__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+
 void meter_update(struct meter *m, const struct meter_frame *fr)
 {
     static struct meter_snapshot next;   /* main thread only */

@@ -34,6 +34,16 @@ struct jbuf {             /* a growing JSON text */
 static void fail(struct loader *L, const yaml_node_t *n, const char *path,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Error messages quote the user's text (keys, values, paths), which may
+ * hold newlines or other control bytes; the message must stay one line.
+ * Found by fuzz_session: a multi-line plain key. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = *s == '\n' || *s == '\t' || *s == '\r' ? ' ' : '?';
+}
+
 static void fail(struct loader *L, const yaml_node_t *n, const char *path,
                  const char *fmt, ...)
 {
@@ -49,6 +59,7 @@ static void fail(struct loader *L, const yaml_node_t *n, const char *path,
     int col = n ? (int)n->start_mark.column + 1 : 1;
     snprintf(L->err, L->cap, "%s:%d:%d: %s%s%s", L->s->path, line, col,
              path ? path : "", path ? ": " : "", msg);
+    one_line(L->err);
 }
 
 void session_error_at(const struct session *s, struct session_pos pos,
@@ -60,6 +71,7 @@ void session_error_at(const struct session *s, struct session_pos pos,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     snprintf(err, cap, "%s:%d:%d: %s", s->path, pos.line, pos.col, msg);
+    one_line(err);
 }
 
 static const char *kind_name(const yaml_node_t *n)
@@ -575,6 +587,7 @@ int session_load(const char *path, struct session **out, char *err, size_t cap)
         snprintf(err, cap, "%s:%d:%d: YAML: %s%s%s", path, (int)m->line + 1,
                  (int)m->column + 1, parser.problem ? parser.problem : "cannot parse",
                  parser.context ? " " : "", parser.context ? parser.context : "");
+        one_line(err);
         yaml_parser_delete(&parser);
         session_destroy(s);
         return SHX_ESESSION;

@@ -194,6 +194,17 @@ int64_t source_read(struct source *s, float *buf, int64_t frames)
             return SHX_EIO;
         if (got < n)   /* decoder or converter ran short: pad to the promised length */
             memset(s->conv + got * s->file_ch, 0, sizeof(float) * (size_t)(n - got) * s->file_ch);
+        /* A float file may hold NaN or Inf (a damaged or hostile file):
+         * such samples become silence here, before any track or the mix
+         * can spread them. The first pass only looks and vectorises. */
+        const uint32_t *bits = (const uint32_t *)s->conv;
+        uint32_t any = 0;
+        for (long i = 0; i < n * s->file_ch; i++)
+            any |= (bits[i] & 0x7f800000u) == 0x7f800000u;
+        if (any)
+            for (long i = 0; i < n * s->file_ch; i++)
+                if (!isfinite(s->conv[i]))
+                    s->conv[i] = 0.0f;
         float *o = buf + done * s->out_ch;
         const float *c = s->conv;
         if (s->file_ch == s->out_ch)

@@ -211,6 +211,32 @@ static void test_truncated_wav(void **state)
                                "file. Malformed 'fmt ' chunk)");
 }
 
+static void test_corrupt_wav(void **state)
+{
+    (void)state;
+    /* Garbage over the middle of a float WAV decodes as samples: here
+     * 0xff bytes, i.e. NaN, and huge values. They must not reach the mix:
+     * the render is complete, finite, and intact before the damage. */
+    h_write_wav("bad.wav", 48000, 1, 48000, tone);
+    off_t full = file_size("bad.wav");
+    int fd = open(h_path("bad.wav"), O_WRONLY);
+    assert_true(fd >= 0);
+    unsigned char junk[4000];
+    memset(junk, 0xff, sizeof junk / 2);                       /* NaN */
+    for (size_t i = sizeof junk / 2; i < sizeof junk; i += 4)  /* +Inf and 3e38 */
+        memcpy(junk + i, i % 8 ? "\x00\x00\x80\x7f" : "\xff\xff\x7f\x7f", 4);
+    assert_int_equal(pwrite(fd, junk, sizeof junk, full / 2 & ~(off_t)3), (ssize_t)sizeof junk);
+    close(fd);
+    int64_t frames;
+    float *a = render_one("bad.wav", &frames);
+    assert_int_equal(frames, 48000);
+    assert_tone(a, 20000);
+    for (int64_t i = 0; i < frames; i++)
+        if (!isfinite(a[i]))
+            fail_msg("frame %lld is not finite", (long long)i);
+    free(a);
+}
+
 static void test_truncated_and_corrupt_flac(void **state)
 {
     (void)state;
@@ -389,6 +415,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_six_channels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sample_rates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_wav, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_wav, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_and_corrupt_flac, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_with_spaces_and_accents, setup, teardown),

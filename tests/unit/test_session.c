@@ -110,6 +110,19 @@ static void test_huge_integer(void **state)
                                 "is out of range 8000..384000"));
 }
 
+/* A message quoting the user's text stays one line even when that text
+ * spans lines (fuzz_session: a multi-line plain key). */
+static void test_error_is_one_line(void **state)
+{
+    (void)state;
+    write_file("s.yaml", "\"sample\\nrate\\x01\": 1\ntracks: [{file: a.wav}]\n");
+    struct session *s = NULL;
+    char err[512] = "";
+    assert_int_equal(session_load(path, &s, err, sizeof err), SHX_ESESSION);
+    assert_null(strchr(err, '\n'));
+    assert_non_null(strstr(err, ":1:1: sample rate?: unknown key"));
+}
+
 static void test_full(void **state)
 {
     (void)state;
@@ -246,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_default_name_without_stem),
         cmocka_unit_test(test_huge_integer),
+        cmocka_unit_test(test_error_is_one_line),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_missing_file),
