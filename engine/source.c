@@ -1,6 +1,7 @@
 /* source.c - libsndfile decoding + libsamplerate conversion; see source.h. */
 #include "source.h"
 #include "errors.h"
+#include "samples.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,15 +197,8 @@ int64_t source_read(struct source *s, float *buf, int64_t frames)
             memset(s->conv + got * s->file_ch, 0, sizeof(float) * (size_t)(n - got) * s->file_ch);
         /* A float file may hold NaN or Inf (a damaged or hostile file):
          * such samples become silence here, before any track or the mix
-         * can spread them. The first pass only looks and vectorises. */
-        const uint32_t *bits = (const uint32_t *)s->conv;
-        uint32_t any = 0;
-        for (long i = 0; i < n * s->file_ch; i++)
-            any |= (bits[i] & 0x7f800000u) == 0x7f800000u;
-        if (any)
-            for (long i = 0; i < n * s->file_ch; i++)
-                if (!isfinite(s->conv[i]))
-                    s->conv[i] = 0.0f;
+         * can spread them. */
+        samples_sanitize(s->conv, (size_t)n * (size_t)s->file_ch);
         float *o = buf + done * s->out_ch;
         const float *c = s->conv;
         if (s->file_ch == s->out_ch)

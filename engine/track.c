@@ -8,12 +8,10 @@
 #include "feed.h"
 #include "pan.h"
 #include "platform.h"
-#include "proc.h"
 #include "ring.h"
 #include "worker.h"
 #include "zygote.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -10,32 +10,10 @@
 #include "pan.h"
 #include "platform.h"
 #include "ring.h"
+#include "samples.h"
 #include "worker.h"
 
-#include <math.h>
 #include <string.h>
-
-/* ---- the block loop (track thread, real-time rules) ---- */
-
-/* Replaces non-finite samples with 0; returns how many there were. The
- * first pass only looks (exponent bits all ones = Inf or NaN) and
- * vectorises; the second runs only for a block that has some. */
-static uint64_t sanitize(float *buf, size_t n)
-{
-    const uint32_t *bits = (const uint32_t *)buf;
-    uint32_t any = 0;
-    for (size_t i = 0; i < n; i++)
-        any |= (bits[i] & 0x7f800000u) == 0x7f800000u;
-    if (!any)
-        return 0;
-    uint64_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(buf[i])) {
-            buf[i] = 0.0f;
-            bad++;
-        }
-    return bad;
-}
 
 /* The one decision point for what a track plays while its script cannot
  * deliver: the block's dry input (bypass) or silence (mute). */
@@ -277,7 +255,7 @@ static void run_script(struct track *t, int64_t k, uint32_t n, uint64_t *cpu, ui
                 continue;
             }
             memcpy(t->wet, chan_block(ch, j), t->block_floats * sizeof(float));
-            uint64_t bad = sanitize(t->wet, t->block_floats);
+            uint64_t bad = samples_sanitize(t->wet, t->block_floats);
             if (bad)
                 atomic_fetch_add_explicit(&t->bad, bad, memory_order_relaxed);
             /* After a restart: the new worker's first processed block is

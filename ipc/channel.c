@@ -58,6 +58,7 @@ _Static_assert(offsetof(struct chan_header, ack_seq) == 128, "layout");
 _Static_assert(offsetof(struct chan_header, msg_head) == 160, "layout");
 _Static_assert(sizeof(struct chan_header) == 192, "layout");
 _Static_assert(sizeof(struct msg_slot) == 2048, "layout");
+_Static_assert(CHAN_MAX_BATCH < 32, "ack_mask has a bit per block");
 
 #define HEADER_BYTES 256u
 #define CTL_OFFSET HEADER_BYTES
@@ -234,7 +235,7 @@ static int take_reply(struct chan *ch, struct chan_reply *r)
     uint64_t wake = __atomic_load_n(&h->wake_ns, __ATOMIC_RELAXED);
     uint64_t done = __atomic_load_n(&h->done_ns, __ATOMIC_RELAXED);
     uint32_t mask = __atomic_load_n(&h->ack_mask, __ATOMIC_RELAXED);
-    uint32_t full = ch->count >= 32 ? UINT32_MAX : (1u << ch->count) - 1u;
+    uint32_t full = (1u << ch->count) - 1u;   /* count <= CHAN_MAX_BATCH < 32 */
     uint64_t posted = h->req_ns;   /* engine-written, but re-check anyway */
     uint64_t now = plat_now_ns();
     ch->acked = ch->seq;

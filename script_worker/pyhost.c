@@ -272,7 +272,7 @@ int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap)
         h->nblocks++;
     }
     Py_XDECREF(np);
-    if (h->nblocks == 0 || h->nblocks != chan_batch(ch)) {
+    if (h->nblocks != chan_batch(ch)) {   /* (a channel has at least one) */
         PyErr_Clear();
         snprintf(err, cap, "cannot wrap the audio block as a numpy array");
         return SHX_ESYS;

@@ -361,8 +361,8 @@ static void test_hostile_worker(void **state)
             h_num(t, "restarts"), h_num(t, "faulted_blocks"));
     assert_true(h_num(t, "restarts") >= 2);
     assert_true(h_num(t, "faulted_blocks") >= 2);
-    t = play_case(sup, victim, 6.0);
-    fprintf(stderr, "hostile worker, 6 s of play: %.0f restarts, %.0f faulted blocks\n",
+    t = play_case(sup, victim, 4.0);
+    fprintf(stderr, "hostile worker, 4 s of play: %.0f restarts, %.0f faulted blocks\n",
             h_num(t, "restarts"), h_num(t, "faulted_blocks"));
     assert_true(h_num(t, "restarts") >= 2);
     assert_true(h_num(t, "faulted_blocks") >= 2);

@@ -10,7 +10,7 @@ src=$(cd "$here/../.." && pwd)
 build=$(cd "$1" && pwd)
 tmp=$(mktemp -d /tmp/shmix-tsan.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-cmake --build "$build" --target demo-assets >/dev/null 2>&1 || true
+cmake --build "$build" --target demo-assets >/dev/null
 cp -r "$src/assets/demo/." "$tmp/"
 cp -r "$src/assets/scripts" "$tmp/scripts"
 sed -i "s#\.\./scripts/#scripts/#g" "$tmp/demo.yaml"
