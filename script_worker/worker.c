@@ -18,7 +18,8 @@
  * blocking, the kernel sends SIGXCPU and the handler below steps the
  * process down to time-sharing, so that a script stuck in a loop cannot
  * starve the other workers on its CPU while the engine waits out
- * hang_timeout. It steps back up once the request is answered. */
+ * hang_timeout. It steps back up once the request is answered. LOAD
+ * always runs time-shared (load_time_shared). */
 #include "pyhost.h"
 #include "../ipc/channel.h"
 #include "../ipc/errors.h"
@@ -62,6 +63,24 @@ static void step_back_up(void)
         struct sched_param sp = {.sched_priority = prio};
         sched_setscheduler(0, SCHED_FIFO, &sp);
     }
+}
+
+/* LOAD (importing the script, its modules, running setup) is not
+ * real-time work and may take a while: it runs time-shared, so that a
+ * worker starting or reloading beside others on its CPU never holds them
+ * off, and the process is real-time again for the blocks that follow. */
+static uint32_t load_time_shared(struct pyhost *py, const char *ctl)
+{
+    struct sched_param sp;
+    int rt = sched_getscheduler(0) == SCHED_FIFO && sched_getparam(0, &sp) == 0;
+    if (rt) {
+        struct sched_param other = {.sched_priority = 0};
+        sched_setscheduler(0, SCHED_OTHER, &other);
+    }
+    uint32_t st = pyhost_load(py, ctl);
+    if (rt)
+        sched_setscheduler(0, SCHED_FIFO, &sp);
+    return st;
 }
 
 static void usage_exit(void)
@@ -117,7 +136,7 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
         uint32_t st, mask = 0;
         switch (req.cmd) {
         case CHAN_CMD_LOAD:
-            st = pyhost_load(py, req.ctl);
+            st = load_time_shared(py, req.ctl);
             mask = st == CHAN_ST_OK;
             break;
         case CHAN_CMD_PROCESS:
