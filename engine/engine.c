@@ -145,12 +145,13 @@ int engine_create(const struct session *s, const struct engine_options *o,
             .prefetch_slots = prefetch,
             .refill = o->refill ? o->refill : 1,
             .batch = batch,
-            /* A track thread and its worker never run at the same time (one
-             * waits for the other), so they share a CPU: each hand-off is
-             * then a local context switch instead of a cross-CPU wake-up,
-             * which costs several microseconds more on a virtual machine.
-             * The tracks are spread over the CPUs. */
-            .cpu = ncpu > 1 ? i % ncpu : -1,
+            /* When pinned (render): a track thread and its worker never run
+             * at the same time (one waits for the other), so they share a
+             * CPU and each hand-off is a local context switch instead of a
+             * cross-CPU wake-up, which costs several microseconds more on
+             * a virtual machine; the tracks are spread over the CPUs. Play
+             * does not pin (docs/realtime.md). */
+            .cpu = o->pin && ncpu > 1 ? i % ncpu : -1,
             .worker_nice = o->worker_nice,
             .worker_rt_prio = o->worker_rt_prio,
             .worker_index = st->script ? nscripted++ : -1,

@@ -23,6 +23,7 @@ struct engine_options {
                                1..CHAN_MAX_BATCH; 0 = one block */
     int worker_nice;        /* see track_config.worker_nice */
     int worker_rt_prio;     /* see track_config.worker_rt_prio */
+    int pin;                /* pin track i's thread and worker to CPU i % CPUs */
 };
 
 /* Main. Opens every track's file and builds the tracks (no workers yet).

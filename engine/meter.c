@@ -22,6 +22,8 @@ struct meter {
     char name[64];
     char session[128];
     struct track_snapshot *prev;  /* totals at the previous update */
+    float *shown_cpu;             /* each track's cpu as last measured */
+    float shown_dsp;
     uint64_t prev_mix_ns;
 };
 
@@ -29,7 +31,12 @@ int meter_create(struct engine *e, const char *session, int publish, struct mete
 {
     struct meter *m = calloc(1, sizeof *m);
     int n = engine_ntracks(e);
-    if (!m || !(m->prev = calloc((size_t)n + 1, sizeof *m->prev))) {
+    if (!m || !(m->prev = calloc((size_t)n + 1, sizeof *m->prev))
+        || !(m->shown_cpu = calloc((size_t)n + 1, sizeof *m->shown_cpu))) {
+        if (m) {
+            free(m->prev);
+            free(m->shown_cpu);
+        }
         free(m);
         return SHX_ENOMEM;
     }
@@ -42,6 +49,7 @@ int meter_create(struct engine *e, const char *session, int publish, struct mete
         addr = calloc(1, sizeof *m->pub);
     if (!addr) {
         free(m->prev);
+        free(m->shown_cpu);
         free(m);
         return SHX_ENOMEM;
     }
@@ -66,6 +74,7 @@ void meter_destroy(struct meter *m)
         free(m->pub);
     }
     free(m->prev);
+    free(m->shown_cpu);
     free(m);
 }
 
@@ -81,7 +90,8 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
     int n = engine_ntracks(e);
     if (n > METER_MAX_TRACKS)
         n = METER_MAX_TRACKS;
-    uint64_t total = 0, max_blocks = 0;
+    uint64_t max_blocks = 0;
+    double dsp = 0.0;
     for (int i = 0; i < n; i++) {
         struct track *t = engine_track(e, i);
         struct track_snapshot now;
@@ -89,7 +99,6 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         struct track_snapshot *p = &m->prev[i];
         struct meter_track *mt = &s->tracks[i];
         uint64_t blocks = now.blocks - p->blocks, cpu = now.cpu_ns - p->cpu_ns;
-        total += cpu;
         max_blocks = blocks > max_blocks ? blocks : max_blocks;
         snprintf(mt->name, sizeof mt->name, "%s", track_name(t));
         snprintf(mt->state, sizeof mt->state, "%s", track_state_name(now.state));
@@ -99,7 +108,15 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         mt->audible = (uint8_t)now.audible;
         mt->blocks = now.blocks;
         mt->cpu_ns = now.cpu_ns;
-        mt->cpu = blocks ? (float)(100.0 * (double)cpu / ((double)blocks * block_ns)) : 0.0f;
+        /* A track renders a batch of blocks per wake-up, so a tick may see
+         * none: it then shows what it last measured, and the next tick
+         * measures over both (prev keeps its block and CPU totals). */
+        if (blocks)
+            mt->cpu = (float)(100.0 * (double)cpu / ((double)blocks * block_ns));
+        else
+            mt->cpu = m->shown_cpu[i];
+        m->shown_cpu[i] = mt->cpu;
+        dsp += mt->cpu;
         mt->cpu_peak = (float)(100.0 * (double)now.block_cpu_peak_ns / block_ns);
         mt->wake_us = (float)(now.wake_ns / 1e3);
         mt->busy_us = (float)(now.busy_ns / 1e3);
@@ -111,10 +128,16 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         mt->errors = now.errors;
         mt->restart_ms = (float)(now.restart_ns / 1e6);
         snprintf(mt->last_error, sizeof mt->last_error, "%s", now.last_error);
+        if (!blocks) {
+            now.blocks = p->blocks;
+            now.cpu_ns = p->cpu_ns;
+        }
         *p = now;
     }
-    total += fr->mix_cpu_ns - m->prev_mix_ns;
-    m->prev_mix_ns = fr->mix_cpu_ns;
+    if (max_blocks) {
+        dsp += 100.0 * (double)(fr->mix_cpu_ns - m->prev_mix_ns) / ((double)max_blocks * block_ns);
+        m->prev_mix_ns = fr->mix_cpu_ns;
+    }
     s->ntracks = (uint32_t)n;
     snprintf(s->session, sizeof s->session, "%s", m->session);
     s->time = fr->time;
@@ -122,8 +145,9 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
     snprintf(s->state, sizeof s->state, "%s", fr->state);
     s->sample_rate = engine_sample_rate(e);
     s->block_size = (int32_t)engine_block_size(e);
-    s->dsp_load = max_blocks ? (float)(100.0 * (double)total / ((double)max_blocks * block_ns))
-                             : 0.0f;
+    if (max_blocks)
+        m->shown_dsp = (float)dsp;
+    s->dsp_load = m->shown_dsp;
     s->master_peak = fr->master_peak;
     s->gui_cpu = fr->gui_cpu;
     s->xruns = fr->xruns;

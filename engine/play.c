@@ -152,7 +152,10 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     /* Workers are SCHED_FIFO below the track threads, guarded by
      * RLIMIT_RTTIME: a worker stuck in a loop is stepped down to nice -10
      * within WORKER_RTTIME_US, so it cannot starve the other workers on its
-     * CPU while the engine waits out hang_timeout (docs/realtime.md). */
+     * CPU while the engine waits out hang_timeout (docs/realtime.md).
+     * Tracks are not pinned: the scheduler moves a runnable worker to
+     * whichever CPU is free, so a stalled or slowed CPU (a VM's neighbours)
+     * does not hold up the half of the tracks that would be pinned to it. */
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
                                 .worker_rt_prio = WORKER_RT_PRIO,

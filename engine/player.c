@@ -16,8 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AHEAD_NS 40000000u     /* default render-ahead: absorbs VM stalls of 4-8 ms with
-                                  room to spare on a loaded machine */
+/* Default render-ahead, 80 ms (30 blocks at 128 frames): half of it is
+ * the batch a worker gets per wake-up, the other half (40 ms) the slack a
+ * late worker or a stalled CPU may use up. On this kind of VM a loaded CPU
+ * stalls for up to 20-45 ms now and then (docs/performance.md), and each
+ * wake-up of a worker costs ~0.2 ms of cold caches, so both halves pay.
+ * What it costs: a mute, gain or script change is heard that much later
+ * (REAPER's anticipative FX renders 200 ms ahead by default). */
+#define AHEAD_NS 80000000u
 #define FADE_NS 10000000u      /* fade-out on stop */
 #define TRACK_RT_PRIO 5        /* SCHED_FIFO for track threads: below the device (JACK: 10) */
 #define PREFILL_NS 10000000000ull

@@ -21,7 +21,7 @@ struct player_options {
     double start;          /* seconds on the timeline */
     double duration;       /* seconds to play; < 0 = to the end (or forever when looping) */
     int loop;              /* use the session's loop region (the whole session if none) */
-    uint32_t ahead;        /* blocks rendered ahead; 0 = about 40 ms worth */
+    uint32_t ahead;        /* blocks rendered ahead; 0 = about 80 ms worth */
     int realtime;          /* ask for SCHED_FIFO for the track threads */
 };
 

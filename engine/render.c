@@ -20,6 +20,7 @@ void render_engine_options(struct engine_options *eo)
 {
     eo->ring_slots = RENDER_SLOTS;
     eo->refill = RENDER_BATCH;
+    eo->pin = 1;   /* one request per block: local hand-offs pay (performance.md) */
 }
 
 int render_run(struct engine *e, const struct render_options *o, char *err, size_t cap)

@@ -65,13 +65,19 @@ static void json_db(FILE *f, float peak)
 void stats_write(struct stats *st, FILE *f, const struct meter_snapshot *s)
 {
     double block_ns = 1e9 * s->block_size / s->sample_rate;
-    uint64_t total = s->mix_ns - st->mix_ns, max_blocks = 0;
+    /* dsp_load is the sum of the tracks' cpu (each over the blocks it
+     * rendered: tracks render in batches, so their block counts over an
+     * interval differ by up to one batch) and the mixer's share. */
+    double dsp = 0.0;
+    uint64_t max_blocks = 0;
     for (uint32_t i = 0; i < s->ntracks; i++) {
         uint64_t b = s->tracks[i].blocks - st->t[i].blocks;
-        total += s->tracks[i].cpu_ns - st->t[i].cpu_ns;
+        if (b)
+            dsp += 100.0 * (double)(s->tracks[i].cpu_ns - st->t[i].cpu_ns) / ((double)b * block_ns);
         max_blocks = b > max_blocks ? b : max_blocks;
     }
-    double dsp = max_blocks ? 100.0 * (double)total / ((double)max_blocks * block_ns) : 0.0;
+    if (max_blocks)
+        dsp += 100.0 * (double)(s->mix_ns - st->mix_ns) / ((double)max_blocks * block_ns);
     fprintf(f, "{\"time\": %.3f, \"position\": %.3f, \"state\": ", s->time, s->position);
     json_string(f, s->state);
     fprintf(f, ", \"sample_rate\": %d, \"block_size\": %d, \"dsp_load\": %.1f, "

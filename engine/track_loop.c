@@ -99,6 +99,7 @@ static int take_answer(struct track *t, uint64_t deadline, struct chan_reply *r,
         if (++t->raise_streak == RAISES_TO_ERROR) {
             atomic_store(&t->state, TRACK_ERROR);
             atomic_fetch_or(&t->events, EV_ERROR_STATE);
+            break;   /* the worker ran none of the blocks after this one */
         }
     }
     return 1;

@@ -4,6 +4,7 @@
 #ifndef SHX_TRACK_PRIV_H
 #define SHX_TRACK_PRIV_H
 
+#include "channel.h"
 #include "pan.h"
 #include "track.h"
 
@@ -16,7 +17,7 @@ struct feed;
 struct ring;
 struct worker;
 
-#define RAISES_TO_ERROR 10      /* consecutive raises before the track is `error` */
+#define RAISES_TO_ERROR CHAN_FAILS_TO_ERROR   /* consecutive raises: track `error` */
 #define HEAD_BYTES 64           /* block header in a ring slot, keeps audio aligned */
 #define HIST 128                /* blocks whose wake/busy times the medians cover */
 

@@ -25,9 +25,9 @@ struct worker;
 /* CPU time a real-time worker may run without blocking before it is
  * stepped down to time-sharing: a script stuck in a loop then costs the
  * other tracks on its CPU at most this much, well within their slack (at
- * least ahead - batch blocks, ~21 ms at the defaults), while a batch of 7
- * blocks of a script using half of each block's time still fits. */
-#define WORKER_RTTIME_US 10000u
+ * least ahead - batch blocks, 40 ms at the defaults), while a batch of 15
+ * blocks of a script using a third of each block's time still fits. */
+#define WORKER_RTTIME_US 15000u
 
 struct worker_config {
     uint32_t frames, channels;   /* block geometry */

@@ -59,6 +59,11 @@ enum chan_msg_type {
 #define CHAN_MSG_SLOTS 16u        /* worker -> engine messages in flight */
 #define CHAN_MSG_TEXT 2040u       /* longest message text, bytes */
 #define CHAN_MAX_BATCH 16u        /* most blocks one PROCESS request covers */
+/* Failed blocks in a row (raises, wrong shapes) after which the engine puts
+ * the track in `error` and calls its script no more: a worker that reaches
+ * it within a batch leaves the rest of the batch unprocessed, so the script
+ * runs exactly as often as it would one block per request. */
+#define CHAN_FAILS_TO_ERROR 10u
 
 struct chan_request {
     uint32_t seq;

@@ -123,6 +123,7 @@ static void limit_memory(long memory_mb)
 
 static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
 {
+    uint32_t fails = 0;   /* failed blocks in a row, as the engine counts them */
     for (;;) {
         struct chan_request req;
         int rc = chan_wait_request(ch, plat_now_ns() + 1000000000u, &req);
@@ -138,18 +139,25 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
         case CHAN_CMD_LOAD:
             st = load_time_shared(py, req.ctl);
             mask = st == CHAN_ST_OK;
+            fails = 0;
             break;
         case CHAN_CMD_PROCESS:
             /* The blocks of a batch in order; a block that fails leaves its
              * bit clear and the next block is still processed (the engine
-             * plays each failed block per on_fault). */
+             * plays each failed block per on_fault) - until the failure
+             * that puts the track in `error`: the script is not called
+             * after that one. */
             st = CHAN_ST_OK;
-            for (uint32_t i = 0; i < req.count; i++) {
+            for (uint32_t i = 0; i < req.count && fails < CHAN_FAILS_TO_ERROR; i++) {
                 uint32_t s = pyhost_process(py, i);
-                if (s == CHAN_ST_OK)
+                if (s == CHAN_ST_OK) {
                     mask |= 1u << i;
-                else if (st == CHAN_ST_OK)
-                    st = s;
+                    fails = 0;
+                } else {
+                    fails++;
+                    if (st == CHAN_ST_OK)
+                        st = s;
+                }
             }
             break;
         case CHAN_CMD_QUIT:

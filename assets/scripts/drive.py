@@ -24,7 +24,11 @@ def setup(ctx):
 
 
 def process(block):
-    np.clip(block, -1.0, 1.0, out=block)
+    # np.minimum/np.maximum rather than np.clip: the same result, but
+    # numpy 1.24's np.clip goes through a Python-level wrapper that costs
+    # ~12 us per call here, more than the rest of this function together.
+    np.minimum(block, 1.0, out=block)
+    np.maximum(block, -1.0, out=block)
     block *= np.float32(drive)
     np.tanh(block, out=block)
     block *= makeup

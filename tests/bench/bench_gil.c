@@ -27,10 +27,10 @@
  *
  * The timing model (render-ahead, the same slack shmix has). shmix's track
  * threads render up to `ahead` blocks in front of the output, from a file
- * that is already there: by default 40 ms, i.e. 15 blocks at 128 frames /
+ * that is already there: by default 80 ms, i.e. 30 blocks at 128 frames /
  * 48 kHz (`shmix play --ahead` sets it; bench_tracks.sh passes the same
  * number to both). Modelled here as a ring of S blocks of slack per track
- * (-s S, default 15): block k may start at t0 + k*P (no earlier: that is
+ * (-s S, default 30): block k may start at t0 + k*P (no earlier: that is
  * when the output has freed its slot in the ring) and is late when it
  * finishes after t0 + (k+S)*P, the moment the output plays it. A thread that
  * has fallen so far behind that a block's deadline has already passed when
@@ -50,7 +50,7 @@
  *                  [--rt PRIO] [--json] SCRIPT
  *   -n  tracks (default 8)        -d  seconds of audio (default 30)
  *   -b  frames per block (128)    -r  sample rate (48000)
- *   -s  blocks of slack (15)      --rt  SCHED_FIFO priority of the track
+ *   -s  blocks of slack (30)      --rt  SCHED_FIFO priority of the track
  *                                       threads, 0 = SCHED_OTHER (default 5)
  *   --json  one JSON line on stdout instead of the human-readable summary
  *
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
     int json = 0;
     g.frames = 128;
     g.rate = 48000;
-    g.slack = 15;
+    g.slack = 30;
     g.rt = 5;
     static const struct option opts[] = {{"rt", required_argument, NULL, 'R'},
                                          {"json", no_argument, NULL, 'J'},

@@ -18,8 +18,8 @@
 #                    30; DURATION=10 for trying things out)
 #   SYSTEMS="shmix gil jack"   which systems; add shmix-jack for shmix playing
 #                    through PortAudio into the same JACK dummy server
-#   AHEAD=15         blocks of render-ahead: `shmix play --ahead` and
-#                    `bench_gil -s` (15 = shmix's default 40 ms at 128 frames)
+#   AHEAD=30         blocks of render-ahead: `shmix play --ahead` and
+#                    `bench_gil -s` (30 = shmix's default 80 ms at 128 frames)
 #   MAX_TRACKS=256   the search's upper end
 #   START=16         the search's first N (then doubled or halved)
 #   RESULTS=FILE     append every run's result (one JSON line) to FILE;
@@ -77,7 +77,7 @@ duration=${DURATION:-30}
 systems=${SYSTEMS:-"shmix gil jack"}
 max_tracks=${MAX_TRACKS:-256}
 start_n=${START:-16}
-ahead=${AHEAD:-15}
+ahead=${AHEAD:-30}
 rate=48000
 frames=128
 py=/usr/bin/python3       # the system Python: Debian's numpy and jack-client
