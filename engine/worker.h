@@ -23,8 +23,8 @@ struct zygote;
 struct worker;
 
 /* CPU time a real-time worker may run without blocking before it is
- * stepped down to time-sharing: a script stuck in a loop then costs the
- * other tracks on its CPU at most this much, well within their slack (at
+ * stepped down to time-sharing: a script stuck in a loop then holds a CPU
+ * from the other workers at most this long, well within their slack (at
  * least ahead - batch blocks, 40 ms at the defaults), while a batch of 15
  * blocks of a script using a third of each block's time still fits. */
 #define WORKER_RTTIME_US 15000u
