@@ -92,6 +92,7 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         n = METER_MAX_TRACKS;
     uint64_t max_blocks = 0;
     double dsp = 0.0;
+    int playing = fr->state && !strcmp(fr->state, "playing");   /* else nothing to hold */
     for (int i = 0; i < n; i++) {
         struct track *t = engine_track(e, i);
         struct track_snapshot now;
@@ -114,7 +115,7 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         if (blocks)
             mt->cpu = (float)(100.0 * (double)cpu / ((double)blocks * block_ns));
         else
-            mt->cpu = m->shown_cpu[i];
+            mt->cpu = playing ? m->shown_cpu[i] : 0.0f;
         m->shown_cpu[i] = mt->cpu;
         dsp += mt->cpu;
         mt->cpu_peak = (float)(100.0 * (double)now.block_cpu_peak_ns / block_ns);
@@ -145,7 +146,7 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
     snprintf(s->state, sizeof s->state, "%s", fr->state);
     s->sample_rate = engine_sample_rate(e);
     s->block_size = (int32_t)engine_block_size(e);
-    if (max_blocks)
+    if (max_blocks || !playing)
         m->shown_dsp = (float)dsp;
     s->dsp_load = m->shown_dsp;
     s->master_peak = fr->master_peak;

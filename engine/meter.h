@@ -27,7 +27,7 @@ struct meter_track {
     uint8_t mute, solo, audible;
     uint64_t blocks, cpu_ns;      /* totals: rendered blocks, CPU on them */
     float cpu, cpu_peak;          /* % of real time over the last update */
-    float wake_us, busy_us;       /* medians over the last 128 blocks */
+    float wake_us, busy_us;       /* medians over the last 128 hand-offs */
     float peak;                   /* largest |sample| since the last update */
     uint64_t late_blocks, faulted_blocks, bad_samples, restarts, errors;
     float restart_ms;             /* the last restart: death to resumed audio */

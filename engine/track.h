@@ -98,7 +98,7 @@ struct track_snapshot {
     uint64_t disk_late;       /* blocks the disk thread had not read in time */
     float peak;               /* largest |sample| since the previous snapshot */
     uint64_t block_cpu_peak_ns; /* costliest block since the previous snapshot */
-    uint64_t wake_ns, busy_ns;  /* medians over the last 128 blocks, 0 without a script */
+    uint64_t wake_ns, busy_ns;  /* medians, last 128 hand-offs; 0 without a script */
     int audible;              /* mute/solo resolved */
     uint64_t restart_ns;      /* last restart: worker death seen -> first good block */
     char last_error[256];     /* "" when none */

@@ -19,7 +19,7 @@ struct worker;
 
 #define RAISES_TO_ERROR CHAN_FAILS_TO_ERROR   /* consecutive raises: track `error` */
 #define HEAD_BYTES 64           /* block header in a ring slot, keeps audio aligned */
-#define HIST 128                /* blocks whose wake/busy times the medians cover */
+#define HIST 128                /* hand-offs whose wake/busy times the medians cover */
 
 /* Events the track thread raises for the drain thread to put into words;
  * the block loop never formats text. */
@@ -72,7 +72,7 @@ struct track {
     _Atomic uint64_t disk_late;  /* track thread: the disk thread was behind */
     _Atomic uint32_t peak_bits;  /* float bits of the interval peak; stats resets */
     _Atomic uint64_t block_cpu_peak;
-    _Atomic uint32_t wake_hist[HIST], busy_hist[HIST];   /* ns, the last HIST blocks */
+    _Atomic uint32_t wake_hist[HIST], busy_hist[HIST];   /* ns, the last HIST hand-offs */
     _Atomic uint32_t hist_n;
     atomic_int audible;          /* mute/solo resolved; changed by the user at run time */
     _Atomic unsigned events;

@@ -145,8 +145,8 @@ int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request
 void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
                 uint64_t wake_ns);
 /* Worker. Answers a PROCESS request of several blocks: status is that of
- * the first block that failed (CHAN_ST_OK when none did), bit i of ok_mask
- * set when block i succeeded. */
+ * the first block that failed or was not run (CHAN_ST_OK when none), bit i
+ * of ok_mask set when block i succeeded. */
 void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t ok_mask,
                        uint64_t cpu_ns, uint64_t wake_ns);
 /* Worker. Queues a message; drops it when the engine has not drained the

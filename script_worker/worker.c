@@ -17,7 +17,7 @@
  * (see docs/realtime.md): when a script runs that long without its worker
  * blocking, the kernel sends SIGXCPU and the handler below steps the
  * process down to time-sharing, so that a script stuck in a loop cannot
- * starve the other workers on its CPU while the engine waits out
+ * keep the other workers off a CPU while the engine waits out
  * hang_timeout. It steps back up once the request is answered. LOAD
  * always runs time-shared (load_time_shared). */
 #include "pyhost.h"
@@ -159,6 +159,10 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
                         st = s;
                 }
             }
+            /* Blocks left unprocessed failed too (the channel takes OK
+             * only with every bit set). */
+            if (st == CHAN_ST_OK && req.count && mask != (uint32_t)((1ull << req.count) - 1))
+                st = CHAN_ST_RAISED;
             break;
         case CHAN_CMD_QUIT:
             chan_reply(ch, req.seq, CHAN_ST_OK, 0, woke);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,9 +243,18 @@ static void test_raise_in_process(void **state)
     const char *t = render_case(NULL, victim);
     expect(t, "error", 0, "ZeroDivisionError: division by zero (raise.py:5 in process)");
     assert_int_equal((int)h_num(t, "errors"), 10);
-    t = play_case(NULL, victim, 1.5);
+    /* In play a worker gets a batch of blocks per request: it must stop
+     * calling process() at the 10th failure, not finish the batch. */
+    char counted[1200];
+    unlink(h_path("calls"));
+    snprintf(counted, sizeof counted, "script: " S "/raise.py, params: {calls: %s}",
+             h_path("calls"));
+    t = play_case(NULL, counted, 1.5);
     expect(t, "error", 0, "ZeroDivisionError");
     assert_int_equal((int)h_num(t, "errors"), 10);
+    struct stat sb;
+    assert_int_equal(stat(h_path("calls"), &sb), 0);
+    assert_int_equal((int)sb.st_size, 10);
 }
 
 static void hang_case(const char *kind)
@@ -283,7 +293,7 @@ static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
     char yaml[16384];
     int len = snprintf(yaml, sizeof yaml,
                        "sample_rate: 48000\nsupervisor: {hang_timeout: 0.5}\ntracks:\n");
-    for (long i = 0; i < ncpu; i++) {
+    for (long i = 0; i < ncpu && len < (int)sizeof yaml - 1200; i++) {
         char marker[64];
         snprintf(marker, sizeof marker, "loop-marker-%ld", i);
         unlink(h_path(marker));
