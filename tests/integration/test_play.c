@@ -83,7 +83,12 @@ static void test_demo_through_jack(void **state)
     const char *last = v[n - 1];
     assert_non_null(strstr(last, "\"state\": \"stopped\""));
     assert_true(h_num(last, "position") > 3.98 && h_num(last, "position") < 4.0);
-    assert_true(h_num(last, "xruns") <= 5);   /* the VM can stall jackd itself */
+    /* xruns are the JACK server's: this VM stalls jackd itself, and in its
+     * bad minutes the dummy server with one python3-jack-client xruns
+     * several times a second (docs/performance.md, run c). Small, not zero:
+     * at most 20 of the 750 periods; a callback that blocked would lose
+     * hundreds. The tracks' own late_blocks must be 0. */
+    assert_true(h_num(last, "xruns") <= 20);
     const char *names[] = {"drums", "bass", "pad", "lead"};
     for (int i = 0; i < 4; i++) {
         const char *t = h_track(last, names[i]);
