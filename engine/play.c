@@ -151,7 +151,7 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     }
     /* Workers are SCHED_FIFO below the track threads, guarded by
      * RLIMIT_RTTIME: a worker stuck in a loop is stepped down to nice -10
-     * within WORKER_RTTIME_US, so it cannot starve the other workers on its
+     * within WORKER_RTTIME_US, so it cannot keep the other workers off a
      * CPU while the engine waits out hang_timeout (docs/realtime.md).
      * Tracks are not pinned: the scheduler moves a runnable worker to
      * whichever CPU is free, so a stalled or slowed CPU (a VM's neighbours)

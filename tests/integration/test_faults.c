@@ -293,14 +293,15 @@ static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
     char yaml[16384];
     int len = snprintf(yaml, sizeof yaml,
                        "sample_rate: 48000\nsupervisor: {hang_timeout: 0.5}\ntracks:\n");
-    for (long i = 0; i < ncpu && len < (int)sizeof yaml - 1200; i++) {
+    long nv = 0;   /* victims written */
+    for (; nv < ncpu && len < (int)sizeof yaml - 1200; nv++) {
         char marker[64];
-        snprintf(marker, sizeof marker, "loop-marker-%ld", i);
+        snprintf(marker, sizeof marker, "loop-marker-%ld", nv);
         unlink(h_path(marker));
         len += snprintf(yaml + len, sizeof yaml - (size_t)len,
                         "  - {name: victim%ld, file: tone.wav, script: " S "/fault.py, "
                         "params: {kind: loop, after: 40, once: %s}}\n",
-                        i, h_path(marker));
+                        nv, h_path(marker));
     }
     snprintf(yaml + len, sizeof yaml - (size_t)len,
              "  - {name: healthy, file: noise.wav, script: " S "/double.py}\n");
@@ -312,7 +313,7 @@ static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
     char *v[64];
     int n = h_lines(out, v, 64);
     const char *last = v[n - 1];
-    for (long i = 0; i < ncpu; i++) {
+    for (long i = 0; i < nv; i++) {
         char name[32];
         snprintf(name, sizeof name, "victim%ld", i);
         expect(h_track(last, name), "running", 1, "hang in victim");
