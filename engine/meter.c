@@ -5,6 +5,7 @@
 #include "platform.h"
 #include "track.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ struct meter {
     struct engine *e;
     struct meter_snapshot *pub;   /* shared (or private when not published) */
     int published;
+    int owner;                    /* held open (and locked) while published */
     char name[64];
     char session[128];
     struct track_snapshot *prev;  /* totals at the previous update */
@@ -26,6 +28,20 @@ struct meter {
     float shown_dsp;
     uint64_t prev_mix_ns;
 };
+
+/* Removes a meters name whose engine no longer exists (killed with
+ * SIGKILL, so it could not remove its own), so /dev/shm does not fill up
+ * over months of crashes. Only when the pid is gone: a live pid may be a
+ * starting engine that has not taken its lock yet. A stale name whose pid
+ * was reused stays until that process ends; readers skip it (its lock is
+ * free). */
+static void sweep_stale(void *ctx, const char *name)
+{
+    (void)ctx;
+    int pid = atoi(name + strlen(METER_PREFIX));
+    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
+        plat_shm_unpublish(name, -1);
+}
 
 int meter_create(struct engine *e, const char *session, int publish, struct meter **out)
 {
@@ -43,8 +59,12 @@ int meter_create(struct engine *e, const char *session, int publish, struct mete
     m->e = e;
     snprintf(m->name, sizeof m->name, METER_PREFIX "%d", (int)getpid());
     void *addr = NULL;
-    if (publish && plat_shm_publish(m->name, sizeof *m->pub, &addr) == SHX_OK)
-        m->published = 1;
+    m->owner = -1;
+    if (publish) {
+        plat_shm_list(METER_PREFIX, sweep_stale, NULL);
+        if (plat_shm_publish(m->name, sizeof *m->pub, &addr, &m->owner) == SHX_OK)
+            m->published = 1;
+    }
     else
         addr = calloc(1, sizeof *m->pub);
     if (!addr) {
@@ -68,7 +88,7 @@ void meter_destroy(struct meter *m)
     if (!m)
         return;
     if (m->published) {
-        plat_shm_unpublish(m->name);
+        plat_shm_unpublish(m->name, m->owner);
         plat_shm_unmap(m->pub, sizeof *m->pub);
     } else {
         free(m->pub);
@@ -212,8 +232,12 @@ static void on_name(void *ctx, const char *name)
 {
     struct found *f = ctx;
     int pid = atoi(name + strlen(METER_PREFIX));
-    if (pid > 0 && kill(pid, 0) == 0 && f->n < 16)
-        f->pids[f->n++] = pid;
+    size_t bytes;
+    const void *addr;
+    if (pid <= 0 || f->n >= 16 || plat_shm_peek(name, 1, &bytes, &addr) < 0)
+        return;   /* not ours, or left by an engine that has ended */
+    plat_shm_unmap((void *)addr, bytes);
+    f->pids[f->n++] = pid;
 }
 
 int meter_peek(int pid, struct meter_snapshot *out, char *err, size_t cap)

@@ -19,13 +19,21 @@ int plat_shm_create(const char *debug_name, size_t bytes, int *fd, void **addr);
 
 /* Main, set-up only. Creates a named shared memory object readable and
  * writable by this user only (mode 0600; Linux: /dev/shm/NAME), replacing
- * a stale one, and maps it read-write. Errors: SHX_ESYS. */
-int plat_shm_publish(const char *name, size_t bytes, void **addr);
-/* Any thread. Maps a named object read-only (another process's). Errors:
- * SHX_ESYS (none, or not ours), SHX_EFORMAT (smaller than min_bytes). */
+ * a stale one, and maps it read-write. *owner is held open with an
+ * exclusive lock on it (Linux: flock) until plat_shm_unpublish: the lock is
+ * how readers tell a live publisher from a name left by a killed process
+ * whose pid has since been reused, and the kernel drops it however the
+ * process ends. Errors: SHX_ESYS. */
+int plat_shm_publish(const char *name, size_t bytes, void **addr, int *owner);
+/* Any thread. Maps a named object read-only (another process's) if its
+ * publisher is alive. Errors: SHX_ESYS (none, or not ours), SHX_EEMPTY
+ * (left behind by a process that has ended), SHX_EFORMAT (smaller than
+ * min_bytes). */
 int plat_shm_peek(const char *name, size_t min_bytes, size_t *bytes, const void **addr);
-/* Main. Removes the name (the mapping stays valid). */
-void plat_shm_unpublish(const char *name);
+/* Main. Removes the name (the mapping stays valid) and, when owner >= 0,
+ * closes the descriptor plat_shm_publish kept (dropping its lock). Also
+ * used on another process's stale name, with owner -1. */
+void plat_shm_unpublish(const char *name, int owner);
 /* Any thread. Calls fn(ctx, name) for each named object whose name starts
  * with prefix. */
 void plat_shm_list(const char *prefix, void (*fn)(void *ctx, const char *name), void *ctx);

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
@@ -57,7 +58,7 @@ int plat_shm_map(int fd, size_t min_bytes, size_t *bytes, void **addr)
     return SHX_OK;
 }
 
-int plat_shm_publish(const char *name, size_t bytes, void **addr)
+int plat_shm_publish(const char *name, size_t bytes, void **addr, int *owner)
 {
     char path[128];
     snprintf(path, sizeof path, "/%s", name);
@@ -65,15 +66,17 @@ int plat_shm_publish(const char *name, size_t bytes, void **addr)
     int fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
         return SHX_ESYS;
+    /* Blocking: a reader probing the lock holds it for a moment at most. */
     void *p = MAP_FAILED;
-    if (ftruncate(fd, (off_t)bytes) == 0)
+    if (flock(fd, LOCK_EX) == 0 && ftruncate(fd, (off_t)bytes) == 0)
         p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
     if (p == MAP_FAILED) {
+        close(fd);
         shm_unlink(path);
         return SHX_ESYS;
     }
     *addr = p;
+    *owner = fd;
     return SHX_OK;
 }
 
@@ -89,6 +92,12 @@ int plat_shm_peek(const char *name, size_t min_bytes, size_t *bytes, const void 
         close(fd);
         return SHX_EFORMAT;
     }
+    /* Taking the lock succeeds only when no publisher holds it: the name
+     * outlived its process. Closing the descriptor drops our probe. */
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        close(fd);
+        return SHX_EEMPTY;
+    }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED)
@@ -98,11 +107,13 @@ int plat_shm_peek(const char *name, size_t min_bytes, size_t *bytes, const void 
     return SHX_OK;
 }
 
-void plat_shm_unpublish(const char *name)
+void plat_shm_unpublish(const char *name, int owner)
 {
     char path[128];
     snprintf(path, sizeof path, "/%s", name);
     shm_unlink(path);
+    if (owner >= 0)
+        close(owner);
 }
 
 void plat_shm_list(const char *prefix, void (*fn)(void *ctx, const char *name), void *ctx)

@@ -185,6 +185,64 @@ static void test_top_attaches_read_only(void **state)
     assert_non_null(strstr(err, "shmix: top: no shmix engine with pid"));
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *o = fopen(to, "wb");
+    assert_non_null(in);
+    assert_non_null(o);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, o), n);
+    fclose(in);
+    assert_int_equal(fclose(o), 0);
+}
+
+/* An engine killed with SIGKILL cannot remove its meters' name; its pid
+ * may then be reused by any process. Neither may pass for an engine:
+ * `shmix top` finds the one engine that runs, and the next engine to start
+ * sweeps the dead one's name away. */
+static void test_top_skips_names_left_by_killed_engines(void **state)
+{
+    (void)state;
+    const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--loop",
+                          "--duration", "10", NULL};
+    struct h_proc dead;
+    h_start(argv, &dead);
+    h_sleep(1.0);
+    char stale[64], reused[64], pid[16];
+    snprintf(stale, sizeof stale, "/dev/shm/shmix-%d", dead.pid);
+    kill(dead.pid, SIGKILL);
+    h_finish(&dead, NULL, 0, NULL, 0, 10, NULL);
+    assert_true(h_exists(stale));                       /* left behind */
+    /* The same name under a live pid that is no engine (this test's). */
+    snprintf(reused, sizeof reused, "/dev/shm/shmix-%d", (int)getpid());
+    copy_file(stale, reused);
+    int pids[] = {dead.pid, (int)getpid()};
+    for (int i = 0; i < 2; i++) {
+        snprintf(pid, sizeof pid, "%d", pids[i]);
+        const char *top[] = {SHMIX_BIN, "top", pid, NULL};
+        assert_int_equal(h_run(top, out, sizeof out, err, sizeof err, 10), 1);
+        assert_non_null(strstr(err, "shmix: top: no shmix engine with pid"));
+    }
+    const char *none[] = {SHMIX_BIN, "top", NULL};
+    assert_int_equal(h_run(none, out, sizeof out, err, sizeof err, 10), 1);
+    assert_non_null(strstr(err, "shmix: top: no shmix engine is running"));
+
+    struct h_proc live;
+    h_start(argv, &live);
+    h_sleep(1.0);
+    assert_false(h_exists(stale));                      /* swept at start */
+    assert_true(h_exists(reused));                      /* pid alive: left, skipped */
+    setenv("SHMIX_TOP_ONCE", "1", 1);
+    assert_int_equal(h_run(none, out, sizeof out, err, sizeof err, 10), 0);
+    unsetenv("SHMIX_TOP_ONCE");
+    assert_non_null(strstr(out, "busy40"));
+    unlink(reused);
+    kill(live.pid, SIGINT);
+    assert_int_equal(h_finish(&live, NULL, 0, NULL, 0, 30, NULL), 0);
+}
+
 /* A 32-bit BMP as 0xRRGGBB pixels, top row first. */
 static uint32_t *load_bmp(const char *path, int *w, int *h)
 {
@@ -299,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_cpu_accounting_and_fields),
         cmocka_unit_test(test_terminal_meter),
         cmocka_unit_test(test_top_attaches_read_only),
+        cmocka_unit_test(test_top_skips_names_left_by_killed_engines),
         cmocka_unit_test(test_overlay_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
