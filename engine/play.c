@@ -18,6 +18,7 @@
 #include <time.h>
 
 #define TICK_NS 33000000u   /* the main thread's loop: ~30 overlay frames a second */
+#define MIN_TICK_NS 5000000u   /* ... or as often as stats lines are due, down to this */
 #define WORKER_NICE (-10)    /* when SCHED_FIFO is refused, or stepped down */
 #define WORKER_RT_PRIO 4     /* below the track threads (5) and the device (10) */
 #define PLAY_RING_SLOTS 64  /* room for the largest --ahead */
@@ -76,11 +77,12 @@ static void monitor(struct engine *e, struct player *p, struct meter *meter, str
     static struct meter_snapshot snap;   /* main thread only; large */
     uint64_t t0 = plat_now_ns(), every = (uint64_t)(o->stats_interval * 1e9);
     uint64_t next_stats = t0 + every, next_term = t0;
+    uint64_t tick = st && every < TICK_NS ? (every > MIN_TICK_NS ? every : MIN_TICK_NS) : TICK_NS;
     const char *snapshot_path = getenv("SHMIX_GUI_SNAPSHOT");
     for (int ended = 0; !ended;) {
         ended = player_finished(p);
         if (!ended)
-            sleep_ns(TICK_NS);
+            sleep_ns(tick);
         if (o->stop && *o->stop)
             player_request_stop(p);
         drain(e);
@@ -112,6 +114,8 @@ static void monitor(struct engine *e, struct player *p, struct meter *meter, str
         if (st && (now >= next_stats || ended)) {
             stats_write(st, o->stats, &snap);
             next_stats += every;
+            if (next_stats < now)   /* fell behind (a stall): skip, never a burst */
+                next_stats = now + every;
         }
     }
     if (term)

@@ -10,12 +10,15 @@
 struct track_interval {
     uint64_t blocks, cpu_ns;      /* totals at the previous line */
     float peak, cpu_peak;         /* maxima since the previous line */
+    float cpu;                    /* the cpu last measured */
+    float held_peak, held_cpu_peak;   /* the maxima of the last interval with blocks */
 };
 
 struct stats {
     struct track_interval t[METER_MAX_TRACKS];
     uint64_t mix_ns;
     float master_peak;
+    float dsp;                    /* the dsp_load last measured */
 };
 
 int stats_create(struct stats **out)
@@ -65,19 +68,33 @@ static void json_db(FILE *f, float peak)
 void stats_write(struct stats *st, FILE *f, const struct meter_snapshot *s)
 {
     double block_ns = 1e9 * s->block_size / s->sample_rate;
+    /* A track renders a batch of blocks per wake-up (about half the
+     * render-ahead), so an interval shorter than a batch may see none of
+     * its blocks: while playing, the line then repeats the cpu, cpu_peak and
+     * peak_dbfs last measured, and the next interval measures the cpu over
+     * both, as the meters do (meter.c). Stopped or paused, nothing runs and
+     * 0 (or null) is the truth. */
+    int playing = !strcmp(s->state, "playing");
     /* dsp_load is the sum of the tracks' cpu (each over the blocks it
      * rendered: tracks render in batches, so their block counts over an
      * interval differ by up to one batch) and the mixer's share. */
     double dsp = 0.0;
     uint64_t max_blocks = 0;
     for (uint32_t i = 0; i < s->ntracks; i++) {
-        uint64_t b = s->tracks[i].blocks - st->t[i].blocks;
+        struct track_interval *p = &st->t[i];
+        uint64_t b = s->tracks[i].blocks - p->blocks;
         if (b)
-            dsp += 100.0 * (double)(s->tracks[i].cpu_ns - st->t[i].cpu_ns) / ((double)b * block_ns);
+            p->cpu = (float)(100.0 * (double)(s->tracks[i].cpu_ns - p->cpu_ns) / ((double)b * block_ns));
+        else if (!playing)
+            p->cpu = 0.0f;
+        dsp += p->cpu;
         max_blocks = b > max_blocks ? b : max_blocks;
     }
     if (max_blocks)
         dsp += 100.0 * (double)(s->mix_ns - st->mix_ns) / ((double)max_blocks * block_ns);
+    else if (playing)
+        dsp = st->dsp;
+    st->dsp = (float)dsp;
     fprintf(f, "{\"time\": %.3f, \"position\": %.3f, \"state\": ", s->time, s->position);
     json_string(f, s->state);
     fprintf(f, ", \"sample_rate\": %d, \"block_size\": %d, \"dsp_load\": %.1f, "
@@ -89,7 +106,10 @@ void stats_write(struct stats *st, FILE *f, const struct meter_snapshot *s)
         const struct meter_track *t = &s->tracks[i];
         struct track_interval *p = &st->t[i];
         uint64_t blocks = t->blocks - p->blocks;
-        double cpu = blocks ? 100.0 * (double)(t->cpu_ns - p->cpu_ns) / (blocks * block_ns) : 0.0;
+        if (blocks || !playing) {
+            p->held_peak = p->peak;
+            p->held_cpu_peak = p->cpu_peak;
+        }
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
         json_string(f, t->name);
         fprintf(f, ", \"state\": \"%s\", \"pid\": ", t->state);
@@ -100,23 +120,26 @@ void stats_write(struct stats *st, FILE *f, const struct meter_snapshot *s)
         fprintf(f, ", \"cpu\": %.1f, \"cpu_peak\": %.1f, \"wake_us\": %.1f, \"busy_us\": %.1f, "
                    "\"late_blocks\": %llu, \"faulted_blocks\": %llu, \"bad_samples\": %llu, "
                    "\"restarts\": %llu, \"restart_ms\": %.2f, \"errors\": %llu, \"peak_dbfs\": ",
-                cpu, p->cpu_peak, t->wake_us, t->busy_us,
+                p->cpu, p->held_cpu_peak, t->wake_us, t->busy_us,
                 (unsigned long long)t->late_blocks, (unsigned long long)t->faulted_blocks,
                 (unsigned long long)t->bad_samples, (unsigned long long)t->restarts,
                 t->restart_ms, (unsigned long long)t->errors);
-        json_db(f, p->peak);
+        json_db(f, p->held_peak);
         fputs(", \"last_error\": ", f);
         if (t->last_error[0])
             json_string(f, t->last_error);
         else
             fputs("null", f);
         fputc('}', f);
-        p->blocks = t->blocks;
-        p->cpu_ns = t->cpu_ns;
+        if (blocks) {
+            p->blocks = t->blocks;
+            p->cpu_ns = t->cpu_ns;
+        }
         p->peak = p->cpu_peak = 0.0f;
     }
     fputs("]}\n", f);
     fflush(f);
-    st->mix_ns = s->mix_ns;
+    if (max_blocks)
+        st->mix_ns = s->mix_ns;
     st->master_peak = 0.0f;
 }

@@ -104,6 +104,41 @@ static void test_cpu_accounting_and_fields(void **state)
     assert_non_null(strstr(dry, "\"last_error\": null"));
 }
 
+/* Stats every 10 ms, shorter than a track's batch (about 40 ms of blocks at
+ * a time): an interval in which a track rendered nothing repeats its last
+ * measured cpu, cpu_peak and level instead of reading 0 (or silence), and
+ * the figures still average out. */
+static void test_short_stats_intervals_hold_cpu(void **state)
+{
+    (void)state;
+    const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--duration", "2",
+                          "--stats", h_path("short.jsonl"), "--stats-interval", "0.01", NULL};
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    char *text = h_slurp(h_path("short.jsonl"));
+    static char *v[1024];
+    int n = h_lines(text, v, 1024);
+    assert_true(n >= 100);
+    int checked = 0;
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        if (h_num(v[i], "time") < 0.5 || !strstr(v[i], "\"state\": \"playing\""))
+            continue;   /* the first batches warm up */
+        const char *b40 = h_track(v[i], "busy40");
+        double c40 = h_num(b40, "cpu");
+        if (c40 < 20 || c40 > 70 || h_num(b40, "cpu_peak") < c40)
+            fail_msg("busy40 reads %.1f in %s", c40, v[i]);
+        if (strstr(b40, "\"peak_dbfs\": null"))   /* it is playing: never silent */
+            fail_msg("busy40 has no level in %s", v[i]);
+        assert_true(h_num(v[i], "dsp_load") >= c40);
+        sum += c40;
+        checked++;
+    }
+    fprintf(stderr, "%d lines, busy40 %.1f%% on average\n", checked, sum / checked);
+    assert_true(checked >= 50);
+    assert_true(fabs(sum / checked - 40) <= 5);
+    free(text);
+}
+
 static void test_terminal_meter(void **state)
 {
     (void)state;
@@ -355,6 +390,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpu_accounting_and_fields),
+        cmocka_unit_test(test_short_stats_intervals_hold_cpu),
         cmocka_unit_test(test_terminal_meter),
         cmocka_unit_test(test_top_attaches_read_only),
         cmocka_unit_test(test_top_skips_names_left_by_killed_engines),
