@@ -86,7 +86,11 @@ static void test_cpu_accounting_and_fields(void **state)
         fprintf(stderr, "%s: cpu %.1f%%, busy %.0f us\n", busy[i].name, cpu, us);
         assert_true(fabs(cpu - busy[i].truth) <= 3.0);
         assert_true(h_num(b, "cpu_peak") >= cpu);
-        assert_true(fabs(us - busy[i].truth / 100 * 5333) < 0.3 * busy[i].truth / 100 * 5333);
+        /* busy_us is wall time inside process() and the script burns CPU
+         * time: never much less than the truth, more by whatever the VM
+         * or the scheduler took away meanwhile (one run saw +40 %). */
+        double truth_us = busy[i].truth / 100 * 5333;
+        assert_true(us > 0.9 * truth_us && us < 1.6 * truth_us);
         assert_true(h_num(b, "wake_us") > 0);
         assert_true(h_num(b, "pid") > 0);
         sum += cpu;
