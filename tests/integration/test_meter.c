@@ -206,7 +206,10 @@ static void test_top_attaches_read_only(void **state)
     double c40 = cpu_on_screen(screen, "busy40"), c10 = cpu_on_screen(screen, "busy10");
     double dry = cpu_on_screen(screen, "dry");
     fprintf(stderr, "on screen: busy40 %.1f, busy10 %.1f, dry %.1f\n", c40, c10, dry);
-    assert_true(fabs(c40 - 40) <= 5 && fabs(c10 - 10) <= 5 && dry < 1);
+    /* One screen shows the figure of one ~40 ms batch, not a 1 s average
+     * (test_cpu_accounting_and_fields checks that to +-3): a VM stall in
+     * the engine's own share of the batch moves it by a few points. */
+    assert_true(fabs(c40 - 40) <= 8 && fabs(c10 - 10) <= 8 && dry < 1);
     free(screen);
     snprintf(cmd, sizeof cmd, "%s top", SHMIX_BIN);   /* the only engine running */
     screen = screen_of(cmd, 1.0);
