@@ -15,6 +15,10 @@
 
 #define METER_MAGIC 0x4d58484du   /* "MHXM" */
 #define METER_VERSION 1u
+/* The shortest stretch of a track's audio its shown cpu is measured over:
+ * about 8 overlay frames, a few batches. The stats lines measure over their
+ * own interval (stats.c). */
+#define METER_CPU_SPAN_NS 250e6
 
 struct meter {
     struct engine *e;
@@ -25,6 +29,7 @@ struct meter {
     char session[128];
     struct track_snapshot *prev;  /* totals at the previous update */
     float *shown_cpu;             /* each track's cpu as last measured */
+    uint64_t *tick_blocks;        /* each track's blocks at the previous update */
     float shown_dsp;
     uint64_t prev_mix_ns;
 };
@@ -48,10 +53,12 @@ int meter_create(struct engine *e, const char *session, int publish, struct mete
     struct meter *m = calloc(1, sizeof *m);
     int n = engine_ntracks(e);
     if (!m || !(m->prev = calloc((size_t)n + 1, sizeof *m->prev))
-        || !(m->shown_cpu = calloc((size_t)n + 1, sizeof *m->shown_cpu))) {
+        || !(m->shown_cpu = calloc((size_t)n + 1, sizeof *m->shown_cpu))
+        || !(m->tick_blocks = calloc((size_t)n + 1, sizeof *m->tick_blocks))) {
         if (m) {
             free(m->prev);
             free(m->shown_cpu);
+            free(m->tick_blocks);
         }
         free(m);
         return SHX_ENOMEM;
@@ -65,11 +72,12 @@ int meter_create(struct engine *e, const char *session, int publish, struct mete
         if (plat_shm_publish(m->name, sizeof *m->pub, &addr, &m->owner) == SHX_OK)
             m->published = 1;
     }
-    else
+    if (!m->published)   /* not asked for, or /dev/shm refused: private */
         addr = calloc(1, sizeof *m->pub);
     if (!addr) {
         free(m->prev);
         free(m->shown_cpu);
+        free(m->tick_blocks);
         free(m);
         return SHX_ENOMEM;
     }
@@ -95,6 +103,7 @@ void meter_destroy(struct meter *m)
     }
     free(m->prev);
     free(m->shown_cpu);
+    free(m->tick_blocks);
     free(m);
 }
 
@@ -120,7 +129,9 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         struct track_snapshot *p = &m->prev[i];
         struct meter_track *mt = &s->tracks[i];
         uint64_t blocks = now.blocks - p->blocks, cpu = now.cpu_ns - p->cpu_ns;
-        max_blocks = blocks > max_blocks ? blocks : max_blocks;
+        uint64_t tick = now.blocks - m->tick_blocks[i];   /* for the mixer's share */
+        m->tick_blocks[i] = now.blocks;
+        max_blocks = tick > max_blocks ? tick : max_blocks;
         snprintf(mt->name, sizeof mt->name, "%s", track_name(t));
         snprintf(mt->state, sizeof mt->state, "%s", track_state_name(now.state));
         mt->pid = (int32_t)now.pid;
@@ -129,10 +140,14 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         mt->audible = (uint8_t)now.audible;
         mt->blocks = now.blocks;
         mt->cpu_ns = now.cpu_ns;
-        /* A track renders a batch of blocks per wake-up, so a tick may see
-         * none: it then shows what it last measured, and the next tick
-         * measures over both (prev keeps its block and CPU totals). */
-        if (blocks)
+        /* A track renders a batch of blocks per wake-up, and one batch's
+         * CPU clock readings can be off by a millisecond or two on a
+         * virtual machine (its thread clocks take steal and interrupts in
+         * lumps): each track's cpu is measured over at least
+         * METER_CPU_SPAN_NS of its blocks and shown until the next
+         * measurement (prev keeps its block and CPU totals meanwhile). */
+        int measured = (double)blocks * block_ns >= METER_CPU_SPAN_NS;
+        if (measured)
             mt->cpu = (float)(100.0 * (double)cpu / ((double)blocks * block_ns));
         else
             mt->cpu = playing ? m->shown_cpu[i] : 0.0f;
@@ -149,7 +164,7 @@ static void fill(struct meter *m, struct meter_snapshot *s, const struct meter_f
         mt->errors = now.errors;
         mt->restart_ms = (float)(now.restart_ns / 1e6);
         snprintf(mt->last_error, sizeof mt->last_error, "%s", now.last_error);
-        if (!blocks) {
+        if (!measured) {
             now.blocks = p->blocks;
             now.cpu_ns = p->cpu_ns;
         }
