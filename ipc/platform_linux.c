@@ -68,7 +68,9 @@ int plat_shm_publish(const char *name, size_t bytes, void **addr, int *owner)
         return SHX_ESYS;
     /* Blocking: a reader probing the lock holds it for a moment at most. */
     void *p = MAP_FAILED;
-    if (flock(fd, LOCK_EX) == 0 && ftruncate(fd, (off_t)bytes) == 0)
+    /* Reserved, not just sized: a sparse object on a full tmpfs would map
+     * fine and then SIGBUS the first time a page is written. */
+    if (flock(fd, LOCK_EX) == 0 && posix_fallocate(fd, 0, (off_t)bytes) == 0)
         p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
         close(fd);

@@ -285,24 +285,31 @@ static void test_top_skips_names_left_by_killed_engines(void **state)
     assert_int_equal(h_finish(&live, NULL, 0, NULL, 0, 30, NULL), 0);
 }
 
-/* Where /dev/shm cannot be written (a read-only mount, here in a mount
- * namespace of its own), the engine still plays and meters; only
- * `shmix top` cannot see it. */
+/* Where /dev/shm cannot be written (a read-only mount) or is full (a 64 KiB
+ * one, smaller than the meters), each in a mount namespace of its own, the
+ * engine still plays and meters; only `shmix top` cannot see it. A sparse
+ * object on the full one would have mapped and then crashed the engine
+ * with SIGBUS at the first write. */
 static void test_plays_without_dev_shm(void **state)
 {
     (void)state;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "mount -t tmpfs -o ro tmpfs /dev/shm && exec %s play %s --null --duration 1.5 "
-             "--stats - --stats-interval 1",
-             SHMIX_BIN, h_path("m.yaml"));
-    const char *argv[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c", cmd, NULL};
-    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
-    char *v[8];
-    int n = h_lines(out, v, 8);
-    assert_true(n >= 2);
-    assert_true(fabs(h_num(h_track(v[0], "busy40"), "cpu") - 40) <= 5);
-    assert_non_null(strstr(v[n - 1], "\"state\": \"stopped\""));
+    static const char *const mounts[] = {"-o ro", "-o size=64k"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd,
+                 "mount -t tmpfs %s tmpfs /dev/shm && exec %s play %s --null --duration 1.5 "
+                 "--stats - --stats-interval 1",
+                 mounts[i], SHMIX_BIN, h_path("m.yaml"));
+        const char *argv[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c", cmd, NULL};
+        int rc = h_run(argv, out, sizeof out, err, sizeof err, 60);
+        if (rc != 0)
+            fail_msg("/dev/shm mounted %s: exit %d\n%s", mounts[i], rc, err);
+        char *v[8];
+        int n = h_lines(out, v, 8);
+        assert_true(n >= 2);
+        assert_true(fabs(h_num(h_track(v[0], "busy40"), "cpu") - 40) <= 5);
+        assert_non_null(strstr(v[n - 1], "\"state\": \"stopped\""));
+    }
 }
 
 /* A 32-bit BMP as 0xRRGGBB pixels, top row first. */
