@@ -125,6 +125,45 @@ static void copy_out(const char *file, char *buf, size_t cap)
     unlink(file);
 }
 
+/* Started and not yet reaped: our own children, so no pid here can have
+ * been reused by another process. */
+static int started[256];
+static int nstarted;
+
+static void forget(int pid)
+{
+    for (int i = 0; i < nstarted; i++)
+        if (started[i] == pid) {
+            started[i] = started[--nstarted];
+            return;
+        }
+}
+
+void h_fixture(int pid)
+{
+    forget(pid);
+}
+
+int h_kill_strays(void)
+{
+    int n = nstarted;
+    for (int i = 0; i < nstarted; i++) {
+        kill(started[i], SIGKILL);
+        waitpid(started[i], NULL, 0);
+    }
+    nstarted = 0;
+    return n;
+}
+
+int h_test_teardown(void **state)
+{
+    (void)state;
+    int n = h_kill_strays();
+    if (n)
+        fprintf(stderr, "harness: killed %d process(es) the test left running\n", n);
+    return 0;
+}
+
 void h_start(const char *const argv[], struct h_proc *p)
 {
     static int serial;
@@ -140,6 +179,8 @@ void h_start(const char *const argv[], struct h_proc *p)
     posix_spawn_file_actions_destroy(&fa);
     assert_int_equal(rc, 0);
     p->pid = pid;
+    if (nstarted < (int)(sizeof started / sizeof started[0]))
+        started[nstarted++] = pid;
 }
 
 int h_finish(struct h_proc *p, char *out, size_t ocap, char *err, size_t ecap, int timeout_s,
@@ -149,11 +190,14 @@ int h_finish(struct h_proc *p, char *out, size_t ocap, char *err, size_t ecap, i
     struct rusage ru;
     for (int ms = 0;; ms += 5) {
         pid_t r = wait4(p->pid, &status, WNOHANG, &ru);
-        if (r == p->pid)
+        if (r == p->pid) {
+            forget(p->pid);
             break;
+        }
         if (ms > timeout_s * 1000) {
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &status, 0);
+            forget(p->pid);
             copy_out(p->err_file, err, ecap);
             fail_msg("process %d timed out after %d s", p->pid, timeout_s);
         }

@@ -45,6 +45,17 @@ void h_start(const char *const argv[], struct h_proc *p);
  * NULL) with the peak resident set size. */
 int h_finish(struct h_proc *p, char *out, size_t ocap, char *err, size_t ecap, int timeout_s,
              long *maxrss_kb);
+/* Kills (SIGKILL) and reaps every process h_start started that nobody has
+ * h_finish'ed: a test that fails half-way must not leave an engine playing
+ * into the next test (its CPU load and its meters would fail that one too).
+ * Returns how many there were. */
+int h_kill_strays(void);
+/* Marks a process h_start started as the group's fixture (Xvfb, jackd),
+ * which outlives each test: h_kill_strays leaves it alone. */
+void h_fixture(int pid);
+/* A cmocka teardown that calls h_kill_strays; H_TEST(f) is a test with it. */
+int h_test_teardown(void **state);
+#define H_TEST(f) cmocka_unit_test_teardown(f, h_test_teardown)
 /* True while process pid exists (and is not a zombie). */
 int h_alive(int pid);
 /* Seconds on CLOCK_MONOTONIC. */

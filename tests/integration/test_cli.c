@@ -150,11 +150,11 @@ static void test_check_starts_scripts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_help_and_version),
-        cmocka_unit_test(test_bad_session_is_one_line_exit_2),
-        cmocka_unit_test(test_bad_audio_files),
-        cmocka_unit_test(test_render_usage),
-        cmocka_unit_test(test_check_starts_scripts),
+        H_TEST(test_help_and_version),
+        H_TEST(test_bad_session_is_one_line_exit_2),
+        H_TEST(test_bad_audio_files),
+        H_TEST(test_render_usage),
+        H_TEST(test_check_starts_scripts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

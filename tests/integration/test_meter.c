@@ -47,6 +47,7 @@ static int setup(void **state)
     const char *argv[] = {"/usr/bin/Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten",
                           "tcp", NULL};
     h_start(argv, &xvfb);
+    h_fixture(xvfb.pid);
     h_sleep(1.0);
     return h_alive(xvfb.pid) ? 0 : -1;
 }
@@ -423,13 +424,13 @@ static void test_overlay_window(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cpu_accounting_and_fields),
-        cmocka_unit_test(test_short_stats_intervals_hold_cpu),
-        cmocka_unit_test(test_terminal_meter),
-        cmocka_unit_test(test_top_attaches_read_only),
-        cmocka_unit_test(test_top_skips_names_left_by_killed_engines),
-        cmocka_unit_test(test_plays_without_dev_shm),
-        cmocka_unit_test(test_overlay_window),
+        H_TEST(test_cpu_accounting_and_fields),
+        H_TEST(test_short_stats_intervals_hold_cpu),
+        H_TEST(test_terminal_meter),
+        H_TEST(test_top_attaches_read_only),
+        H_TEST(test_top_skips_names_left_by_killed_engines),
+        H_TEST(test_plays_without_dev_shm),
+        H_TEST(test_overlay_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -42,6 +42,7 @@ static int setup(void **state)
     const char *argv[] = {"/usr/bin/jackd", "-n", name, "-d", "dummy", "-r", "48000",
                           "-p", "256", NULL};
     h_start(argv, &jackd);
+    h_fixture(jackd.pid);
     /* Ready when PortAudio lists its JACK device. */
     for (int i = 0; i < 100; i++) {
         const char *dv[] = {SHMIX_BIN, "devices", NULL};
@@ -268,13 +269,13 @@ static void test_memory_does_not_grow_with_length(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_demo_through_jack),
-        cmocka_unit_test(test_null_device),
-        cmocka_unit_test(test_falls_back_without_a_device),
-        cmocka_unit_test(test_duration_and_loop),
-        cmocka_unit_test(test_sigint_stops_cleanly),
-        cmocka_unit_test(test_slow_script_is_late_alone),
-        cmocka_unit_test(test_memory_does_not_grow_with_length),
+        H_TEST(test_demo_through_jack),
+        H_TEST(test_null_device),
+        H_TEST(test_falls_back_without_a_device),
+        H_TEST(test_duration_and_loop),
+        H_TEST(test_sigint_stops_cleanly),
+        H_TEST(test_slow_script_is_late_alone),
+        H_TEST(test_memory_does_not_grow_with_length),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

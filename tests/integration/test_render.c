@@ -236,12 +236,12 @@ static void test_engine_does_not_link_python(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_samples),
-        cmocka_unit_test(test_script_doubles),
-        cmocka_unit_test(test_params_and_context),
-        cmocka_unit_test(test_raising_script_leaves_others_identical),
-        cmocka_unit_test(test_deterministic_and_formats),
-        cmocka_unit_test(test_engine_does_not_link_python),
+        H_TEST(test_known_samples),
+        H_TEST(test_script_doubles),
+        H_TEST(test_params_and_context),
+        H_TEST(test_raising_script_leaves_others_identical),
+        H_TEST(test_deterministic_and_formats),
+        H_TEST(test_engine_does_not_link_python),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
