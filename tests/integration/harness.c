@@ -278,6 +278,15 @@ const char *h_track(const char *line, const char *name)
     return buf;
 }
 
+int h_late_allowed(const char *last)
+{
+    int xruns = (int)h_num(last, "xruns");
+    if (xruns)
+        fprintf(stderr, "harness: the machine stalled (%d null-device xruns): "
+                        "healthy tracks may be up to %d blocks late\n", xruns, 64 * xruns);
+    return 64 * xruns;
+}
+
 int h_lines(char *text, char **v, int max)
 {
     int n = 0;

@@ -69,6 +69,13 @@ double h_noise(int64_t i, int c);
 double h_num(const char *s, const char *key);
 /* The part of a stats line that describes track `name` (static buffer). */
 const char *h_track(const char *line, const char *name);
+/* How many late (and so faulted) blocks a track that nothing was done to
+ * may show in a --null play whose final stats line is `last`: 0 - unless
+ * the machine itself stalled during the run, which the null device's clock
+ * thread (SCHED_FIFO 10) sees too and counts as xruns; then up to 64 per
+ * xrun (a 0.3 s freeze of this VM at 256 frames). Isolation is about one
+ * track's worker hurting another, not about the VM stopping all of them. */
+int h_late_allowed(const char *last);
 /* Splits text into lines in place; returns how many (at most max). */
 int h_lines(char *text, char **v, int max);
 

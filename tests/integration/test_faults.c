@@ -123,9 +123,10 @@ static const char *play_case(const char *supervisor, const char *victim, double 
      * itself does; test_play asserts none on a plain play. Here the point
      * is the healthy tracks, so one or two such stalls are let through. */
     assert_true(h_num(last, "xruns") <= 2);
+    int allowed = h_late_allowed(last);
     for (int i = 0; i < 2; i++) {
         const char *t = h_track(last, i ? "b" : "a");
-        if (h_num(t, "late_blocks") != 0 || h_num(t, "faulted_blocks") != 0)
+        if (h_num(t, "late_blocks") > allowed || h_num(t, "faulted_blocks") > allowed)
             fail_msg("a healthy track suffered:\n%s\n%s", last, err);
     }
     return h_track(last, "victim");
@@ -319,7 +320,8 @@ static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
         expect(h_track(last, name), "running", 1, "hang in victim");
     }
     const char *t = h_track(last, "healthy");
-    if (h_num(t, "late_blocks") != 0 || h_num(t, "faulted_blocks") != 0)
+    int allowed = h_late_allowed(last);
+    if (h_num(t, "late_blocks") > allowed || h_num(t, "faulted_blocks") > allowed)
         fail_msg("the healthy worker beside the looping ones suffered:\n%s\n%s", t, err);
 }
 
@@ -517,15 +519,15 @@ static void test_chaos(void **state)
     char *v[2048];
     int n = h_lines(text, v, 2048);
     const char *last = v[n - 1];
-    int total = 0;
+    int total = 0, allowed = h_late_allowed(last);
     for (int i = 0; i < 8; i++) {
         char name[8];
         snprintf(name, sizeof name, "t%d", i);
         const char *t = h_track(last, name);
         expect(t, "running", -1, NULL);
         if (i < 2) {
-            assert_int_equal((int)h_num(t, "late_blocks"), 0);
-            assert_int_equal((int)h_num(t, "faulted_blocks"), 0);
+            if (h_num(t, "late_blocks") > allowed || h_num(t, "faulted_blocks") > allowed)
+                fail_msg("untouched track %s suffered:\n%s", name, t);
             assert_int_equal((int)h_num(t, "restarts"), 0);
         }
         total += killed[i];
