@@ -26,7 +26,9 @@ struct meter_track {
     int32_t pid;                  /* 0 when none */
     uint8_t mute, solo, audible;
     uint64_t blocks, cpu_ns;      /* totals: rendered blocks, CPU on them */
-    float cpu, cpu_peak;          /* % of real time over the last update */
+    float cpu, cpu_peak;          /* % of real time: over >= 0.25 s of blocks (held
+                                   * between measurements); the costliest block
+                                   * since the last update */
     float wake_us, busy_us;       /* medians over the last 128 hand-offs */
     float peak;                   /* largest |sample| since the last update */
     uint64_t late_blocks, faulted_blocks, bad_samples, restarts, errors;

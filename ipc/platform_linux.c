@@ -66,10 +66,10 @@ int plat_shm_publish(const char *name, size_t bytes, void **addr, int *owner)
     int fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
         return SHX_ESYS;
-    /* Blocking: a reader probing the lock holds it for a moment at most. */
+    /* The lock is taken blocking: a reader probing it holds it for a moment
+     * at most. The object is reserved, not just sized: a sparse one on a
+     * full tmpfs would map fine and then SIGBUS at the first write. */
     void *p = MAP_FAILED;
-    /* Reserved, not just sized: a sparse object on a full tmpfs would map
-     * fine and then SIGBUS the first time a page is written. */
     if (flock(fd, LOCK_EX) == 0 && posix_fallocate(fd, 0, (off_t)bytes) == 0)
         p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
