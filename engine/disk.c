@@ -3,15 +3,15 @@
 #include "errors.h"
 #include "platform.h"
 #include "track.h"
+#include "tuning.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define LOOK_NS 20000000u   /* look at every ring at least this often */
 
 struct disk {
-    struct track **tracks;
+    struct track *const *tracks;
     int n;
     uint32_t kick;           /* bumped by track threads; the thread sleeps on it */
     atomic_int stop;
@@ -19,7 +19,7 @@ struct disk {
     int started;
 };
 
-int disk_create(struct track **tracks, int n, struct disk **out)
+int disk_create(struct track *const *tracks, int n, struct disk **out)
 {
     struct disk *d = calloc(1, sizeof *d);
     if (!d)
@@ -47,7 +47,7 @@ static void *disk_main(void *arg)
     while (!atomic_load(&d->stop)) {
         uint32_t seen = __atomic_load_n(&d->kick, __ATOMIC_ACQUIRE);
         if (fill_all(d) == 0)
-            plat_wait(&d->kick, seen, plat_now_ns() + LOOK_NS);
+            plat_wait(&d->kick, seen, plat_now_ns() + DISK_LOOK_NS);
     }
     return NULL;
 }

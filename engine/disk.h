@@ -4,7 +4,7 @@
  * seconds) full by calling track_prefetch, so track threads never wait for
  * the disk and memory does not grow with the session's length. It sleeps on
  * one futex word that track threads bump when their input ring falls below
- * half, and looks anyway every 20 ms. */
+ * half, and looks anyway every DISK_LOOK_NS (tuning.h). */
 #ifndef SHX_DISK_H
 #define SHX_DISK_H
 
@@ -15,7 +15,7 @@ struct disk;
 
 /* Main. Creates the wake-up word; the thread starts in disk_start.
  * Errors: SHX_ENOMEM. */
-int disk_create(struct track **tracks, int n, struct disk **out);
+int disk_create(struct track *const *tracks, int n, struct disk **out);
 /* Main. The word to hand to track_run (struct track_run.disk_kick). */
 uint32_t *disk_kick(struct disk *d);
 /* Main. Fills every input ring once, synchronously, then starts the

@@ -9,6 +9,7 @@
 #include "source.h"
 #include "supervisor.h"
 #include "track.h"
+#include "tuning.h"
 #include "zygote.h"
 
 #include <math.h>
@@ -16,36 +17,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WORKER_START_NS 30000000000ull  /* Python + numpy on a loaded machine */
-
 struct engine {
     const struct session *s;
-    int rate;
-    uint32_t block;
+    int rate;                /* Hz */
+    uint32_t block;          /* frames */
     int channels;
-    double master;
-    int64_t length;
-    int ntracks;
+    double master;           /* linear */
+    int64_t length;          /* frames: timeline 0 to the end of the longest track */
+    int ntracks;             /* built so far (all of them once engine_create returns) */
     struct track **tracks;
     struct zygote *zygote;   /* NULL without scripts or when cold-starting */
     struct supervisor *sup;  /* NULL until engine_supervise */
     unsigned char *mute, *solo;  /* the user's switches, main thread */
 };
 
-#define FD_MARGIN 48   /* descriptors besides the tracks' (see engine_create) */
+/* What every track of this engine shares, worked out once. */
+struct build {
+    const struct engine_options *o;
+    uint32_t batch;          /* blocks per request to a worker, at most */
+    uint32_t prefetch;       /* slots of the disk thread's ring */
+    int ncpu;
+    int any_solo;            /* with any track solo, the others are silent */
+    int nscripted;           /* scripted tracks built so far: the zygote's channel index */
+};
 
-int engine_create(const struct session *s, const struct engine_options *o,
-                  struct engine **out, char *err, size_t cap)
+static int engine_alloc(const struct session *s, const struct engine_options *o,
+                        struct engine **out)
 {
     struct engine *e = calloc(1, sizeof *e);
-    struct source **srcs = calloc((size_t)s->ntracks, sizeof *srcs);
-    int64_t *offsets = calloc((size_t)s->ntracks, sizeof *offsets);
-    if (!e || !srcs || !offsets || !(e->tracks = calloc((size_t)s->ntracks, sizeof *e->tracks))) {
-        free(e ? e->tracks : NULL);
-        free(e);
-        free(srcs);
-        free(offsets);
-        snprintf(err, cap, "out of memory");
+    size_t n = (size_t)s->ntracks;
+    if (!e || !(e->tracks = calloc(n, sizeof *e->tracks)) || !(e->mute = calloc(n, 1))
+        || !(e->solo = calloc(n, 1))) {
+        engine_destroy(e);
         return SHX_ENOMEM;
     }
     e->s = s;
@@ -53,130 +56,158 @@ int engine_create(const struct session *s, const struct engine_options *o,
     e->block = o->block_size ? o->block_size : (uint32_t)s->block_size;
     e->channels = s->channels;
     e->master = pan_db_to_linear(s->master_gain_db);
-    int rc = SHX_OK, any_solo = 0;
-    e->mute = calloc((size_t)s->ntracks, 1);
-    e->solo = calloc((size_t)s->ntracks, 1);
     for (int i = 0; i < s->ntracks; i++) {
-        any_solo |= s->tracks[i].solo;
-        if (e->mute && e->solo) {
-            e->mute[i] = (unsigned char)s->tracks[i].mute;
-            e->solo[i] = (unsigned char)s->tracks[i].solo;
-        }
+        e->mute[i] = (unsigned char)s->tracks[i].mute;
+        e->solo[i] = (unsigned char)s->tracks[i].solo;
     }
-    if (!e->mute || !e->solo)
-        rc = SHX_ENOMEM;
+    *out = e;
+    return SHX_OK;
+}
 
-    /* Descriptors: each track's file; a scripted track's channel and its
-     * worker's pidfd; and a margin for stdio, the device, inotify, the
-     * zygote's pipes and meters. Checked up front, so that a session too
-     * big for `ulimit -n` is one clear error rather than a failure halfway
-     * through starting workers. */
+/* Descriptors: each track's file; a scripted track's channel and its
+ * worker's pidfd; and FD_MARGIN more. Checked up front, so that a session
+ * too big for `ulimit -n` is one clear error rather than a failure halfway
+ * through starting workers. */
+static int check_descriptors(const struct session *s, char *err, size_t cap)
+{
     long scripted = 0, limit = 0;
     for (int i = 0; i < s->ntracks; i++)
         scripted += s->tracks[i].script != NULL;
     long need = s->ntracks + 2 * scripted + FD_MARGIN;
-    if (rc == SHX_OK && plat_ensure_files(need, &limit) < 0) {
-        snprintf(err, cap, "%s: %d tracks (%ld with scripts) need about %ld open files, "
-                 "the limit is %ld: raise `ulimit -n`", s->path, s->ntracks, scripted, need,
-                 limit);
-        rc = SHX_ESYS;
-    }
+    if (plat_ensure_files(need, &limit) == 0)
+        return SHX_OK;
+    snprintf(err, cap, "%s: %d tracks (%ld with scripts) need about %ld open files, "
+             "the limit is %ld: raise `ulimit -n`", s->path, s->ntracks, scripted, need, limit);
+    return SHX_ESYS;
+}
 
-    for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
-        const struct session_track *st = &s->tracks[i];
-        char why[256];
-        /* Without a rate from the command line or the session, the first
-         * file's rate is the session's (render's rule). */
-        int rate = e->rate ? e->rate : 0;
-        if (!rate) {
-            rc = source_open(st->file, 48000, e->channels, &srcs[i], why, sizeof why);
-            if (rc == SHX_OK) {
-                e->rate = source_file_rate(srcs[i]);
-                source_destroy(srcs[i]);
-                srcs[i] = NULL;
-            }
-        }
-        if (rc == SHX_OK)
-            rc = source_open(st->file, e->rate, e->channels, &srcs[i], why, sizeof why);
-        if (rc < 0) {
-            char path[32];
-            snprintf(path, sizeof path, "tracks[%d].file", i);
-            session_error_at(s, st->file_pos, err, cap, "%s: \"%s\" %s", path, st->file_arg,
-                             why);
-            break;
-        }
-        offsets[i] = (int64_t)llround(st->offset * e->rate);
-        int64_t end = offsets[i] + source_frames(srcs[i]);
-        if (end > e->length)
-            e->length = end;
+/* Without a rate from the command line or the session, the first file's
+ * rate is the session's (render's rule): it is opened once to learn it. */
+static int probe_rate(struct engine *e, char *err, size_t cap)
+{
+    const struct session_track *st = &e->s->tracks[0];
+    struct source *src = NULL;
+    char why[256];
+    int rc = source_open(st->file, 48000, e->channels, &src, why, sizeof why);
+    if (rc < 0) {
+        session_error_at(e->s, st->file_pos, err, cap, "tracks[0].file: \"%s\" %s",
+                         st->file_arg, why);
+        return rc;
     }
+    e->rate = source_file_rate(src);
+    source_destroy(src);
+    return SHX_OK;
+}
 
-    char request[CHAN_CTL_BYTES];
-    int ncpu = plat_cpu_count(), nscripted = 0;
-    /* The disk thread reads about two seconds ahead (play only). */
-    uint32_t prefetch = 1;
-    while (prefetch * e->block < (uint32_t)e->rate * 2u && prefetch < 4096)
-        prefetch *= 2;
+/* Opens track i's file at the engine's rate. */
+static int open_source(struct engine *e, int i, struct source **src, char *err, size_t cap)
+{
+    const struct session_track *st = &e->s->tracks[i];
+    char why[256];
+    int rc = source_open(st->file, e->rate, e->channels, src, why, sizeof why);
+    if (rc < 0)
+        session_error_at(e->s, st->file_pos, err, cap, "tracks[%d].file: \"%s\" %s", i,
+                         st->file_arg, why);
+    return rc;
+}
+
+static struct build plan(const struct engine *e, const struct engine_options *o)
+{
+    struct build b = {.o = o, .ncpu = plat_cpu_count(), .prefetch = 1};
+    while (b.prefetch * e->block < (uint64_t)e->rate * PREFETCH_NS / NS_PER_S
+           && b.prefetch < PREFETCH_MAX_SLOTS)
+        b.prefetch *= 2;
+    for (int i = 0; i < e->s->ntracks; i++)
+        b.any_solo |= e->s->tracks[i].solo;
     uint32_t batch = o->batch_frames / e->block;
-    batch = batch < 1 ? 1 : batch > CHAN_MAX_BATCH ? CHAN_MAX_BATCH : batch;
-    for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
-        const struct session_track *st = &s->tracks[i];
-        if (st->script) {
-            rc = session_script_request(s, i, e->rate, request, sizeof request);
-            if (rc < 0) {
-                session_error_at(s, st->script_pos, err, cap,
-                                 "tracks[%d].script: request too large", i);
-                break;
-            }
-        }
-        struct track_config tc = {
-            .name = st->name,
-            .sample_rate = e->rate,
-            .block_size = e->block,
-            .channels = e->channels,
-            .gain_db = st->gain_db,
-            .pan = st->pan,
-            .audible = !st->mute && (!any_solo || st->solo),
-            .on_fault = st->on_fault,
-            .hang_ns = (uint64_t)(s->hang_timeout * 1e9),
-            .worker_memory_mb = s->worker_memory_mb,
-            .load_request = st->script ? request : NULL,
-            .ring_slots = o->ring_slots ? o->ring_slots : 8,
-            .prefetch_slots = prefetch,
-            .refill = o->refill ? o->refill : 1,
-            .batch = batch,
-            /* When pinned (render): a track thread and its worker never run
-             * at the same time (one waits for the other), so they share a
-             * CPU and each hand-off is a local context switch instead of a
-             * cross-CPU wake-up, which costs several microseconds more on
-             * a virtual machine; the tracks are spread over the CPUs. Play
-             * does not pin (docs/realtime.md). */
-            .cpu = o->pin && ncpu > 1 ? i % ncpu : -1,
-            .worker_nice = o->worker_nice,
-            .worker_rt_prio = o->worker_rt_prio,
-            .worker_index = st->script ? nscripted++ : -1,
-            .script_label = st->script_arg,
-            .script_path = st->script,
-        };
-        struct feed *feed = NULL;
-        rc = feed_create(srcs[i], offsets[i], e->block, e->channels, &feed);
-        if (rc == SHX_OK) {
-            srcs[i] = NULL;   /* owned by the feed now */
-            rc = track_create(&tc, feed, &e->tracks[i]);
-            if (rc < 0)
-                feed_destroy(feed);
-        }
-        if (rc < 0) {
-            snprintf(err, cap, "%s: cannot create track %s: %s", s->path, st->name,
-                     shx_strerror(rc));
-            break;
-        }
-        e->ntracks = i + 1;
+    b.batch = batch < 1 ? 1 : batch > CHAN_MAX_BATCH ? CHAN_MAX_BATCH : batch;
+    return b;
+}
+
+/* Track i's configuration. request: its LOAD request, or NULL. */
+static struct track_config track_config_of(const struct engine *e, struct build *b, int i,
+                                           const char *request)
+{
+    const struct session *s = e->s;
+    const struct session_track *st = &s->tracks[i];
+    return (struct track_config){
+        .name = st->name,
+        .sample_rate = e->rate,
+        .block_size = e->block,
+        .channels = e->channels,
+        .gain_db = st->gain_db,
+        .pan = st->pan,
+        .audible = !st->mute && (!b->any_solo || st->solo),
+        .on_fault = st->on_fault,
+        .hang_ns = (uint64_t)(s->hang_timeout * NS_PER_S),
+        .worker_memory_mb = s->worker_memory_mb,
+        .load_request = request,
+        .ring_slots = b->o->ring_slots ? b->o->ring_slots : 8,
+        .prefetch_slots = b->prefetch,
+        .refill = b->o->refill ? b->o->refill : 1,
+        .batch = b->batch,
+        /* When pinned (render): a track thread and its worker never run
+         * at the same time (one waits for the other), so they share a CPU
+         * and each hand-off is a local context switch instead of a
+         * cross-CPU wake-up, which costs several microseconds more on a
+         * virtual machine; the tracks are spread over the CPUs. Play does
+         * not pin (docs/realtime.md). */
+        .cpu = b->o->pin && b->ncpu > 1 ? i % b->ncpu : -1,
+        .worker_nice = b->o->worker_nice,
+        .worker_rt_prio = b->o->worker_rt_prio,
+        .worker_index = st->script ? b->nscripted++ : -1,
+        .script_label = st->script_arg,
+        .script_path = st->script,
+    };
+}
+
+/* Opens track i's file and builds the track around it. */
+static int build_track(struct engine *e, struct build *b, int i, char *err, size_t cap)
+{
+    const struct session_track *st = &e->s->tracks[i];
+    char request[CHAN_CTL_BYTES];
+    struct source *src = NULL;
+    struct feed *feed = NULL;
+    int rc = open_source(e, i, &src, err, cap);
+    if (rc < 0)
+        return rc;
+    int64_t offset = (int64_t)llround(st->offset * e->rate);
+    if (offset + source_frames(src) > e->length)
+        e->length = offset + source_frames(src);
+    if (st->script && session_script_request(e->s, i, e->rate, request, sizeof request) < 0) {
+        session_error_at(e->s, st->script_pos, err, cap, "tracks[%d].script: request too large",
+                         i);
+        source_destroy(src);
+        return SHX_EFULL;
     }
-    for (int i = 0; i < s->ntracks; i++)
-        source_destroy(srcs[i]);
-    free(srcs);
-    free(offsets);
+    struct track_config tc = track_config_of(e, b, i, st->script ? request : NULL);
+    if ((rc = feed_create(src, offset, e->block, e->channels, &feed)) < 0)
+        source_destroy(src);   /* else the feed owns it */
+    else if ((rc = track_create(&tc, feed, &e->tracks[i])) < 0)
+        feed_destroy(feed);
+    if (rc < 0)
+        snprintf(err, cap, "%s: cannot create track %s: %s", e->s->path, st->name,
+                 shx_strerror(rc));
+    return rc;
+}
+
+int engine_create(const struct session *s, const struct engine_options *o,
+                  struct engine **out, char *err, size_t cap)
+{
+    struct engine *e = NULL;
+    int rc = engine_alloc(s, o, &e);
+    if (rc < 0) {
+        snprintf(err, cap, "out of memory");
+        return rc;
+    }
+    rc = check_descriptors(s, err, cap);
+    if (rc == SHX_OK && !e->rate && s->ntracks > 0)
+        rc = probe_rate(e, err, cap);
+    struct build b = plan(e, o);
+    for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
+        if ((rc = build_track(e, &b, i, err, cap)) == SHX_OK)
+            e->ntracks = i + 1;
+    }
     if (rc < 0) {
         engine_destroy(e);
         return rc;
@@ -252,6 +283,7 @@ int engine_supervise(struct engine *e, char *err, size_t cap)
 }
 
 struct supervisor *engine_supervisor(struct engine *e) { return e->sup; }
+struct track *const *engine_tracks(struct engine *e) { return e->tracks; }
 
 /* Mute and solo resolved the way the session's are: with any track solo,
  * the tracks that are not are silent. */

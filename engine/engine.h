@@ -63,5 +63,7 @@ int engine_ntracks(const struct engine *e);
 /* The session's loop region in seconds; 0 when it has none. */
 int engine_loop(const struct engine *e, double *start, double *end);
 struct track *engine_track(struct engine *e, int i);
+/* Any thread. All the tracks, in session order (engine_ntracks of them). */
+struct track *const *engine_tracks(struct engine *e);
 
 #endif

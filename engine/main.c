@@ -5,11 +5,11 @@
 #include "engine.h"
 #include "audio.h"
 #include "errors.h"
-#include "meter.h"
 #include "play.h"
 #include "render.h"
 #include "session.h"
-#include "termview.h"
+#include "top.h"
+#include "tuning.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifndef SHMIX_VERSION
 #define SHMIX_VERSION "0.0.0"
@@ -137,8 +136,9 @@ static int parse(int argc, char **argv, const char *cmd, const char *const *allo
                 return 2;
         } else if (!strcmp(o, "--ahead")) {
             a->ahead = strtol(v, &end, 10);
-            if (*end || errno || a->ahead < 2 || a->ahead > 64)
-                return fail(2, "%s: --ahead: expected 2..64 blocks, got \"%s\"", cmd, v);
+            if (*end || errno || a->ahead < AHEAD_MIN_BLOCKS || a->ahead > AHEAD_MAX_BLOCKS)
+                return fail(2, "%s: --ahead: expected %u..%u blocks, got \"%s\"", cmd,
+                            AHEAD_MIN_BLOCKS, AHEAD_MAX_BLOCKS, v);
         } else if (!strcmp(o, "--block")) {
             a->block = strtol(v, &end, 10);
             if (*end || errno || a->block < 16 || a->block > 8192)
@@ -263,22 +263,11 @@ static int cmd_top(int argc, char **argv)
             return fail(2, "top: expected a process id, got \"%s\"", argv[2]);
         pid = (int)v;
     }
-    static struct meter_snapshot snap;
     char err[256];
-    int rc = meter_peek(pid, &snap, err, sizeof err);
+    const char *once = getenv("SHMIX_TOP_ONCE");   /* one table and out (scripts, tests) */
+    int rc = top_run(pid, once && *once == '1', &stop_requested, err, sizeof err);
     if (rc < 0)
         return fail(rc == SHX_EUSAGE ? 2 : 1, "top: %s", err);
-    pid = snap.pid;
-    const char *once = getenv("SHMIX_TOP_ONCE");   /* one table and out (scripts, tests) */
-    while (!stop_requested) {
-        termview_draw(stdout, &snap);
-        if (once && *once == '1')
-            break;
-        nanosleep(&(struct timespec){0, 200000000}, NULL);
-        if (meter_peek(pid, &snap, err, sizeof err) < 0)
-            break;   /* the engine has ended */
-    }
-    termview_end(stdout);
     return 0;
 }
 

@@ -1,21 +1,17 @@
 /* mixer.c - the master bus; see mixer.h. */
 #include "mixer.h"
+#include "track.h"
 
 #include <math.h>
 #include <string.h>
 
-void mixer_clear(float *out, size_t n)
-{
-    memset(out, 0, n * sizeof *out);
-}
-
-void mixer_add(float *restrict out, const float *restrict in, size_t n)
+static void add(float *restrict out, const float *restrict in, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] += in[i];
 }
 
-float mixer_master(float *out, size_t n, float gain, uint64_t *clips)
+static float master_bus(float *out, size_t n, float gain, uint64_t *clips)
 {
     float peak = 0.0f;
     uint64_t c = 0;
@@ -27,4 +23,20 @@ float mixer_master(float *out, size_t n, float gain, uint64_t *clips)
     }
     *clips += c;
     return peak;
+}
+
+float mixer_mix(struct track *const *tracks, int n, int64_t k, float *out, size_t n_floats,
+                float master, uint64_t *clips)
+{
+    memset(out, 0, n_floats * sizeof *out);
+    for (int i = 0; i < n; i++) {
+        const float *b = track_block(tracks[i], k);
+        if (b) {
+            add(out, b, n_floats);
+            track_release(tracks[i]);
+        } else {
+            track_missed(tracks[i]);   /* only this track drops out of this block */
+        }
+    }
+    return master_bus(out, n_floats, master, clips);
 }

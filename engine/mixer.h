@@ -1,18 +1,22 @@
-/* mixer.h - summing track blocks into the master bus.
+/* mixer.h - the master bus: block k of every track summed, the master
+ * gain, the peak and the clipped samples. The one mix, used by the audio
+ * callback (play) and the render loop alike.
  *
- * Real-time: called from the audio callback (play) and the render loop. */
+ * Real-time: no locks, no allocation, no I/O (docs/realtime.md). */
 #ifndef SHX_MIXER_H
 #define SHX_MIXER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Real-time. out[i] = 0. */
-void mixer_clear(float *out, size_t n);
-/* Real-time. out[i] += in[i]. */
-void mixer_add(float *restrict out, const float *restrict in, size_t n);
-/* Real-time. out[i] *= gain; returns the largest |out[i]| and adds the
- * number of samples beyond full scale to *clips. */
-float mixer_master(float *out, size_t n, float gain, uint64_t *clips);
+struct track;
+
+/* Real-time (the consumer of the tracks' rings). Sums block k of each of
+ * the n tracks into out (n_floats = block x channels) and releases it; a
+ * track whose block k is not there counts a late block and is left out of
+ * this block only. Then multiplies by master. Returns the largest |sample|
+ * and adds the samples beyond full scale to *clips. */
+float mixer_mix(struct track *const *tracks, int n, int64_t k, float *out, size_t n_floats,
+                float master, uint64_t *clips);
 
 #endif

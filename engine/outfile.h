@@ -1,8 +1,8 @@
 /* outfile.h - writing a render: all or nothing.
  *
  * Main (render) thread. Samples go to a temporary file beside the target,
- * renamed into place by outfile_commit; outfile_abort (or destroying an
- * uncommitted file) deletes it, so an error never leaves a half-written
+ * renamed into place by outfile_commit; destroying an uncommitted file
+ * deletes it, so an error never leaves a half-written
  * render under the requested name. Format by extension: .wav float32,
  * .flac 24-bit, .ogg Vorbis. */
 #ifndef SHX_OUTFILE_H

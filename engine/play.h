@@ -2,8 +2,10 @@
  * null device) in real time, with stats, until the end, the duration or a
  * signal.
  *
- * Main thread. It owns the stats loop: every 20 ms it drains the workers'
- * messages and, every stats interval, writes a stats line. */
+ * Main thread. It owns the monitor loop: every tick (PLAY_TICK_NS in
+ * tuning.h, ~30 a second, or as often as stats lines are due) it drains the
+ * workers' messages, publishes the meters, feeds the views and, every
+ * stats interval, writes a stats line. */
 #ifndef SHX_PLAY_H
 #define SHX_PLAY_H
 

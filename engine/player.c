@@ -7,8 +7,10 @@
 #include "mixer.h"
 #include "platform.h"
 #include "meter.h"
+#include "peak.h"
 #include "timeline.h"
 #include "track.h"
+#include "tuning.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -16,23 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Default render-ahead, 80 ms (30 blocks at 128 frames): half of it is
- * the batch a worker gets per wake-up, the other half (40 ms) the slack a
- * late worker or a stalled CPU may use up. On this kind of VM a loaded CPU
- * stalls for up to 20-45 ms now and then (docs/performance.md), and each
- * wake-up of a worker costs ~0.2 ms of cold caches, so both halves pay.
- * What it costs: a mute, gain or script change is heard that much later
- * (REAPER's anticipative FX renders 200 ms ahead by default). */
-#define AHEAD_NS 80000000u
-#define FADE_NS 10000000u      /* fade-out on stop */
-#define TRACK_RT_PRIO 5        /* SCHED_FIFO for track threads: below the device (JACK: 10) */
-#define PREFILL_NS 10000000000ull
-
 struct player {
     struct engine *e;
     int n, channels, rate;
     uint32_t block;
-    struct track **tracks;
+    struct track *const *tracks;   /* the engine's */
     struct disk *disk;
     struct track_clock clock;
     struct timeline tl;
@@ -60,18 +50,56 @@ struct player {
     int started;
 };
 
+/* The run's place on the timeline: where it starts, the loop region. */
+static int set_timeline(struct player *p, struct engine *e, const struct player_options *o,
+                        char *err, size_t cap)
+{
+    int64_t length = engine_length(e);
+    p->tl.start = (int64_t)llround(o->start * p->rate);
+    if (p->tl.start >= length && !o->loop) {
+        snprintf(err, cap, "play: --start %g is past the end of the session (%.3f s)", o->start,
+                 (double)length / p->rate);
+        return SHX_EUSAGE;
+    }
+    if (!o->loop)
+        return SHX_OK;
+    double ls, le;
+    p->tl.looping = 1;
+    if (engine_loop(e, &ls, &le)) {
+        p->tl.loop_start = (int64_t)llround(ls * p->rate);
+        p->tl.loop_end = (int64_t)llround(le * p->rate);
+    } else {   /* no loop region: loop the whole session, as a DAW would */
+        p->tl.loop_start = 0;
+        p->tl.loop_end = length;
+    }
+    if (p->tl.loop_end - p->tl.loop_start < (int64_t)p->block) {
+        snprintf(err, cap, "play: the loop region is shorter than one block (%u frames)",
+                 p->block);
+        return SHX_EUSAGE;
+    }
+    return SHX_OK;
+}
+
+/* How many blocks the run plays, and how many are rendered ahead. */
+static void size_run(struct player *p, struct engine *e, const struct player_options *o)
+{
+    if (o->duration >= 0)
+        p->count = ((int64_t)llround(o->duration * p->rate) + p->block - 1) / p->block;
+    else if (o->loop)
+        p->count = INT64_MAX;
+    else
+        p->count = (engine_length(e) - p->tl.start + p->block - 1) / p->block;
+    p->clock.period_ns = (uint64_t)p->block * NS_PER_S / (uint64_t)p->rate;
+    p->ahead = o->ahead;
+    if (!p->ahead)
+        p->ahead = (uint32_t)((AHEAD_DEFAULT_NS + p->clock.period_ns - 1) / p->clock.period_ns);
+    p->ahead = p->ahead < AHEAD_MIN_BLOCKS ? AHEAD_MIN_BLOCKS
+             : p->ahead > AHEAD_MAX_BLOCKS ? AHEAD_MAX_BLOCKS : p->ahead;
+}
+
 int player_create(struct engine *e, const struct player_options *o, struct player **out,
                   char *err, size_t cap)
 {
-    int rate = engine_sample_rate(e);
-    uint32_t block = engine_block_size(e);
-    int64_t length = engine_length(e);
-    int64_t start = (int64_t)llround(o->start * rate);
-    if (start >= length && !(o->loop)) {
-        snprintf(err, cap, "play: --start %g is past the end of the session (%.3f s)", o->start,
-                 (double)length / rate);
-        return SHX_EUSAGE;
-    }
     struct player *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(err, cap, "out of memory");
@@ -79,59 +107,31 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     }
     p->e = e;
     p->n = engine_ntracks(e);
+    p->tracks = engine_tracks(e);
     p->channels = engine_channels(e);
-    p->rate = rate;
-    p->block = block;
+    p->rate = engine_sample_rate(e);
+    p->block = engine_block_size(e);
     p->master = (float)engine_master_gain(e);
     p->realtime = o->realtime;
-    p->tl.start = start;
-    double ls, le;
-    if (o->loop) {
-        p->tl.looping = 1;
-        if (engine_loop(e, &ls, &le)) {
-            p->tl.loop_start = (int64_t)llround(ls * rate);
-            p->tl.loop_end = (int64_t)llround(le * rate);
-        } else {   /* no loop region: loop the whole session, as a DAW would */
-            p->tl.loop_start = 0;
-            p->tl.loop_end = length;
-        }
-        if (p->tl.loop_end - p->tl.loop_start < (int64_t)block) {
-            snprintf(err, cap, "play: the loop region is shorter than one block (%u frames)",
-                     block);
-            free(p);
-            return SHX_EUSAGE;
-        }
+    int rc = set_timeline(p, e, o, err, cap);
+    if (rc < 0) {
+        free(p);
+        return rc;
     }
-    if (o->duration >= 0)
-        p->count = ((int64_t)llround(o->duration * rate) + block - 1) / block;
-    else if (o->loop)
-        p->count = INT64_MAX;
-    else
-        p->count = (length - start + block - 1) / block;
-    p->clock.period_ns = (uint64_t)block * 1000000000u / (uint64_t)rate;
-    p->ahead = o->ahead;
-    if (!p->ahead)
-        p->ahead = (uint32_t)((AHEAD_NS + p->clock.period_ns - 1) / p->clock.period_ns);
-    if (p->ahead < 2)
-        p->ahead = 2;
-    if (p->ahead > 64)
-        p->ahead = 64;
+    size_run(p, e, o);
     /* Nothing is due before the first callback. */
     atomic_store(&p->clock.at_ns, UINT64_MAX / 4);
     p->fade = 1.0f;
-    p->fade_step = 1.0f / (float)((uint64_t)rate * FADE_NS / 1000000000u + 1);
-    p->mix = calloc((size_t)block * (size_t)p->channels, sizeof(float));
-    p->mix_off = block;   /* nothing delivered yet: mix the first block on demand */
-    p->pos = start;
-    atomic_store(&p->position, start);
-    p->tracks = calloc((size_t)p->n, sizeof *p->tracks);
-    if (!p->mix || !p->tracks) {
+    p->fade_step = 1.0f / (float)((uint64_t)p->rate * STOP_FADE_NS / NS_PER_S + 1);
+    p->mix = calloc((size_t)p->block * (size_t)p->channels, sizeof(float));
+    p->mix_off = p->block;   /* nothing delivered yet: mix the first block on demand */
+    p->pos = p->tl.start;
+    atomic_store(&p->position, p->tl.start);
+    if (!p->mix) {
         player_destroy(p);
         snprintf(err, cap, "out of memory");
         return SHX_ENOMEM;
     }
-    for (int i = 0; i < p->n; i++)
-        p->tracks[i] = engine_track(e, i);
     *out = p;
     return SHX_OK;
 }
@@ -140,10 +140,9 @@ void player_destroy(struct player *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n && p->tracks; i++)
+    for (int i = 0; i < p->n; i++)
         track_stop(p->tracks[i]);
     disk_destroy(p->disk);
-    free(p->tracks);
     free(p->mix);
     free(p);
 }
@@ -164,7 +163,7 @@ int player_start(struct player *p, char *err, size_t cap)
          * by (docs/realtime.md). */
         .batch = p->ahead / 2,
         .disk_kick = p->disk ? disk_kick(p->disk) : NULL,
-        .rt_priority = p->realtime ? TRACK_RT_PRIO : 0,
+        .rt_priority = p->realtime ? PRIO_TRACK : 0,
     };
     for (int i = 0; i < p->n && rc == SHX_OK; i++) {
         run.phase = (uint32_t)i % run.batch;
@@ -177,14 +176,27 @@ int player_start(struct player *p, char *err, size_t cap)
         return rc;
     }
     /* Let every track render ahead before the device asks for anything. */
-    uint64_t deadline = plat_now_ns() + PREFILL_NS;
+    uint64_t deadline = plat_now_ns() + PREFILL_TIMEOUT_NS;
     uint32_t want = p->count < (int64_t)(p->ahead - run.batch + 1)
                     ? (uint32_t)p->count : p->ahead - run.batch + 1;
     for (int i = 0; i < p->n; i++)
         while (track_ready(p->tracks[i]) < want && plat_now_ns() < deadline)
-            track_wait(p->tracks[i], want, plat_now_ns() + 100000000u);
+            track_wait(p->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
     p->started = 1;
     return SHX_OK;
+}
+
+/* Real-time. The stop fade over the block in p->mix; finishes the run at
+ * its end. */
+static void fade_out(struct player *p)
+{
+    for (uint32_t f = 0; f < p->block; f++) {
+        for (int c = 0; c < p->channels; c++)
+            p->mix[f * p->channels + c] *= p->fade;
+        p->fade = p->fade > p->fade_step ? p->fade - p->fade_step : 0.0f;
+    }
+    if (p->fade == 0.0f)
+        atomic_store(&p->finished, 1);
 }
 
 /* Real-time. Mixes the next block into p->mix; 0 when the run is over. */
@@ -193,39 +205,14 @@ static int mix_next(struct player *p)
     int64_t k = atomic_load_explicit(&p->clock.next, memory_order_relaxed);
     if (k >= p->count || atomic_load_explicit(&p->finished, memory_order_relaxed))
         return 0;
-    uint64_t t0 = plat_now_ns();
-    size_t n = (size_t)p->block * (size_t)p->channels;
-    mixer_clear(p->mix, n);
-    for (int i = 0; i < p->n; i++) {
-        struct track *t = p->tracks[i];
-        const float *b = track_block(t, k);
-        if (b) {
-            mixer_add(p->mix, b, n);
-            track_release(t);
-        } else {
-            track_missed(t);   /* only this track drops out of this block */
-        }
-    }
-    uint64_t clips = 0;
-    float peak = mixer_master(p->mix, n, p->master, &clips);
-    if (atomic_load_explicit(&p->stop_requested, memory_order_relaxed)) {
-        for (uint32_t f = 0; f < p->block; f++) {
-            for (int c = 0; c < p->channels; c++)
-                p->mix[f * p->channels + c] *= p->fade;
-            p->fade = p->fade > p->fade_step ? p->fade - p->fade_step : 0.0f;
-        }
-        if (p->fade == 0.0f)
-            atomic_store(&p->finished, 1);
-    }
+    uint64_t t0 = plat_now_ns(), clips = 0;
+    float peak = mixer_mix(p->tracks, p->n, k, p->mix, (size_t)p->block * (size_t)p->channels,
+                           p->master, &clips);
+    if (atomic_load_explicit(&p->stop_requested, memory_order_relaxed))
+        fade_out(p);
     if (clips)
         atomic_fetch_add_explicit(&p->clips, clips, memory_order_relaxed);
-    uint32_t bits;
-    memcpy(&bits, &peak, sizeof bits);
-    uint32_t cur = atomic_load_explicit(&p->peak_bits, memory_order_relaxed);
-    while (bits > cur && !atomic_compare_exchange_weak_explicit(
-                             &p->peak_bits, &cur, bits, memory_order_relaxed,
-                             memory_order_relaxed))
-        ;
+    peak_raise(&p->peak_bits, peak);
     atomic_store_explicit(&p->position, p->pos, memory_order_relaxed);
     p->pos = timeline_advance(&p->tl, p->pos, p->block);
     /* Publish the clock: at_ns first, then next with release, so a track
@@ -302,12 +289,6 @@ void player_stats(struct player *p, struct meter_frame *fr)
     fr->position = (double)atomic_load(&p->position) / p->rate;
     fr->xruns = atomic_load(&p->xruns);
     fr->clips = atomic_load(&p->clips);
-    uint32_t bits = atomic_exchange(&p->peak_bits, 0);
-    memcpy(&fr->master_peak, &bits, sizeof fr->master_peak);
+    fr->master_peak = peak_take(&p->peak_bits);
     fr->mix_cpu_ns = atomic_load(&p->mix_ns);
-}
-
-void player_add_xruns(struct player *p, uint64_t n)
-{
-    atomic_fetch_add_explicit(&p->xruns, n, memory_order_relaxed);
 }

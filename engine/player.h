@@ -41,9 +41,6 @@ int player_start(struct player *p, char *err, size_t cap);
  * says the device reported an xrun since the previous call. */
 void player_process(struct player *p, float *out, uint32_t frames, int underflow);
 
-/* Real-time. Counts xruns the device backend noticed itself. */
-void player_add_xruns(struct player *p, uint64_t n);
-
 /* Any thread (signal handlers excepted). Fades out over ~10 ms, then
  * finishes. */
 void player_request_stop(struct player *p);

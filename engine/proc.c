@@ -1,6 +1,8 @@
 /* proc.c - worker process spawning and reaping; see proc.h. */
 #include "proc.h"
 #include "errors.h"
+#include "platform.h"
+#include "units.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef SHMIX_LIBEXECDIR
@@ -133,34 +134,39 @@ void proc_kill(pid_t pid)
 
 void proc_describe(int status, char *why, size_t cap)
 {
-    if (WIFEXITED(status))
-        snprintf(why, cap, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(why, cap, "killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(why, cap, "stopped (status 0x%x)", status);
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *name = sig == SIGSEGV ? "segfault" : sig == SIGABRT ? "abort"
+                         : sig == SIGKILL ? "killed" : sig == SIGBUS ? "bus error"
+                         : sig == SIGFPE ? "arithmetic fault" : NULL;
+        if (name)
+            snprintf(why, cap, "%s", name);
+        else
+            snprintf(why, cap, "signal %d (%s)", sig, strsignal(sig));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_NO_MEMORY) {
+        snprintf(why, cap, "out of memory (worker_memory_mb)");
+    } else if (WIFEXITED(status)) {
+        snprintf(why, cap, "exit status %d", WEXITSTATUS(status));
+    } else {
+        snprintf(why, cap, "status 0x%x", status);
+    }
 }
 
-void proc_reap(pid_t pid, int timeout_ms, char *why, size_t cap)
+int proc_reap(pid_t pid, int timeout_ms)
 {
     int status = 0;
     for (int waited = 0;; waited++) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            snprintf(why, cap, "already reaped");
-            return;
-        }
+            return status;
+        if (r < 0 && errno != EINTR)
+            return -1;   /* already reaped */
         if (waited >= timeout_ms) {
             proc_kill(pid);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-            break;
+            return status;
         }
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
+        plat_sleep_ns(MS_NS(1));
     }
-    proc_describe(status, why, cap);
 }

@@ -28,11 +28,14 @@ int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap);
 void proc_kill(pid_t pid);
 
 /* Main or supervisor. Waits for pid to exit, up to timeout_ms (then
- * SIGKILLs it and waits for good). Fills a description such as
- * "exited with status 3" or "killed by signal 11 (Segmentation fault)". */
-void proc_reap(pid_t pid, int timeout_ms, char *why, size_t cap);
+ * SIGKILLs it and waits for good). Returns its waitpid status, or -1 when
+ * it was reaped already. */
+int proc_reap(pid_t pid, int timeout_ms);
 
-/* Any thread. Describes a waitpid status as above. */
+/* Any thread. The one description of how a worker ended, from its waitpid
+ * status, as users read it in messages and last_error: "segfault",
+ * "abort", "killed", "out of memory (worker_memory_mb)", "exit status 3",
+ * "signal 1 (Hangup)". */
 void proc_describe(int status, char *why, size_t cap);
 
 #endif

@@ -6,96 +6,91 @@
 #include "mixer.h"
 #include "outfile.h"
 #include "platform.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "track.h"
+#include "tuning.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#define DRAIN_EVERY 64   /* blocks between printing worker messages */
-#define RENDER_SLOTS 16  /* blocks each track renders ahead */
-#define RENDER_BATCH 8   /* blocks a side waits for before it wakes */
+/* One render in progress (main thread). */
+struct bounce {
+    struct engine *e;
+    struct track *const *tracks;
+    int n, rate;
+    uint32_t block;
+    size_t n_floats;              /* one block: block x channels */
+    int64_t total, nblocks;       /* frames and blocks to write */
+    int64_t done;                 /* frames written */
+    float *mix, master, peak;
+    uint64_t clips, mix_cpu;      /* mix_cpu: the mixer's thread CPU time, ns */
+};
 
 void render_engine_options(struct engine_options *eo)
 {
-    eo->ring_slots = RENDER_SLOTS;
-    eo->refill = RENDER_BATCH;
+    eo->ring_slots = RENDER_RING_SLOTS;
+    eo->refill = RENDER_BATCH_BLOCKS;
     eo->pin = 1;   /* one request per block: local hand-offs pay (performance.md) */
 }
 
-int render_run(struct engine *e, const struct render_options *o, char *err, size_t cap)
+static void drain_all(struct bounce *b)
 {
-    int rate = engine_sample_rate(e), ch = engine_channels(e), n = engine_ntracks(e);
-    uint32_t block = engine_block_size(e);
-    int64_t total = o->duration >= 0 ? (int64_t)llround(o->duration * rate) : engine_length(e);
-    int64_t nblocks = (total + block - 1) / block;
-    uint64_t t0 = plat_now_ns();
+    for (int i = 0; i < b->n; i++)
+        track_drain(b->tracks[i]);
+}
 
-    struct outfile *out = NULL;
+/* Waits until every track has block k (render never drops one), sleeping
+ * once per batch of blocks, not once per block: each wake-up is a context
+ * switch on a machine that is short of them. */
+static void await_block(struct bounce *b, int64_t k)
+{
+    int64_t left = b->nblocks - k;
+    uint32_t want = left < RENDER_BATCH_BLOCKS ? (uint32_t)left : RENDER_BATCH_BLOCKS;
+    for (int i = 0; i < b->n; i++)
+        while (!track_block(b->tracks[i], k))
+            track_wait(b->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
+}
+
+/* Mixes and writes every block; stops at the first error. */
+static int bounce_all(struct bounce *b, struct outfile *out, const struct render_options *o,
+                      char *err, size_t cap)
+{
+    for (int64_t k = 0; k < b->nblocks; k++) {
+        if (o->stop && *o->stop)
+            return SHX_ESTOPPED;
+        await_block(b, k);
+        uint64_t c0 = plat_thread_cpu_ns();
+        b->peak = fmaxf(b->peak, mixer_mix(b->tracks, b->n, k, b->mix, b->n_floats, b->master,
+                                           &b->clips));
+        b->mix_cpu += plat_thread_cpu_ns() - c0;
+        int64_t frames = b->total - b->done < b->block ? b->total - b->done : b->block;
+        if (outfile_write(out, b->mix, frames) < 0) {
+            snprintf(err, cap, "%s: write failed", o->out_path);
+            return SHX_EIO;
+        }
+        b->done += frames;
+        if (k % RENDER_DRAIN_BLOCKS == 0)
+            drain_all(b);
+    }
+    return SHX_OK;
+}
+
+/* The one stats line a render writes, at the end. */
+static void final_stats(struct bounce *b, const struct render_options *o, uint64_t t0, int rc)
+{
     struct stats *st = NULL;
     struct meter *meter = NULL;
-    float *mix = calloc((size_t)block * (size_t)ch, sizeof(float));
-    int rc = mix ? outfile_create(o->out_path, rate, ch, &out, err, cap) : SHX_ENOMEM;
-    if (rc == SHX_OK && o->stats && (rc = stats_create(&st)) == SHX_OK)
-        rc = meter_create(e, o->out_path, 0, &meter);
-    struct track_run run = {.tl = {.start = 0}, .count = nblocks};
-    for (int i = 0; i < n && rc == SHX_OK; i++)
-        rc = track_run(engine_track(e, i), &run);
-
-    float master = (float)engine_master_gain(e), peak = 0.0f;
-    uint64_t clips = 0, mix_cpu = 0;
-    int64_t done = 0;
-    for (int64_t b = 0; b < nblocks && rc == SHX_OK; b++) {
-        if (o->stop && *o->stop) {
-            rc = SHX_ESTOPPED;
-            break;
-        }
-        /* Sleep once per batch of blocks, not once per block: each wake-up
-         * is a context switch on a machine that is short of them. */
-        int64_t left = nblocks - b;
-        uint32_t want = left < RENDER_BATCH ? (uint32_t)left : RENDER_BATCH;
-        for (int i = 0; i < n; i++) {
-            struct track *t = engine_track(e, i);
-            while (!track_block(t, b))
-                track_wait(t, want, plat_now_ns() + 100000000u);
-        }
-        uint64_t c0 = plat_thread_cpu_ns();
-        mixer_clear(mix, (size_t)block * ch);
-        for (int i = 0; i < n; i++) {
-            struct track *t = engine_track(e, i);
-            mixer_add(mix, track_block(t, b), (size_t)block * ch);
-            track_release(t);
-        }
-        peak = fmaxf(peak, mixer_master(mix, (size_t)block * ch, master, &clips));
-        mix_cpu += plat_thread_cpu_ns() - c0;
-        int64_t frames = total - done < block ? total - done : block;
-        if (outfile_write(out, mix, frames) < 0) {
-            snprintf(err, cap, "%s: write failed", o->out_path);
-            rc = SHX_EIO;
-        }
-        done += frames;
-        if (b % DRAIN_EVERY == 0)
-            for (int i = 0; i < n; i++)
-                track_drain(engine_track(e, i));
-    }
-    for (int i = 0; i < n; i++)
-        track_stop(engine_track(e, i));
-    for (int i = 0; i < n; i++)
-        track_drain(engine_track(e, i));
-    if (rc == SHX_OK)
-        rc = outfile_commit(out, err, cap);
-    else if (rc == SHX_ESTOPPED)
-        snprintf(err, cap, "interrupted; %s not written", o->out_path);
-    if (st && meter) {
+    static struct snapshot snap;   /* main thread only; large */
+    if (stats_create(&st) == SHX_OK && meter_create(b->e, o->out_path, 0, &meter) == SHX_OK) {
         struct meter_frame fr = {
-            .time = (double)(plat_now_ns() - t0) / 1e9,
-            .position = (double)done / rate,
+            .time = (double)(plat_now_ns() - t0) / NS_PER_S,
+            .position = (double)b->done / b->rate,
             .state = rc == SHX_OK ? "stopped" : "failed",
-            .master_peak = peak,
-            .clips = clips,
-            .mix_cpu_ns = mix_cpu,
+            .master_peak = b->peak,
+            .clips = b->clips,
+            .mix_cpu_ns = b->mix_cpu,
         };
-        static struct meter_snapshot snap;
         meter_update(meter, &fr);
         meter_read(meter, &snap);
         stats_observe(st, &snap);
@@ -103,7 +98,36 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
     }
     meter_destroy(meter);
     stats_destroy(st);
+}
+
+int render_run(struct engine *e, const struct render_options *o, char *err, size_t cap)
+{
+    struct bounce b = {.e = e, .tracks = engine_tracks(e), .n = engine_ntracks(e),
+                       .rate = engine_sample_rate(e), .block = engine_block_size(e),
+                       .master = (float)engine_master_gain(e)};
+    b.n_floats = (size_t)b.block * (size_t)engine_channels(e);
+    b.total = o->duration >= 0 ? (int64_t)llround(o->duration * b.rate) : engine_length(e);
+    b.nblocks = (b.total + b.block - 1) / b.block;
+    uint64_t t0 = plat_now_ns();
+    struct outfile *out = NULL;
+    b.mix = calloc(b.n_floats, sizeof(float));
+    int rc = b.mix ? outfile_create(o->out_path, b.rate, engine_channels(e), &out, err, cap)
+                   : SHX_ENOMEM;
+    struct track_run run = {.tl = {.start = 0}, .count = b.nblocks};
+    for (int i = 0; i < b.n && rc == SHX_OK; i++)
+        rc = track_run(b.tracks[i], &run);
+    if (rc == SHX_OK)
+        rc = bounce_all(&b, out, o, err, cap);
+    for (int i = 0; i < b.n; i++)
+        track_stop(b.tracks[i]);
+    drain_all(&b);
+    if (rc == SHX_OK)
+        rc = outfile_commit(out, err, cap);
+    else if (rc == SHX_ESTOPPED)
+        snprintf(err, cap, "interrupted; %s not written", o->out_path);
+    if (o->stats && out)   /* not when the render never started */
+        final_stats(&b, o, t0, rc);
     outfile_destroy(out);
-    free(mix);
+    free(b.mix);
     return rc;
 }

@@ -5,6 +5,7 @@
  * FILE:LINE:COL and the key path (tracks[1].gain_db). The first error wins. */
 #include "session.h"
 #include "errors.h"
+#include "json.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -24,11 +25,6 @@ struct loader {
     char *err;
     size_t cap;
     int failed;
-};
-
-struct jbuf {             /* a growing JSON text */
-    char *p;
-    size_t len, cap;
 };
 
 static void fail(struct loader *L, const yaml_node_t *n, const char *path,
@@ -241,45 +237,7 @@ static void require(struct loader *L, yaml_node_t *map, const char *path,
 
 /* ---- params: any YAML mapping, handed to the script as JSON ---- */
 
-static int jput(struct jbuf *j, const char *s, size_t n)
-{
-    if (j->len + n + 1 > j->cap) {
-        size_t c = j->cap ? j->cap * 2 : 256;
-        while (c < j->len + n + 1)
-            c *= 2;
-        char *p = realloc(j->p, c);
-        if (!p)
-            return 0;
-        j->p = p;
-        j->cap = c;
-    }
-    memcpy(j->p + j->len, s, n);
-    j->len += n;
-    j->p[j->len] = '\0';
-    return 1;
-}
-
-static int jstr(struct jbuf *j, const char *s)
-{
-    int ok = jput(j, "\"", 1);
-    for (; *s && ok; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            ok = jput(j, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            ok = jput(j, esc, 6);
-        } else {
-            ok = jput(j, (const char *)&c, 1);
-        }
-    }
-    return ok && jput(j, "\"", 1);
-}
-
-static int to_json(struct loader *L, yaml_node_t *n, struct jbuf *j, int depth)
+static int to_json(struct loader *L, yaml_node_t *n, struct json *j, int depth)
 {
     if (depth > 32)
         return 0;
@@ -287,34 +245,34 @@ static int to_json(struct loader *L, yaml_node_t *n, struct jbuf *j, int depth)
         const char *v = scalar(n);
         double d;
         if (plain(n) && (!*v || !strcmp(v, "~") || !strcmp(v, "null")))
-            return jput(j, "null", 4);
+            return json_put(j, "null");
         if (plain(n) && (!strcmp(v, "true") || !strcmp(v, "false")))
-            return jput(j, v, strlen(v));
+            return json_put(j, v);
         if (parse_number(n, &d) && strspn(v, "+-0123456789.eE") == strlen(v))
-            return jput(j, v[0] == '+' ? v + 1 : v, strlen(v[0] == '+' ? v + 1 : v));
-        return jstr(j, v);
+            return json_put(j, v[0] == '+' ? v + 1 : v);
+        return json_str(j, v);
     }
     int ok = 1;
     if (n->type == YAML_SEQUENCE_NODE) {
-        ok = jput(j, "[", 1);
+        ok = json_put(j, "[");
         for (yaml_node_item_t *i = n->data.sequence.items.start;
              ok && i < n->data.sequence.items.top; i++) {
             if (i != n->data.sequence.items.start)
-                ok = jput(j, ",", 1);
+                ok = json_put(j, ",");
             ok = ok && to_json(L, node(L, *i), j, depth + 1);
         }
-        return ok && jput(j, "]", 1);
+        return ok && json_put(j, "]");
     }
-    ok = jput(j, "{", 1);
+    ok = json_put(j, "{");
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
          ok && p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node(L, p->key);
         if (p != n->data.mapping.pairs.start)
-            ok = jput(j, ",", 1);
-        ok = ok && jstr(j, scalar(k) ? scalar(k) : "?") && jput(j, ":", 1)
+            ok = json_put(j, ",");
+        ok = ok && json_str(j, scalar(k) ? scalar(k) : "?") && json_put(j, ":")
              && to_json(L, node(L, p->value), j, depth + 1);
     }
-    return ok && jput(j, "}", 1);
+    return ok && json_put(j, "}");
 }
 
 /* ---- paths ---- */
@@ -383,6 +341,45 @@ struct track_ctx {
     yaml_node_t *name_node;
 };
 
+/* tracks[i].file or .script: kept as written (for messages) and resolved
+ * against the session's folder; a script must be a file that exists. */
+static void track_path(struct loader *L, struct session_track *t, int script, yaml_node_t *v,
+                       const char *path)
+{
+    const char *str = get_string(L, v, path);
+    if (!str)
+        return;
+    char **arg = script ? &t->script_arg : &t->file_arg;
+    char **res = script ? &t->script : &t->file;
+    struct session_pos *pos = script ? &t->script_pos : &t->file_pos;
+    *arg = strdup(str);
+    *res = resolve(L->s, str);
+    pos->line = (int)v->start_mark.line + 1;
+    pos->col = (int)v->start_mark.column + 1;
+    if (script && *res) {
+        struct stat st;
+        if (stat(*res, &st) != 0)
+            fail(L, v, path, "cannot open \"%s\": %s", str, strerror(errno));
+        else if (!S_ISREG(st.st_mode))
+            fail(L, v, path, "\"%s\" is not a file", str);
+    }
+}
+
+/* tracks[i].params: any mapping, handed to the script as JSON. */
+static void track_params(struct loader *L, struct session_track *t, yaml_node_t *v,
+                         const char *path)
+{
+    if (!expect_kind(L, v, YAML_MAPPING_NODE, path))
+        return;
+    struct json j = {0};
+    if (!to_json(L, v, &j, 0))
+        fail(L, v, path, "cannot be converted (too deep or out of memory)");
+    else if (j.len > PARAMS_MAX)
+        fail(L, v, path, "longer than %d bytes as JSON", PARAMS_MAX);
+    free(t->params_json);
+    t->params_json = j.p;
+}
+
 static void track_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
                       const char *path)
 {
@@ -401,40 +398,14 @@ static void track_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
         break;
     case T_FILE:
     case T_SCRIPT:
-        if ((str = get_string(L, v, path)) == NULL)
-            return;
-        char **arg = which == T_FILE ? &t->file_arg : &t->script_arg;
-        char **res = which == T_FILE ? &t->file : &t->script;
-        struct session_pos *pos = which == T_FILE ? &t->file_pos : &t->script_pos;
-        *arg = strdup(str);
-        *res = resolve(L->s, str);
-        pos->line = (int)v->start_mark.line + 1;
-        pos->col = (int)v->start_mark.column + 1;
-        if (which == T_SCRIPT && *res) {
-            struct stat st;
-            if (stat(*res, &st) != 0)
-                fail(L, v, path, "cannot open \"%s\": %s", str, strerror(errno));
-            else if (!S_ISREG(st.st_mode))
-                fail(L, v, path, "\"%s\" is not a file", str);
-        }
+        track_path(L, t, which == T_SCRIPT, v, path);
         break;
     case T_GAIN: t->gain_db = get_number(L, v, path, -120, 24); break;
     case T_PAN: t->pan = get_number(L, v, path, -1, 1); break;
     case T_MUTE: t->mute = get_bool(L, v, path); break;
     case T_SOLO: t->solo = get_bool(L, v, path); break;
     case T_OFFSET: t->offset = get_number(L, v, path, 0, 86400); break;
-    case T_PARAMS: {
-        if (!expect_kind(L, v, YAML_MAPPING_NODE, path))
-            return;
-        struct jbuf j = {0};
-        if (!to_json(L, v, &j, 0))
-            fail(L, v, path, "cannot be converted (too deep or out of memory)");
-        else if (j.len > PARAMS_MAX)
-            fail(L, v, path, "longer than %d bytes as JSON", PARAMS_MAX);
-        free(t->params_json);
-        t->params_json = j.p;
-        break;
-    }
+    case T_PARAMS: track_params(L, t, v, path); break;
     default:
         str = scalar(v);
         if (str && plain(v) && !strcmp(str, "bypass"))
@@ -635,14 +606,14 @@ int session_script_request(const struct session *s, int index, int sample_rate,
     const struct session_track *t = &s->tracks[index];
     if (!t->script)
         return SHX_EUSAGE;
-    struct jbuf j = {0};
+    struct json j = {0};
     char nums[160];
     snprintf(nums, sizeof nums, ",\"sample_rate\":%d,\"block_size\":%d,\"channels\":%d,",
              sample_rate, s->block_size, s->channels);
-    int ok = jput(&j, "{\"script\":", 10) && jstr(&j, t->script)
-             && jput(&j, ",\"track\":", 9) && jstr(&j, t->name)
-             && jput(&j, nums, strlen(nums)) && jput(&j, "\"params\":", 9)
-             && jput(&j, t->params_json, strlen(t->params_json)) && jput(&j, "}", 1);
+    int ok = json_put(&j, "{\"script\":") && json_str(&j, t->script)
+             && json_put(&j, ",\"track\":") && json_str(&j, t->name)
+             && json_put(&j, nums) && json_put(&j, "\"params\":")
+             && json_put(&j, t->params_json) && json_put(&j, "}");
     int rc = !ok ? SHX_ENOMEM : j.len >= cap ? SHX_EFULL : SHX_OK;
     if (rc == SHX_OK)
         memcpy(buf, j.p, j.len + 1);

@@ -29,8 +29,9 @@ struct source {
     int64_t length;          /* output frames in all */
 };
 
-int source_open(const char *path, int out_rate, int out_channels,
-                struct source **out, char *err, size_t cap)
+/* What kind of file is at path, before libsndfile sees it: a missing
+ * file, a folder, a FIFO or an empty file each get their own words. */
+static int check_file(const char *path, char *err, size_t cap)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -58,9 +59,13 @@ int source_open(const char *path, int out_rate, int out_channels,
         return errno == EMFILE || errno == ENFILE ? SHX_ESYS : SHX_EIO;
     }
     close(fd);
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    return SHX_OK;
+}
+
+static SNDFILE *open_sound(const char *path, SF_INFO *info, char *err, size_t cap)
+{
+    memset(info, 0, sizeof *info);
+    SNDFILE *sf = sf_open(path, SFM_READ, info);
     if (!sf) {
         /* libsndfile's messages end with a full stop; the line does not. */
         char why[160];
@@ -69,26 +74,43 @@ int source_open(const char *path, int out_rate, int out_channels,
         while (n > 0 && (why[n - 1] == '.' || why[n - 1] == ' ' || why[n - 1] == '\n'))
             why[--n] = '\0';
         snprintf(err, cap, "is not a sound file shmix can read (%s)", why);
-        return SHX_EFORMAT;
     }
+    return sf;
+}
+
+/* Whether shmix can play what libsndfile found. */
+static int check_format(const SF_INFO *info, int out_rate, char *err, size_t cap)
+{
     /* libsamplerate converts by ratios within 1/256..256. */
-    if (info.samplerate <= 0 || (double)out_rate / info.samplerate > 256.0
-        || (double)info.samplerate / out_rate > 256.0) {
+    if (info->samplerate <= 0 || (double)out_rate / info->samplerate > 256.0
+        || (double)info->samplerate / out_rate > 256.0) {
         snprintf(err, cap, "has a sample rate of %d Hz, which cannot be converted to %d Hz "
-                 "(shmix converts rates up to 256:1 either way)", info.samplerate, out_rate);
-        sf_close(sf);
+                 "(shmix converts rates up to 256:1 either way)", info->samplerate, out_rate);
         return SHX_EFORMAT;
     }
-    if (info.channels < 1 || info.channels > 2) {
-        snprintf(err, cap, "has %d channels; shmix plays mono and stereo files", info.channels);
-        sf_close(sf);
+    if (info->channels < 1 || info->channels > 2) {
+        snprintf(err, cap, "has %d channels; shmix plays mono and stereo files", info->channels);
         return SHX_EFORMAT;
     }
-    if (info.frames <= 0) {
+    if (info->frames <= 0) {
         snprintf(err, cap, "has no audio frames");
-        sf_close(sf);
         return SHX_EFORMAT;
     }
+    return SHX_OK;
+}
+
+int source_open(const char *path, int out_rate, int out_channels,
+                struct source **out, char *err, size_t cap)
+{
+    SF_INFO info;
+    SNDFILE *sf = NULL;
+    int rc = check_file(path, err, cap);
+    if (rc == SHX_OK && !(sf = open_sound(path, &info, err, cap)))
+        rc = SHX_EFORMAT;
+    if (rc == SHX_OK && (rc = check_format(&info, out_rate, err, cap)) < 0)
+        sf_close(sf);
+    if (rc < 0)
+        return rc;
     struct source *s = calloc(1, sizeof *s);
     if (!s) {
         sf_close(sf);

@@ -4,6 +4,7 @@
 #include "errors.h"
 #include "platform.h"
 #include "track.h"
+#include "tuning.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -17,11 +18,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define BUSY_TICK_MS 2           /* poll period while something is in progress */
-#define IDLE_TICK_MS 100
-#define LOAD_TIMEOUT_NS 10000000000ull  /* a (re)started script must set up within this */
-#define DEBOUNCE_NS 30000000u    /* editors write a file in several steps */
-#define QUICK_LOAD_NS 20000000u  /* wait this long for a load before polling it */
 
 enum phase {
     PH_IDLE,        /* running, or error (raising) with a live worker */
@@ -127,7 +123,7 @@ static int count_restart(struct supervisor *s, struct slot *sl, uint64_t now)
     int cap = s->pol.max_restarts + 1;
     sl->times[sl->ntimes % cap] = now;
     sl->ntimes++;
-    uint64_t window = (uint64_t)(s->pol.window * 1e9);
+    uint64_t window = (uint64_t)(s->pol.window * NS_PER_S);
     int in = 0;
     for (int i = 0; i < cap && i < sl->ntimes; i++)
         in += now - sl->times[i] <= window;
@@ -220,7 +216,7 @@ static void on_reload(struct supervisor *s, struct slot *sl)
     }
     if (worker_reload(sl->w) < 0) {
         worker_hand_back(sl->w);
-        sl->reload_at = now_ns() + DEBOUNCE_NS;
+        sl->reload_at = now_ns() + RELOAD_DEBOUNCE_NS;
         return;
     }
     sl->load_deadline = now_ns() + LOAD_TIMEOUT_NS;
@@ -267,7 +263,7 @@ static void on_file(void *ctx, int watch, const char *name)
     for (int i = 0; i < s->n; i++) {
         struct slot *sl = &s->slots[i];
         if (sl->w && sl->watch == watch && sl->base && !strcmp(sl->base, name))
-            sl->reload_at = now_ns() + DEBOUNCE_NS;
+            sl->reload_at = now_ns() + RELOAD_DEBOUNCE_NS;
     }
 }
 
@@ -296,7 +292,7 @@ static void *supervisor_main(void *arg)
         for (int i = 0; i < s->n; i++)
             if (s->slots[i].pidfd >= 0)
                 fds[nf++] = (struct pollfd){s->slots[i].pidfd, POLLIN, 0};
-        poll(fds, (nfds_t)nf, busy(s) ? BUSY_TICK_MS : IDLE_TICK_MS);
+        poll(fds, (nfds_t)nf, busy(s) ? SUPERVISOR_BUSY_MS : SUPERVISOR_IDLE_MS);
         uint64_t v;
         if (fds[0].revents && read(s->event_fd, &v, sizeof v) < 0 && errno != EAGAIN)
             break;

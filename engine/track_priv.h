@@ -1,6 +1,19 @@
-/* track_priv.h - the inside of a track, shared by track.c (life cycle,
- * consumer side, reporting) and track_loop.c (the track thread's block
- * loop, real-time). Nothing else includes it. */
+/* track_priv.h - the inside of a track, shared by its files and nothing
+ * else. Each file is one side of the track, run by one kind of thread:
+ *
+ *   track.c         main           life cycle: create, start the worker and
+ *                                  the thread, stop, destroy
+ *   track_loop.c    track thread   the block loop, the hand-off to the
+ *                                  worker, the fault policy (real-time)
+ *   track_input.c   disk thread    reads ahead into the input ring
+ *                   track thread   takes a block's dry input from it
+ *   track_output.c  consumer       takes rendered blocks from the output
+ *                                  ring (audio callback: real-time)
+ *   track_report.c  main,          messages, last_error, snapshots
+ *                   supervisor
+ *
+ * The fields of struct track are grouped the same way, by the one thread
+ * that writes them. */
 #ifndef SHX_TRACK_PRIV_H
 #define SHX_TRACK_PRIV_H
 
@@ -27,72 +40,101 @@ enum {
     EV_ERROR_STATE = 1u << 0,
 };
 
-/* Why a track thread gives its worker up (the supervisor explains it). */
-enum lost { LOST_DEAD, LOST_HUNG, LOST_CORRUPT };
-
 /* What precedes the audio in every ring slot. */
 struct block_head {
     int64_t index;               /* the block's number in the run */
 };
 
-struct track {
-    char name[64];
-    struct track_config cfg;
-    struct pan_gains gains;
-    struct feed *feed;
-    struct ring *ring;           /* rendered blocks, to the mixer */
-    struct ring *in_ring;        /* dry blocks from the disk thread (play), or NULL */
-    struct worker *w;            /* NULL without a script */
-    float *in;                   /* a batch of dry blocks from the file */
-    uint32_t max_batch;          /* blocks t->in (and the channel) can hold */
-    uint32_t batch;              /* track thread: blocks per request in this run */
-    float *wet;                  /* block from the worker */
-    float *silence;
-    size_t block_floats;
-
-    pthread_t thread;
-    int thread_started;
-    atomic_int stop;
-    struct track_run run;
-    int64_t render_pos;          /* track thread: timeline frame of the next block (render) */
-    int raise_streak;            /* track thread only */
-    int64_t gen;                 /* track thread: the worker generation it last saw */
-    int64_t inflight;            /* track thread: block of the outstanding request, -1 none */
+/* Track thread only (track_loop.c, and track_input.c's take side). */
+struct track_loop {
+    float *in;                   /* a batch of dry blocks */
+    float *wet;                  /* one block from the worker */
+    uint32_t batch;              /* blocks per request in this run */
+    int64_t render_pos;          /* render: timeline frame of the next block it reads */
+    int raise_streak;            /* blocks that raised in a row */
+    int64_t gen;                 /* the worker generation it last saw */
+    int64_t inflight;            /* block of the outstanding request, -1 none */
     uint64_t inflight_ns;        /* when it was posted */
-    int64_t prefetch_index;      /* disk thread: next block to read ahead */
-    int64_t prefetch_pos;        /* disk thread: its timeline frame */
-    uint32_t *disk_kick;         /* disk thread's wake-up word, or NULL */
+};
 
-    /* Counters: each written by one thread only (the track thread, or the
-     * consumer for `underruns`), read by the stats thread; relaxed atomics
-     * are enough because each is independent. */
-    _Atomic int state;
-    _Atomic uint64_t blocks, cpu_ns, late, faulted, bad, restarts, errors;
-    _Atomic uint64_t underruns;  /* consumer: the block was not there in time */
-    _Atomic uint64_t disk_late;  /* track thread: the disk thread was behind */
-    _Atomic uint32_t peak_bits;  /* float bits of the interval peak; stats resets */
-    _Atomic uint64_t block_cpu_peak;
+/* Disk thread only (track_input.c), reset by main before a run. */
+struct track_disk {
+    int64_t index;               /* next block to read ahead */
+    int64_t pos;                 /* its timeline frame */
+};
+
+/* Counters the track thread writes, read by the stats thread; relaxed
+ * atomics are enough because each is independent. */
+struct track_counters {
+    _Atomic uint64_t blocks, cpu_ns, late, faulted, bad, errors;
+    _Atomic uint64_t disk_late;  /* the disk thread was behind */
+    _Atomic uint32_t peak_bits;  /* interval peak (peak.h); track_snapshot takes it */
+    _Atomic uint64_t block_cpu_peak;   /* ns; track_snapshot takes it */
     _Atomic uint32_t wake_hist[HIST], busy_hist[HIST];   /* ns, the last HIST hand-offs */
     _Atomic uint32_t hist_n;
-    atomic_int audible;          /* mute/solo resolved; changed by the user at run time */
-    _Atomic unsigned events;
-    _Atomic uint64_t died_ns;    /* supervisor: when the worker's death was seen */
-    _Atomic uint64_t resume_ns;  /* track thread: first good block after a restart */
-    _Atomic int rt_denied;       /* the thread asked for SCHED_FIFO and was refused */
+    _Atomic unsigned events;     /* EV_*; track_drain takes them */
+    _Atomic uint64_t resume_ns;  /* first good block after a restart */
+    _Atomic int rt_denied;       /* it asked for SCHED_FIFO and was refused */
+};
 
-    /* Owned by the drain thread. */
-    pthread_mutex_t err_lock;    /* last_error; never taken by the track thread */
-    pthread_mutex_t chan_lock;   /* reading messages vs resetting the channel */
-    pthread_mutex_t report_lock; /* report(): the drain thread and the supervisor */
+/* Main and the supervisor (track_report.c), under the one lock: the
+ * newest error, the repeat filter, and reading the worker's messages
+ * (the supervisor resets the channel under it too). Never taken by a
+ * real-time thread. */
+struct track_report {
+    pthread_mutex_t lock;
     char last_error[256];
     char last_printed[256];
     unsigned repeats;
 };
 
+struct track {
+    /* Fixed by track_create and track_run (main), read by every thread. */
+    char name[64];
+    struct track_config cfg;
+    struct pan_gains gains;
+    size_t block_floats;         /* one block: block_size x channels */
+    uint32_t max_batch;          /* blocks loop.in (and the channel) can hold */
+    struct feed *feed;           /* render: the track thread's; play: the disk thread's */
+    struct ring *ring;           /* rendered blocks: track thread -> consumer */
+    struct ring *in_ring;        /* dry blocks: disk thread -> track thread (play), or NULL */
+    struct worker *w;            /* NULL without a script */
+    float *silence;              /* one block of zeros */
+    struct track_run run;
+
+    /* Main: the thread's life. */
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+
+    struct track_loop loop;      /* track thread */
+    struct track_disk disk;      /* disk thread */
+    struct track_counters c;     /* written by the track thread */
+    _Atomic uint64_t underruns;  /* written by the consumer: a block not there in time */
+    _Atomic uint64_t restarts;   /* written by the supervisor */
+    _Atomic uint64_t died_ns;    /* supervisor: when the worker's death was seen */
+    atomic_int audible;          /* main: mute/solo resolved (the user's switches) */
+    /* The state machine: main while starting, then the track thread (error
+     * after raises, restarting when it loses the worker) and the supervisor
+     * (restarting, running, error, failed), each only while it holds the
+     * worker's channel (worker.h), so two never race. */
+    _Atomic int state;
+
+    struct track_report rep;     /* main and supervisor, under rep.lock */
+};
+
 static inline float *slot_audio(void *slot) { return (float *)((char *)slot + HEAD_BYTES); }
 static inline struct block_head *slot_head(void *slot) { return slot; }
 
-/* The track thread (track_loop.c). Real-time rules: docs/realtime.md. */
+/* Track thread (track_loop.c). Real-time rules: docs/realtime.md. */
 void *track_main(void *arg);
+
+/* Track thread (track_input.c). Fills dst with block k's dry input: in
+ * play from what the disk thread read ahead (real-time: a copy), in render
+ * read from the file here (render has no deadline to miss). */
+void track_input_take(struct track *t, int64_t k, float *dst);
+
+/* Main or supervisor (track_report.c). Makes line the track's last_error. */
+void track_set_error(struct track *t, const char *line);
 
 #endif

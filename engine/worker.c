@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "platform.h"
 #include "proc.h"
+#include "tuning.h"
 #include "zygote.h"
 
 #include <errno.h>
@@ -111,26 +112,6 @@ enum worker_load worker_poll_load(struct worker *w, uint64_t deadline_ns)
     return r.status == CHAN_ST_OK ? WORKER_LOADED : WORKER_LOAD_RAISED;
 }
 
-static void describe(int status, char *why, size_t cap)
-{
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        const char *name = sig == SIGSEGV ? "segfault" : sig == SIGABRT ? "abort"
-                         : sig == SIGKILL ? "killed" : sig == SIGBUS ? "bus error"
-                         : sig == SIGFPE ? "arithmetic fault" : NULL;
-        if (name)
-            snprintf(why, cap, "%s", name);
-        else
-            snprintf(why, cap, "signal %d (%s)", sig, strsignal(sig));
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_NO_MEMORY) {
-        snprintf(why, cap, "out of memory (worker_memory_mb)");
-    } else if (WIFEXITED(status)) {
-        snprintf(why, cap, "exit status %d", WEXITSTATUS(status));
-    } else {
-        snprintf(why, cap, "status 0x%x", status);
-    }
-}
-
 int worker_reap(struct worker *w, char *why, size_t cap, int *status)
 {
     pid_t pid = atomic_load(&w->pid);
@@ -141,7 +122,7 @@ int worker_reap(struct worker *w, char *why, size_t cap, int *status)
     if (r != pid)
         return 0;
     atomic_store(&w->pid, 0);
-    describe(st, why, cap);
+    proc_describe(st, why, cap);
     if (status)
         *status = st;
     return 1;
@@ -159,11 +140,10 @@ void worker_end(struct worker *w)
         return;
     /* A clean QUIT when the worker is idle, a kill when it is stuck. */
     if (chan_idle(w->chan) && chan_request(w->chan, CHAN_CMD_QUIT, NULL, 0) > 0)
-        chan_wait_reply(w->chan, plat_now_ns() + 200000000u, NULL);
+        chan_wait_reply(w->chan, plat_now_ns() + WORKER_QUIT_NS, NULL);
     else
         proc_kill(pid);
-    char why[128];
-    proc_reap(pid, 500, why, sizeof why);
+    proc_reap(pid, WORKER_REAP_MS);
     atomic_store(&w->pid, 0);
 }
 
@@ -194,11 +174,6 @@ void worker_hand_back(struct worker *w)
     atomic_fetch_add(&w->gen, 1);
     __atomic_store_n(&w->owner, OWN_IDLE, __ATOMIC_RELEASE);
     plat_wake(&w->owner);
-}
-
-int worker_held(const struct worker *w)
-{
-    return __atomic_load_n(&w->owner, __ATOMIC_ACQUIRE) == OWN_SUPERVISOR;
 }
 
 int64_t worker_take(struct worker *w)

@@ -22,13 +22,6 @@ struct chan;
 struct zygote;
 struct worker;
 
-/* CPU time a real-time worker may run without blocking before it is
- * stepped down to time-sharing: a script stuck in a loop then holds a CPU
- * from the other workers at most this long, well within their slack (at
- * least ahead - batch blocks, 40 ms at the defaults), while a batch of 15
- * blocks of a script using a third of each block's time still fits. */
-#define WORKER_RTTIME_US 15000u
-
 struct worker_config {
     uint32_t frames, channels;   /* block geometry */
     uint32_t batch;              /* blocks per request, at most (channel size) */
@@ -79,8 +72,6 @@ int worker_claim(struct worker *w);
 /* Supervisor. Gives the channel back to the track thread (new generation)
  * and wakes a track thread waiting for it. */
 void worker_hand_back(struct worker *w);
-/* Any thread. True while the supervisor holds the channel. */
-int worker_held(const struct worker *w);
 
 /* Track thread, real-time safe. Takes the channel: returns its generation,
  * or -1 when the supervisor holds it. */

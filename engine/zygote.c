@@ -3,6 +3,7 @@
 #include "zygote.h"
 #include "errors.h"
 #include "proc.h"
+#include "tuning.h"
 #include "zygote_proto.h"
 
 #include <errno.h>
@@ -26,33 +27,26 @@ struct zygote {
     int reply;    /* read end of the reply pipe */
 };
 
-int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err, size_t cap)
+/* Parks the request pipe's read end, the reply pipe's write end and every
+ * channel above the targets (3, 4, 5 + i), so that no dup2 in the child
+ * lands on a descriptor that is still to be moved. parked has count + 2
+ * slots. */
+static int park(int rq, int rp, const int *chan_fds, int count, int *parked)
 {
-    const char *wp = proc_worker_path();
-    if (!wp) {
-        snprintf(err, cap, "cannot find shmix-worker (set SHMIX_WORKER)");
-        return SHX_ESYS;
-    }
-    struct zygote *z = calloc(1, sizeof *z);
-    int rq[2] = {-1, -1}, rp[2] = {-1, -1};
-    int *parked = calloc((size_t)count + 2, sizeof *parked);
-    if (!z || !parked || pipe2(rq, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
-        snprintf(err, cap, "zygote: %s", strerror(errno ? errno : ENOMEM));
-        free(z);
-        free(parked);
-        return SHX_ESYS;
-    }
-    /* Park every source descriptor above the targets (3, 4, 5 + i) so no
-     * dup2 lands on a descriptor that is still to be moved. */
     int rc = SHX_OK;
-    parked[0] = fcntl(rq[0], F_DUPFD_CLOEXEC, HIGH_FD);
-    parked[1] = fcntl(rp[1], F_DUPFD_CLOEXEC, HIGH_FD);
+    parked[0] = fcntl(rq, F_DUPFD_CLOEXEC, HIGH_FD);
+    parked[1] = fcntl(rp, F_DUPFD_CLOEXEC, HIGH_FD);
     for (int i = 0; i < count; i++)
         parked[2 + i] = fcntl(chan_fds[i], F_DUPFD_CLOEXEC, HIGH_FD);
     for (int i = 0; i < count + 2; i++)
         if (parked[i] < 0)
             rc = SHX_ESYS;
+    return rc;
+}
 
+/* Spawns shmix-worker --zygote with the parked descriptors in place. */
+static int spawn(const char *wp, const int *parked, int count, pid_t *pid, char *err, size_t cap)
+{
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -69,17 +63,37 @@ int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err
     snprintf(parg, sizeof parg, "%ld", (long)getpid());
     char *argv[] = {(char *)"shmix-zygote", (char *)"--zygote", carg, (char *)"--parent",
                     parg, NULL};
-    if (rc == SHX_OK) {
-        int e = posix_spawn(&z->pid, wp, &fa, &at, argv, environ);
-        if (e) {
-            snprintf(err, cap, "cannot start %s: %s", wp, strerror(e));
-            rc = SHX_ESYS;
-        }
-    } else {
-        snprintf(err, cap, "zygote: %s", strerror(errno));
-    }
+    int e = posix_spawn(pid, wp, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    if (e) {
+        snprintf(err, cap, "cannot start %s: %s", wp, strerror(e));
+        return SHX_ESYS;
+    }
+    return SHX_OK;
+}
+
+int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err, size_t cap)
+{
+    const char *wp = proc_worker_path();
+    if (!wp) {
+        snprintf(err, cap, "cannot find shmix-worker (set SHMIX_WORKER)");
+        return SHX_ESYS;
+    }
+    struct zygote *z = calloc(1, sizeof *z);
+    int rq[2] = {-1, -1}, rp[2] = {-1, -1};
+    int *parked = calloc((size_t)count + 2, sizeof *parked);
+    if (!z || !parked || pipe2(rq, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
+        snprintf(err, cap, "zygote: %s", strerror(errno ? errno : ENOMEM));
+        free(z);
+        free(parked);
+        return SHX_ESYS;
+    }
+    int rc = park(rq[0], rp[1], chan_fds, count, parked);
+    if (rc == SHX_OK)
+        rc = spawn(wp, parked, count, &z->pid, err, cap);
+    else
+        snprintf(err, cap, "zygote: %s", strerror(errno));
     for (int i = 0; i < count + 2; i++)
         if (parked[i] >= 0)
             close(parked[i]);
@@ -105,10 +119,8 @@ void zygote_destroy(struct zygote *z)
         close(z->req);     /* EOF: the zygote exits by itself */
     if (z->reply >= 0)
         close(z->reply);
-    if (z->pid > 0) {
-        char why[128];
-        proc_reap(z->pid, 500, why, sizeof why);
-    }
+    if (z->pid > 0)
+        proc_reap(z->pid, WORKER_REAP_MS);
     free(z);
 }
 

@@ -1,7 +1,7 @@
 /* overlay.c - the SDL2 meter window; see overlay.h. */
 #include "overlay.h"
 #include "errors.h"
-#include "meter.h"
+#include "snapshot.h"
 #include "platform.h"
 
 #include <SDL2/SDL.h>
@@ -142,7 +142,7 @@ static uint32_t load_colour(double pct)
     return pct < 50 ? 0x4fa3e0 : pct < 80 ? 0xe0c050 : 0xe05a4f;
 }
 
-static void row(struct overlay *o, int i, const struct meter_track *t, int y)
+static void row(struct overlay *o, int i, const struct snapshot_track *t, int y)
 {
     char buf[128];
     if (i == o->selected)
@@ -161,7 +161,7 @@ static void row(struct overlay *o, int i, const struct meter_track *t, int y)
     text(o, bx, y + 15, 0xb8c0c8, buf);
     /* Level, -60..0 dBFS. */
     int lx = 390, lw = 150;
-    double db = meter_db(t->peak);
+    double db = snapshot_db(t->peak);
     box(o, lx, y + 2, lw, 12, 0x30363f);
     if (isfinite(db) && db > -60)
         box(o, lx, y + 2, (int)(lw * (db + 60) / 60), 12, db > -1 ? 0xe05a4f : 0x6fcf6f);
@@ -174,7 +174,7 @@ static void row(struct overlay *o, int i, const struct meter_track *t, int y)
     text(o, 560, y + 15, t->late_blocks || t->errors ? 0xe0c050 : 0xb8c0c8, buf);
 }
 
-int overlay_frame(struct overlay *o, const struct meter_snapshot *s, struct overlay_input *in,
+int overlay_frame(struct overlay *o, const struct snapshot *s, struct overlay_input *in,
                   int max)
 {
     uint64_t c0 = plat_thread_cpu_ns();
@@ -211,7 +211,7 @@ int overlay_frame(struct overlay *o, const struct meter_snapshot *s, struct over
     text(o, PAD, PAD, 0xe8e8e8, buf);
     snprintf(buf, sizeof buf, "DSP %5.1f%%   xruns %llu   master %5.1f dBFS   overlay %4.1f%% cpu",
              s->dsp_load, (unsigned long long)s->xruns,
-             isfinite(meter_db(s->master_peak)) ? meter_db(s->master_peak) : -99.0, s->gui_cpu);
+             isfinite(snapshot_db(s->master_peak)) ? snapshot_db(s->master_peak) : -99.0, s->gui_cpu);
     text(o, PAD, PAD + 18, s->xruns ? 0xe0c050 : 0xb8c0c8, buf);
     uint32_t nt = s->ntracks < (uint32_t)o->ntracks ? s->ntracks : (uint32_t)o->ntracks;
     for (uint32_t i = 0; i < nt; i++)

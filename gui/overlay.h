@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct meter_snapshot;
+struct snapshot;
 struct overlay;
 
 enum overlay_action {
@@ -36,7 +36,7 @@ int overlay_create(const char *title, int ntracks, struct overlay **out, char *e
 void overlay_destroy(struct overlay *o);
 /* Main. Handles pending events, draws snapshot s, fills up to max inputs;
  * returns how many. */
-int overlay_frame(struct overlay *o, const struct meter_snapshot *s, struct overlay_input *in,
+int overlay_frame(struct overlay *o, const struct snapshot *s, struct overlay_input *in,
                   int max);
 /* Main. CPU time spent in overlay_frame so far, ns. */
 uint64_t overlay_cpu_ns(const struct overlay *o);

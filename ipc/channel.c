@@ -3,6 +3,7 @@
 #include "channel.h"
 #include "errors.h"
 #include "platform.h"
+#include "units.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -247,7 +248,7 @@ static int take_reply(struct chan *ch, struct chan_reply *r)
         return SHX_ECORRUPT;
     if (wake < posted || wake > done || done > now)
         return SHX_ECORRUPT;
-    if (cpu > done - posted + 1000000u)   /* CPU time beyond wall time + slack */
+    if (cpu > done - posted + MS_NS(1))   /* CPU time beyond wall time + slack */
         return SHX_ECORRUPT;
     if (r) {
         r->status = status;

@@ -1,14 +1,8 @@
-/* errors.c - messages and names for the SHX_ERRORS table. */
+/* errors.c - the messages of the SHX_ERRORS table. */
 #include "errors.h"
 
 static const char *const messages[] = {
 #define X(name, msg) msg,
-    SHX_ERRORS(X)
-#undef X
-};
-
-static const char *const names[] = {
-#define X(name, msg) "SHX_E" #name,
     SHX_ERRORS(X)
 #undef X
 };
@@ -19,12 +13,4 @@ const char *shx_strerror(int rc)
     if (i < 0 || i >= SHX_ERR_COUNT)
         return "unknown error";
     return messages[i];
-}
-
-const char *shx_errname(int rc)
-{
-    int i = -rc;
-    if (i < 0 || i >= SHX_ERR_COUNT)
-        return "SHX_E?";
-    return names[i];
 }

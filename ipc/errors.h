@@ -1,6 +1,6 @@
 /* errors.h - the one error table shared by the engine and the worker.
  *
- * SHX_ERRORS(X) generates the enum, the names and the messages, as libuv's
+ * SHX_ERRORS(X) generates the enum and the messages, as libuv's
  * UV_ERRNO_MAP does. Functions return 0 (SHX_OK) or a negative SHX_E*.
  * Set-up code adds context in its own message buffer; real-time code only
  * returns the code and never formats strings. */
@@ -42,7 +42,5 @@ SHX_ERRORS(X)
 
 /* Any thread. The message for code rc (0 or negative); never NULL. */
 const char *shx_strerror(int rc);
-/* Any thread. The symbolic name ("SHX_ETIMEOUT") for code rc; never NULL. */
-const char *shx_errname(int rc);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <pthread.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Any thread, set-up only. Creates an anonymous shared memory object of
  * `bytes` bytes (Linux: memfd, close-on-exec, no name in /dev/shm) and maps
@@ -63,6 +64,14 @@ uint64_t plat_now_ns(void);
 
 /* Real-time safe. CPU time consumed by the calling thread, in nanoseconds. */
 uint64_t plat_thread_cpu_ns(void);
+
+/* Not real-time (it sleeps). Sleeps ns nanoseconds on CLOCK_MONOTONIC
+ * (the whole time, across signals). */
+void plat_sleep_ns(uint64_t ns);
+
+/* Real-time safe. CLOCK_MONOTONIC nanoseconds as a timespec (for absolute
+ * waits). */
+struct timespec plat_timespec(uint64_t ns);
 
 /* Worker, at start. Arranges for the calling process to get SIGKILL when its
  * parent dies, then checks the parent is still `parent` (closing the race

@@ -2,6 +2,7 @@
  * prctl(PR_SET_PDEATHSIG), pidfd, mlock. */
 #include "platform.h"
 #include "errors.h"
+#include "units.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -145,8 +146,7 @@ int plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns)
 {
     struct timespec ts, *tp = NULL;
     if (deadline_ns) {
-        ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
-        ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+        ts = plat_timespec(deadline_ns);
         tp = &ts;
     }
     /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a
@@ -164,18 +164,35 @@ void plat_wake(uint32_t *word)
     syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+struct timespec plat_timespec(uint64_t ns)
+{
+    return (struct timespec){(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
+}
+
+static uint64_t ns_of(const struct timespec *ts)
+{
+    return (uint64_t)ts->tv_sec * NS_PER_S + (uint64_t)ts->tv_nsec;
+}
+
 uint64_t plat_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return ns_of(&ts);
 }
 
 uint64_t plat_thread_cpu_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return ns_of(&ts);
+}
+
+void plat_sleep_ns(uint64_t ns)
+{
+    struct timespec until = plat_timespec(plat_now_ns() + ns);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+        ;
 }
 
 int plat_die_with_parent(pid_t parent)

@@ -163,17 +163,12 @@ static void run_gc(const char *how)
     PyErr_Clear();
 }
 
-int pyhost_create(struct pyhost **out, char *err, size_t cap)
+/* Starts the interpreter: the _shmix module registered, UTF-8 mode,
+ * isolated. */
+static int start_python(char *err, size_t cap)
 {
-    struct pyhost *h = calloc(1, sizeof *h);
-    if (!h) {
-        snprintf(err, cap, "out of memory");
-        return SHX_ENOMEM;
-    }
-
     if (PyImport_AppendInittab("_shmix", init_shmix_module) != 0) {
         snprintf(err, cap, "cannot register the _shmix module");
-        free(h);
         return SHX_ESYS;
     }
     /* UTF-8 mode whatever the locale: script paths, file names and params
@@ -183,27 +178,30 @@ int pyhost_create(struct pyhost **out, char *err, size_t cap)
     PyPreConfig pre;
     PyPreConfig_InitIsolatedConfig(&pre);
     pre.utf8_mode = 1;
-    PyStatus pst = Py_PreInitialize(&pre);
-    if (PyStatus_Exception(pst)) {
-        snprintf(err, cap, "cannot start Python: %s", pst.err_msg ? pst.err_msg : "?");
-        free(h);
-        return SHX_ESYS;
+    PyStatus st = Py_PreInitialize(&pre);
+    if (!PyStatus_Exception(st)) {
+        /* Isolated: no PYTHON* environment, no user site, no signal
+         * handlers (the engine owns signals; the worker is in its own
+         * process group). */
+        PyConfig config;
+        PyConfig_InitIsolatedConfig(&config);
+        config.install_signal_handlers = 0;
+        config.write_bytecode = 0;
+        config.buffered_stdio = 0;
+        st = Py_InitializeFromConfig(&config);
+        PyConfig_Clear(&config);
     }
-    /* Isolated: no PYTHON* environment, no user site, no signal handlers
-     * (the engine owns signals; the worker is in its own process group). */
-    PyConfig config;
-    PyConfig_InitIsolatedConfig(&config);
-    config.install_signal_handlers = 0;
-    config.write_bytecode = 0;
-    config.buffered_stdio = 0;
-    PyStatus st = Py_InitializeFromConfig(&config);
-    PyConfig_Clear(&config);
     if (PyStatus_Exception(st)) {
         snprintf(err, cap, "cannot start Python: %s", st.err_msg ? st.err_msg : "?");
-        free(h);
         return SHX_ESYS;
     }
+    return SHX_OK;
+}
 
+/* Runs the bootstrap (imports numpy, defines load/fix/describe) in the
+ * host's own namespace. */
+static int run_bootstrap(struct pyhost *h, char *err, size_t cap)
+{
     PyObject *main_mod = PyImport_AddModule("__shmix_host__");   /* borrowed */
     h->ns = main_mod ? PyModule_GetDict(main_mod) : NULL;
     Py_XINCREF(h->ns);
@@ -212,31 +210,52 @@ int pyhost_create(struct pyhost **out, char *err, size_t cap)
     PyObject *code = Py_CompileString(bootstrap, "<shmix>", Py_file_input);
     PyObject *r = (code && h->ns) ? PyEval_EvalCode(code, h->ns, h->ns) : NULL;
     Py_XDECREF(code);
-    if (!r) {
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        PyObject *s = v ? PyObject_Str(v) : NULL;
-        snprintf(err, cap, "cannot import numpy: %s",
-                 s && PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : "unknown error");
-        Py_XDECREF(s);
-        Py_XDECREF(t);
-        Py_XDECREF(v);
-        Py_XDECREF(tb);
-        pyhost_destroy(h);
-        return SHX_ESYS;
+    if (r) {
+        Py_DECREF(r);
+        return SHX_OK;
     }
-    Py_DECREF(r);
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyObject *str = v ? PyObject_Str(v) : NULL;
+    snprintf(err, cap, "cannot import numpy: %s",
+             str && PyUnicode_Check(str) ? PyUnicode_AsUTF8(str) : "unknown error");
+    Py_XDECREF(str);
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+    return SHX_ESYS;
+}
+
+static int find_functions(struct pyhost *h, char *err, size_t cap)
+{
     h->load_fn = get_fn(h->ns, "load");
     h->fix_fn = get_fn(h->ns, "fix");
     h->describe_fn = get_fn(h->ns, "describe");
     PyObject *gc = PyImport_ImportModule("gc");
     h->gc_collect = gc ? PyObject_GetAttrString(gc, "collect") : NULL;
     Py_XDECREF(gc);
-    if (!h->load_fn || !h->fix_fn || !h->describe_fn || !h->gc_collect) {
-        PyErr_Clear();
-        snprintf(err, cap, "cannot set up the script host");
+    if (h->load_fn && h->fix_fn && h->describe_fn && h->gc_collect)
+        return SHX_OK;
+    PyErr_Clear();
+    snprintf(err, cap, "cannot set up the script host");
+    return SHX_ESYS;
+}
+
+int pyhost_create(struct pyhost **out, char *err, size_t cap)
+{
+    struct pyhost *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    int rc = start_python(err, cap);
+    if (rc < 0) {
+        free(h);
+        return rc;
+    }
+    if ((rc = run_bootstrap(h, err, cap)) < 0 || (rc = find_functions(h, err, cap)) < 0) {
         pyhost_destroy(h);
-        return SHX_ESYS;
+        return rc;
     }
     /* Python and numpy are loaded: freeze all of it (the permanent
      * generation), so no later collection walks it - a full collection of

@@ -24,6 +24,7 @@
 #include "../ipc/channel.h"
 #include "../ipc/errors.h"
 #include "../ipc/platform.h"
+#include "../ipc/units.h"
 #include "../ipc/zygote_proto.h"
 
 #include <errno.h>
@@ -126,7 +127,7 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
     uint32_t fails = 0;   /* failed blocks in a row, as the engine counts them */
     for (;;) {
         struct chan_request req;
-        int rc = chan_wait_request(ch, plat_now_ns() + 1000000000u, &req);
+        int rc = chan_wait_request(ch, plat_now_ns() + S_NS(1), &req);
         if (rc == SHX_ETIMEOUT) {
             if (!plat_parent_alive(parent))
                 return 1;

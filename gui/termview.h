@@ -5,11 +5,11 @@
 
 #include <stdio.h>
 
-struct meter_snapshot;
+struct snapshot;
 
 /* Main. Draws the table over the previous one (the first call clears the
  * screen and hides the cursor). */
-void termview_draw(FILE *f, const struct meter_snapshot *s);
+void termview_draw(FILE *f, const struct snapshot *s);
 /* Main. Shows the cursor again and moves below the table. */
 void termview_end(FILE *f);
 

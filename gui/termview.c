@@ -1,6 +1,6 @@
 /* termview.c - terminal meters; see termview.h. */
 #include "termview.h"
-#include "meter.h"
+#include "snapshot.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,14 +18,14 @@ static void bar(char *out, double v, double hold, double full)
     out[BAR] = '\0';
 }
 
-void termview_draw(FILE *f, const struct meter_snapshot *s)
+void termview_draw(FILE *f, const struct snapshot *s)
 {
     if (!started) {
         fputs("\x1b[2J\x1b[?25l", f);
         started = 1;
     }
     fputs("\x1b[H", f);   /* home: overwrite in place, no flicker */
-    double mdb = meter_db(s->master_peak);
+    double mdb = snapshot_db(s->master_peak);
     fprintf(f, "shmix %d  %s  %-8s %8.2f s  %d Hz  %d frames  DSP %5.1f%%  xruns %llu  "
                "master %s%5.1f dBFS\x1b[K\n",
             s->pid, s->session, s->state, s->position, s->sample_rate, s->block_size,
@@ -35,9 +35,9 @@ void termview_draw(FILE *f, const struct meter_snapshot *s)
             "CPU%", "cpu (| peak)", "dBFS", "level", "WAIT us", "BUSY us", "LATE", "FAULT",
             "RST", "ERR");
     for (uint32_t i = 0; i < s->ntracks; i++) {
-        const struct meter_track *t = &s->tracks[i];
+        const struct snapshot_track *t = &s->tracks[i];
         char cb[BAR + 1], lb[BAR + 1];
-        double db = meter_db(t->peak);
+        double db = snapshot_db(t->peak);
         bar(cb, fmin(t->cpu, 100.0), fmin(t->cpu_peak, 100.0), 100.0);
         bar(lb, isfinite(db) ? fmax(0.0, db + 60.0) : 0.0, 0.0, 60.0);
         char state[24];

@@ -1,0 +1,34 @@
+/* track_output.c - the consumer's end of a track's output ring: the audio
+ * callback (play, real-time: docs/realtime.md) or the render loop takes
+ * each rendered block by its number; see track.h. */
+#include "track_priv.h"
+#include "ring.h"
+
+#include <stdatomic.h>
+
+const float *track_block(struct track *t, int64_t index)
+{
+    void *s;
+    while ((s = ring_read_slot(t->ring)) != NULL && slot_head(s)->index < index)
+        ring_release(t->ring);          /* rendered too late: the mixer has moved on */
+    if (s && slot_head(s)->index == index)
+        return slot_audio(s);
+    return NULL;
+}
+
+void track_release(struct track *t) { ring_release(t->ring); }
+
+void track_missed(struct track *t)
+{
+    atomic_fetch_add_explicit(&t->underruns, 1, memory_order_relaxed);
+}
+
+uint32_t track_ready(struct track *t)
+{
+    return ring_fill(t->ring);
+}
+
+int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns)
+{
+    return ring_wait_data(t->ring, want, deadline_ns);
+}

@@ -1,0 +1,94 @@
+/* tuning.h - the one home of the numbers that set how the engine behaves in
+ * time: real-time priorities, render-ahead bounds, default sizes, time
+ * constants. Units are in the names (_NS, _MS, _BLOCKS, _FRAMES, _SLOTS).
+ * docs/realtime.md explains the choices; change them here and there. */
+#ifndef SHX_TUNING_H
+#define SHX_TUNING_H
+
+#include "units.h"
+
+#include <stdint.h>
+
+/* ---- Real-time priorities (SCHED_FIFO; higher runs first) ---- */
+
+/* The null device's clock stands in for a device's thread (JACK's is 10). */
+#define PRIO_NULL_DEVICE 10
+/* Track threads (play): below the device, above the workers they wait for. */
+#define PRIO_TRACK 5
+/* Workers (play): below their track threads, guarded by RLIMIT_RTTIME. */
+#define PRIO_WORKER 4
+/* Workers' nice value when SCHED_FIFO is refused or stepped down. */
+#define WORKER_NICE (-10)
+/* CPU time a real-time worker may run without blocking before it is
+ * stepped down to time-sharing: a script stuck in a loop then holds a CPU
+ * from the other workers at most this long, well within their slack (at
+ * least ahead - batch blocks, 40 ms at the defaults), while a batch of 15
+ * blocks of a script using a third of each block's time still fits. */
+#define WORKER_RTTIME_US 15000u
+
+/* ---- Play: render-ahead, batches, the disk ---- */
+
+/* Default render-ahead, 80 ms (30 blocks at 128 frames): half of it is the
+ * batch a worker gets per wake-up, the other half (40 ms) the slack a late
+ * worker or a stalled CPU may use up. On this kind of VM a loaded CPU
+ * stalls for up to 20-45 ms now and then (docs/performance.md), and each
+ * wake-up of a worker costs ~0.2 ms of cold caches, so both halves pay.
+ * What it costs: a mute, gain or script change is heard that much later
+ * (REAPER's anticipative FX renders 200 ms ahead by default). */
+#define AHEAD_DEFAULT_NS MS_NS(80)
+#define AHEAD_MIN_BLOCKS 2u      /* --ahead's bounds */
+#define AHEAD_MAX_BLOCKS 64u
+/* A track's ring to the mixer in play: room for the largest --ahead. */
+#define PLAY_RING_SLOTS AHEAD_MAX_BLOCKS
+/* Channels are sized for batches of up to this much audio per request. */
+#define PLAY_BATCH_FRAMES 2048u
+/* The disk thread reads about this far ahead (rounded up to a power of
+ * two of blocks, at most PREFETCH_MAX_SLOTS). */
+#define PREFETCH_NS S_NS(2)
+#define PREFETCH_MAX_SLOTS 4096u
+/* ... and looks at every input ring at least this often. */
+#define DISK_LOOK_NS MS_NS(20)
+/* Play waits at most this long for every track to render ahead. */
+#define PREFILL_TIMEOUT_NS S_NS(10)
+/* The fade-out when playback is stopped. */
+#define STOP_FADE_NS MS_NS(10)
+/* The null device counts an xrun when it wakes more than this many
+ * periods late (what a device's buffer would have held). */
+#define NULL_SLACK_PERIODS 3u
+
+/* ---- Render ---- */
+
+#define RENDER_RING_SLOTS 16u    /* blocks each track renders ahead */
+#define RENDER_BATCH_BLOCKS 8u   /* blocks a side waits for before it wakes */
+#define RENDER_DRAIN_BLOCKS 64u  /* blocks between printing worker messages */
+/* In render a block waits this long for a restarting worker's channel. */
+#define RENDER_CHANNEL_WAIT_NS S_NS(60)
+
+/* ---- The main thread: ticks, views ---- */
+
+#define PLAY_TICK_NS MS_NS(33)      /* ~30 overlay frames a second */
+#define PLAY_MIN_TICK_NS MS_NS(5)   /* ... or as often as stats lines are due */
+#define TERM_REDRAW_NS MS_NS(100)   /* play --meter's table */
+/* The shortest stretch of a track's audio its shown cpu is measured over:
+ * about 8 overlay frames, a few batches (one batch's thread-CPU readings
+ * are lumpy on a VM). Stats lines measure over their own interval. */
+#define METER_CPU_SPAN_NS 250e6
+/* A waiting thread looks at its stop flag at least this often. */
+#define STOP_POLL_NS MS_NS(100)
+
+/* ---- Workers and the supervisor ---- */
+
+#define WORKER_START_NS S_NS(30)    /* Python + numpy on a loaded machine */
+#define WORKER_POLL_NS MS_NS(50)    /* start-up: look for a dead worker this often */
+#define WORKER_QUIT_NS MS_NS(200)   /* a clean QUIT before the kill */
+#define WORKER_REAP_MS 500          /* an exit after QUIT or a kill */
+#define LOAD_TIMEOUT_NS S_NS(10)    /* a (re)started script must set up within this */
+#define QUICK_LOAD_NS MS_NS(20)     /* wait this long for a load before polling it */
+#define RELOAD_DEBOUNCE_NS MS_NS(30)  /* editors write a file in several steps */
+#define SUPERVISOR_BUSY_MS 2        /* its poll period while something is in progress */
+#define SUPERVISOR_IDLE_MS 100
+/* Descriptors besides each track's file, channel and pidfd: stdio, the
+ * device, inotify, the zygote's pipes, the meters. */
+#define FD_MARGIN 48
+
+#endif
