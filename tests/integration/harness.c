@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <spawn.h>
@@ -59,8 +60,21 @@ void h_write(const char *name, const char *text)
     fclose(f);
 }
 
-void h_write_wav(const char *name, int rate, int channels, int64_t frames,
-                 double (*sample)(int64_t frame, int channel))
+/* A sample function with an argument: h_write_wav's, or a sines'. */
+struct signal {
+    double (*plain)(int64_t frame, int channel);
+    double amp;
+};
+
+static double signal_at(const struct signal *g, int64_t i, int c, int rate)
+{
+    if (g->plain)
+        return g->plain(i, c);
+    return g->amp * sin(2 * M_PI * (c ? 330 : 220) * (double)i / rate);
+}
+
+static void write_sound(const char *name, int rate, int channels, int64_t frames,
+                        const struct signal *g)
 {
     size_t n = strlen(name);
     int flac = n > 5 && !strcmp(name + n - 5, ".flac");
@@ -72,10 +86,53 @@ void h_write_wav(const char *name, int rate, int channels, int64_t frames,
     float *buf = malloc(sizeof(float) * (size_t)(frames * channels));
     for (int64_t i = 0; i < frames; i++)
         for (int c = 0; c < channels; c++)
-            buf[i * channels + c] = (float)sample(i, c);
+            buf[i * channels + c] = (float)signal_at(g, i, c, rate);
     assert_int_equal(sf_writef_float(sf, buf, frames), frames);
     sf_close(sf);
     free(buf);
+}
+
+void h_write_wav(const char *name, int rate, int channels, int64_t frames,
+                 double (*sample)(int64_t frame, int channel))
+{
+    struct signal g = {.plain = sample};
+    write_sound(name, rate, channels, frames, &g);
+}
+
+void h_write_sines(const char *name, int rate, int channels, int64_t frames, double amp)
+{
+    struct signal g = {.amp = amp};
+    write_sound(name, rate, channels, frames, &g);
+}
+
+double h_tone(int64_t i, int c)
+{
+    (void)c;
+    return 0.25 * sin((double)i * 0.05);
+}
+
+int h_setup_tmpdir(void **state)
+{
+    (void)state;
+    h_tmpdir();
+    return 0;
+}
+
+int h_teardown_tmpdir(void **state)
+{
+    (void)state;
+    h_cleanup();
+    return 0;
+}
+
+void h_assert_one_line(char *text, const char *want)
+{
+    size_t n = strlen(text);
+    if (n == 0 || text[n - 1] != '\n' || strchr(text, '\n') != text + n - 1)
+        fail_msg("stderr is not one line:\n%s", text);
+    text[n - 1] = '\0';
+    if (strcmp(text, want))
+        fail_msg("stderr\n  \"%s\"\nwanted\n  \"%s\"", text, want);
 }
 
 float *h_read(const char *path, int64_t *frames, int *channels, int *rate)

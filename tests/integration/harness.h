@@ -31,7 +31,20 @@ char *h_slurp(const char *path);
 /* True when the file exists. */
 int h_exists(const char *path);
 
-
+/* ---- what several test files share ---- */
+/* The plain test tone, the same on every channel: 0.25 * sin(0.05 i), about
+ * 382 Hz at 48 kHz (a sample function for h_write_wav). */
+double h_tone(int64_t i, int c);
+/* Writes a sound file like h_write_wav: sines of amplitude amp, 220 Hz on
+ * channel 0 and 330 Hz on channel 1 (a mono file is the 220 Hz one); sample
+ * i of channel c is amp * sin(2 pi f_c i / rate). */
+void h_write_sines(const char *name, int rate, int channels, int64_t frames, double amp);
+/* cmocka setup and teardown that only make and remove the scratch folder. */
+int h_setup_tmpdir(void **state);
+int h_teardown_tmpdir(void **state);
+/* Fails unless text (a captured stderr) is exactly one line equal to want;
+ * strips that line's newline in place. */
+void h_assert_one_line(char *text, const char *want);
 
 /* A command started in the background. */
 struct h_proc {

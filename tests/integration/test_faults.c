@@ -29,11 +29,6 @@ static char out[1 << 17], err[1 << 17];
 static float *reference;          /* render of the healthy tracks alone */
 static int64_t ref_frames;
 
-static double tone(int64_t i, int c)
-{
-    return 0.3 * sin(2 * M_PI * (c ? 330 : 220) * (double)i / RATE);
-}
-
 /* The healthy tracks every case shares. */
 static const char healthy[] =
     "  - {name: a, file: tone.wav, pan: -0.4}\n"
@@ -50,7 +45,7 @@ static int setup(void **state)
 {
     (void)state;
     h_tmpdir();
-    h_write_wav("tone.wav", RATE, 2, 2 * RATE, tone);
+    h_write_sines("tone.wav", RATE, 2, 2 * RATE, 0.3);
     h_write_wav("noise.wav", RATE, 1, 2 * RATE, h_noise);
     char yaml[1024];
     snprintf(yaml, sizeof yaml, "sample_rate: 48000\ntracks:\n%s", healthy);

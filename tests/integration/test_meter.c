@@ -24,16 +24,11 @@ static char out[1 << 17], err[1 << 17];
 static struct h_proc xvfb;
 static char display[16];
 
-static double tone(int64_t i, int c)
-{
-    return 0.5 * sin(2 * M_PI * (c ? 330 : 220) * (double)i / 48000);
-}
-
 static int setup(void **state)
 {
     (void)state;
     h_tmpdir();
-    h_write_wav("tone.wav", 48000, 2, 4 * 48000, tone);
+    h_write_sines("tone.wav", 48000, 2, 4 * 48000, 0.5);
     /* Three tracks: no script, a script busy for 10 % of each block's
      * duration, one busy for 40 %. */
     h_write("m.yaml", "sample_rate: 48000\nblock_size: 256\ntracks:\n"

@@ -21,12 +21,6 @@
 static char out[1 << 16], err[1 << 16];
 static struct h_proc jackd;
 
-static double tone(int64_t i, int c)
-{
-    (void)c;
-    return 0.3 * sin(2 * M_PI * 220 * (double)i / 48000);
-}
-
 /* The JACK server for this test run, under a name of its own so parallel
  * test runs do not meet; libjack (inside PortAudio) finds it through
  * JACK_DEFAULT_SERVER. */
@@ -34,7 +28,7 @@ static int setup(void **state)
 {
     (void)state;
     h_tmpdir();
-    h_write_wav("tone.wav", 48000, 1, 3 * 48000, tone);
+    h_write_sines("tone.wav", 48000, 1, 3 * 48000, 0.3);   /* 220 Hz */
     char name[64];
     snprintf(name, sizeof name, "shmix-test-%d", (int)getpid());
     setenv("JACK_DEFAULT_SERVER", name, 1);

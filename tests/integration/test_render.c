@@ -37,13 +37,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    h_cleanup();
-    return 0;
-}
-
 static char err[65536], out[65536];
 
 static int render(const char *session, const char *output, const char *extra)
@@ -243,5 +236,5 @@ int main(void)
         H_TEST(test_deterministic_and_formats),
         H_TEST(test_engine_does_not_link_python),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }
