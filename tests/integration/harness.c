@@ -5,7 +5,10 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
+#include <cJSON.h>
+
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <spawn.h>
@@ -59,8 +62,21 @@ void h_write(const char *name, const char *text)
     fclose(f);
 }
 
-void h_write_wav(const char *name, int rate, int channels, int64_t frames,
-                 double (*sample)(int64_t frame, int channel))
+/* A sample function with an argument: h_write_wav's, or a sines'. */
+struct signal {
+    double (*plain)(int64_t frame, int channel);
+    double amp;
+};
+
+static double signal_at(const struct signal *g, int64_t i, int c, int rate)
+{
+    if (g->plain)
+        return g->plain(i, c);
+    return g->amp * sin(2 * M_PI * (c ? 330 : 220) * (double)i / rate);
+}
+
+static void write_sound(const char *name, int rate, int channels, int64_t frames,
+                        const struct signal *g)
 {
     size_t n = strlen(name);
     int flac = n > 5 && !strcmp(name + n - 5, ".flac");
@@ -72,10 +88,53 @@ void h_write_wav(const char *name, int rate, int channels, int64_t frames,
     float *buf = malloc(sizeof(float) * (size_t)(frames * channels));
     for (int64_t i = 0; i < frames; i++)
         for (int c = 0; c < channels; c++)
-            buf[i * channels + c] = (float)sample(i, c);
+            buf[i * channels + c] = (float)signal_at(g, i, c, rate);
     assert_int_equal(sf_writef_float(sf, buf, frames), frames);
     sf_close(sf);
     free(buf);
+}
+
+void h_write_wav(const char *name, int rate, int channels, int64_t frames,
+                 double (*sample)(int64_t frame, int channel))
+{
+    struct signal g = {.plain = sample};
+    write_sound(name, rate, channels, frames, &g);
+}
+
+void h_write_sines(const char *name, int rate, int channels, int64_t frames, double amp)
+{
+    struct signal g = {.amp = amp};
+    write_sound(name, rate, channels, frames, &g);
+}
+
+double h_tone(int64_t i, int c)
+{
+    (void)c;
+    return 0.25 * sin((double)i * 0.05);
+}
+
+int h_setup_tmpdir(void **state)
+{
+    (void)state;
+    h_tmpdir();
+    return 0;
+}
+
+int h_teardown_tmpdir(void **state)
+{
+    (void)state;
+    h_cleanup();
+    return 0;
+}
+
+void h_assert_one_line(char *text, const char *want)
+{
+    size_t n = strlen(text);
+    if (n == 0 || text[n - 1] != '\n' || strchr(text, '\n') != text + n - 1)
+        fail_msg("stderr is not one line:\n%s", text);
+    text[n - 1] = '\0';
+    if (strcmp(text, want))
+        fail_msg("stderr\n  \"%s\"\nwanted\n  \"%s\"", text, want);
 }
 
 float *h_read(const char *path, int64_t *frames, int *channels, int *rate)
@@ -255,27 +314,159 @@ int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ec
     return h_finish(&p, out, ocap, err, ecap, timeout_s, NULL);
 }
 
+/* ---- stats lines ---- */
+
+/* Strings handed out, freed 16 results later. */
+static char *kept[16];
+static unsigned nkept;
+
+static const char *keep(char *s)
+{
+    if (!s)
+        fail_msg("out of memory");
+    unsigned i = nkept++ % (sizeof kept / sizeof kept[0]);
+    free(kept[i]);
+    kept[i] = s;
+    return s;
+}
+
+/* s as one JSON object; the caller cJSON_Deletes it. */
+static cJSON *parse(const char *s)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(s, &end, 0);
+    if (!j)
+        fail_msg("not JSON (at \"%.40s\"): %s", cJSON_GetErrorPtr(), s);
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+        end++;
+    if (*end) {
+        cJSON_Delete(j);
+        fail_msg("more than one JSON value (from \"%.40s\"): %s", end, s);
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        fail_msg("not a JSON object: %s", s);
+    }
+    return j;
+}
+
+/* The value under key in the object j (fails, freeing j, when missing). */
+static const cJSON *item(cJSON *j, const char *key, const char *s)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!v) {
+        cJSON_Delete(j);
+        fail_msg("no %s in %s", key, s);
+    }
+    return v;
+}
+
 double h_num(const char *s, const char *key)
 {
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\": ", key);
-    const char *p = strstr(s, k);
-    if (!p)
-        fail_msg("no %s in %s", key, s);
-    return strtod(p + strlen(k), NULL);
+    cJSON *j = parse(s);
+    const cJSON *v = item(j, key, s);
+    if (!cJSON_IsNumber(v)) {
+        cJSON_Delete(j);
+        fail_msg("%s is not a number in %s", key, s);
+    }
+    double d = v->valuedouble;
+    cJSON_Delete(j);
+    return d;
+}
+
+const char *h_str(const char *s, const char *key)
+{
+    cJSON *j = parse(s);
+    const cJSON *v = item(j, key, s);
+    if (!cJSON_IsString(v)) {
+        cJSON_Delete(j);
+        fail_msg("%s is not a string in %s", key, s);
+    }
+    char *copy = strdup(v->valuestring);
+    cJSON_Delete(j);
+    return keep(copy);
+}
+
+int h_is_null(const char *s, const char *key)
+{
+    cJSON *j = parse(s);
+    int null = cJSON_IsNull(item(j, key, s));
+    cJSON_Delete(j);
+    return null;
+}
+
+/* The "tracks" array of the line j. */
+static const cJSON *tracks_of(cJSON *j, const char *line)
+{
+    const cJSON *t = item(j, "tracks", line);
+    if (!cJSON_IsArray(t)) {
+        cJSON_Delete(j);
+        fail_msg("tracks is not a list in %s", line);
+    }
+    return t;
+}
+
+int h_ntracks(const char *line)
+{
+    cJSON *j = parse(line);
+    int n = cJSON_GetArraySize(tracks_of(j, line));
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Where track `name` is in the line j, -1 when it is not. */
+static int find_track(cJSON *j, const char *line, const char *name)
+{
+    const cJSON *t, *tracks = tracks_of(j, line);
+    int i = 0;
+    cJSON_ArrayForEach(t, tracks) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (cJSON_IsString(n) && !strcmp(n->valuestring, name))
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+int h_track_index(const char *line, const char *name)
+{
+    cJSON *j = parse(line);
+    int i = find_track(j, line, name);
+    cJSON_Delete(j);
+    if (i < 0)
+        fail_msg("no track %s in %s", name, line);
+    return i;
+}
+
+const char *h_track_at(const char *line, int i)
+{
+    cJSON *j = parse(line);
+    const cJSON *t = cJSON_GetArrayItem(tracks_of(j, line), i);
+    if (!cJSON_IsObject(t)) {
+        cJSON_Delete(j);
+        fail_msg("no track %d in %s", i, line);
+    }
+    char *text = cJSON_PrintUnformatted(t);
+    cJSON_Delete(j);
+    return keep(text);
 }
 
 const char *h_track(const char *line, const char *name)
 {
-    static char buf[4096];
-    char k[96];
-    snprintf(k, sizeof k, "{\"name\": \"%s\"", name);
-    const char *p = strstr(line, k);
-    if (!p)
-        fail_msg("no track %s in %s", name, line);
-    const char *end = strchr(p, '}');
-    snprintf(buf, sizeof buf, "%.*s", (int)(end - p + 1), p);
-    return buf;
+    return h_track_at(line, h_track_index(line, name));
+}
+
+char *h_slurp_lines(const char *path)
+{
+    char *s = h_slurp(path);
+    if (s) {
+        char *nl = strrchr(s, '\n');
+        if (nl)
+            nl[1] = '\0';
+        else
+            s[0] = '\0';
+    }
+    return s;
 }
 
 int h_late_allowed(const char *last)

@@ -31,7 +31,20 @@ char *h_slurp(const char *path);
 /* True when the file exists. */
 int h_exists(const char *path);
 
-
+/* ---- what several test files share ---- */
+/* The plain test tone, the same on every channel: 0.25 * sin(0.05 i), about
+ * 382 Hz at 48 kHz (a sample function for h_write_wav). */
+double h_tone(int64_t i, int c);
+/* Writes a sound file like h_write_wav: sines of amplitude amp, 220 Hz on
+ * channel 0 and 330 Hz on channel 1 (a mono file is the 220 Hz one); sample
+ * i of channel c is amp * sin(2 pi f_c i / rate). */
+void h_write_sines(const char *name, int rate, int channels, int64_t frames, double amp);
+/* cmocka setup and teardown that only make and remove the scratch folder. */
+int h_setup_tmpdir(void **state);
+int h_teardown_tmpdir(void **state);
+/* Fails unless text (a captured stderr) is exactly one line equal to want;
+ * strips that line's newline in place. */
+void h_assert_one_line(char *text, const char *want);
 
 /* A command started in the background. */
 struct h_proc {
@@ -64,11 +77,29 @@ double h_now(void);
 void h_sleep(double s);
 /* Deterministic white noise in -0.3..0.3 (a sample function for h_write_wav). */
 double h_noise(int64_t i, int c);
-/* ---- stats lines (the contract's JSON) ---- */
-/* The number after "key": in s (fails the test when missing). */
+/* ---- stats lines (the contract's JSON), read with cJSON ---- */
+/* Each reader takes s, one JSON object: a stats line (trailing whitespace
+ * allowed, nothing else after it) or a track from h_track/h_track_at, and
+ * fails the test when s is not one or the key is missing. Strings they
+ * return stay valid until 16 more have been returned. */
+/* The number under key (fails when it is null or not a number). */
 double h_num(const char *s, const char *key);
-/* The part of a stats line that describes track `name` (static buffer). */
+/* The string under key (fails when it is null or not a string). */
+const char *h_str(const char *s, const char *key);
+/* True when key's value is null. */
+int h_is_null(const char *s, const char *key);
+/* Track `name` of a stats line: its object re-printed as compact JSON (fails
+ * when there is no such track). */
 const char *h_track(const char *line, const char *name);
+/* How many tracks a stats line lists; the i-th of them (0-based, in order)
+ * like h_track; where track `name` is in the list. */
+int h_ntracks(const char *line);
+const char *h_track_at(const char *line, int i);
+int h_track_index(const char *line, const char *name);
+/* Reads a stats file another process may still be writing: its complete
+ * lines only (malloc'ed; a line cut short at the end is left out), NULL if
+ * missing. */
+char *h_slurp_lines(const char *path);
 /* How many late (and so faulted) blocks a track that nothing was done to
  * may show in a --null play whose final stats line is `last`: 0 - unless
  * the machine itself stalled during the run, which the null device's clock

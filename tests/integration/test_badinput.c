@@ -22,26 +22,6 @@
 
 static char out[65536], err[65536];
 
-static double tone(int64_t i, int c)
-{
-    (void)c;
-    return 0.25 * sin((double)i * 0.05);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    h_tmpdir();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_cleanup();
-    return 0;
-}
-
 static int run(const char *const argv[])
 {
     return h_run(argv, out, sizeof out, err, sizeof err, 120);
@@ -56,12 +36,7 @@ static int shmix(const char *cmd, const char *session, const char *outfile)
 /* Exactly one line on stderr, equal to want. */
 static void assert_one_line(const char *want)
 {
-    size_t n = strlen(err);
-    if (n == 0 || err[n - 1] != '\n' || strchr(err, '\n') != err + n - 1)
-        fail_msg("stderr is not one line:\n%s", err);
-    err[n - 1] = '\0';
-    if (strcmp(err, want))
-        fail_msg("stderr\n  \"%s\"\nwanted\n  \"%s\"", err, want);
+    h_assert_one_line(err, want);
 }
 
 /* A one-track session playing `file`; the file's value starts at 2:11. */
@@ -117,18 +92,18 @@ static void test_missing(void **state)
 static void test_six_channels(void **state)
 {
     (void)state;
-    h_write_wav("six.wav", 48000, 6, 480, tone);
+    h_write_wav("six.wav", 48000, 6, 480, h_tone);
     assert_refused("six.wav", "has 6 channels; shmix plays mono and stereo files");
 }
 
 static void test_sample_rates(void **state)
 {
     (void)state;
-    h_write_wav("slow.wav", 1, 1, 10, tone);
+    h_write_wav("slow.wav", 1, 1, 10, h_tone);
     assert_refused("slow.wav", "has a sample rate of 1 Hz, which cannot be converted to "
                                "48000 Hz (shmix converts rates up to 256:1 either way)");
     /* Beside a 48 kHz track the 1 Hz file is the one that cannot follow. */
-    h_write_wav("a.wav", 48000, 1, 4800, tone);
+    h_write_wav("a.wav", 48000, 1, 4800, h_tone);
     h_write("mixed.yaml", "tracks:\n  - file: a.wav\n  - file: slow.wav\n");
     char want[1024];
     snprintf(want, sizeof want, "shmix: %s:3:11: tracks[1].file: \"slow.wav\" has a sample "
@@ -138,7 +113,7 @@ static void test_sample_rates(void **state)
     assert_one_line(want);
 
     /* 384 kHz is converted: 0.5 s of it renders as 0.5 s at 48 kHz. */
-    h_write_wav("fast.wav", 384000, 2, 192000, tone);
+    h_write_wav("fast.wav", 384000, 2, 192000, h_tone);
     h_write("fast.yaml", "sample_rate: 48000\ntracks:\n  - file: fast.wav\n");
     assert_int_equal(shmix("render", h_path("fast.yaml"), h_path("fast-out.wav")), 0);
     int64_t frames;
@@ -186,8 +161,8 @@ static float *render_one(const char *file, int64_t *frames)
 static void assert_tone(const float *a, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        if (fabs(a[i] - tone(i, 0)) > 1e-3)
-            fail_msg("frame %lld: %f, wanted %f", (long long)i, a[i], tone(i, 0));
+        if (fabs(a[i] - h_tone(i, 0)) > 1e-3)
+            fail_msg("frame %lld: %f, wanted %f", (long long)i, a[i], h_tone(i, 0));
 }
 
 static void test_truncated_wav(void **state)
@@ -195,7 +170,7 @@ static void test_truncated_wav(void **state)
     (void)state;
     /* A float WAV whose data chunk claims a second but holds half: what is
      * there plays, the rest of the promised length is silence. */
-    h_write_wav("cut.wav", 48000, 1, 48000, tone);
+    h_write_wav("cut.wav", 48000, 1, 48000, h_tone);
     off_t full = file_size("cut.wav");
     truncate_to("cut.wav", full - 24000 * 4);
     int64_t frames;
@@ -217,7 +192,7 @@ static void test_corrupt_wav(void **state)
     /* Garbage over the middle of a float WAV decodes as samples: here
      * 0xff bytes, i.e. NaN, and huge values. They must not reach the mix:
      * the render is complete, finite, and intact before the damage. */
-    h_write_wav("bad.wav", 48000, 1, 48000, tone);
+    h_write_wav("bad.wav", 48000, 1, 48000, h_tone);
     off_t full = file_size("bad.wav");
     int fd = open(h_path("bad.wav"), O_WRONLY);
     assert_true(fd >= 0);
@@ -240,7 +215,7 @@ static void test_corrupt_wav(void **state)
 static void test_truncated_and_corrupt_flac(void **state)
 {
     (void)state;
-    h_write_wav("cut.flac", 48000, 1, 96000, tone);
+    h_write_wav("cut.flac", 48000, 1, 96000, h_tone);
     off_t full = file_size("cut.flac");
     truncate_to("cut.flac", full / 2);
     int64_t frames;
@@ -251,7 +226,7 @@ static void test_truncated_and_corrupt_flac(void **state)
 
     /* Garbage over a stretch in the middle: the render completes, the
      * audio before it is intact, nothing non-finite comes out. */
-    h_write_wav("bad.flac", 48000, 1, 96000, tone);
+    h_write_wav("bad.flac", 48000, 1, 96000, h_tone);
     full = file_size("bad.flac");
     int fd = open(h_path("bad.flac"), O_WRONLY);
     assert_true(fd >= 0);
@@ -273,7 +248,7 @@ static void test_unreadable(void **state)
     (void)state;
     /* As root every file is readable: play the user the issue means. The
      * folder must let that user in; only the sound file is closed. */
-    h_write_wav("secret.wav", 48000, 1, 480, tone);
+    h_write_wav("secret.wav", 48000, 1, 480, h_tone);
     char session[600];   /* h_path's buffers rotate: keep a copy */
     snprintf(session, sizeof session, "%s", one_track("bad.yaml", "secret.wav"));
     assert_int_equal(chmod(h_path("."), 0755), 0);
@@ -307,7 +282,7 @@ static void test_path_with_spaces_and_accents(void **state)
     snprintf(dir, sizeof dir, "%s", h_path("Mes sessions/\xc3\x89t\xc3\xa9 2026 \xe2\x99\xaa"));
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(wav, sizeof wav, "Mes sessions/\xc3\x89t\xc3\xa9 2026 \xe2\x99\xaa/pi\xc3\xa1no 1.wav");
-    h_write_wav(wav, 48000, 1, 4800, tone);
+    h_write_wav(wav, 48000, 1, 4800, h_tone);
     snprintf(script, sizeof script, "%s/d\xc3\xbc" "bbel.py", dir);
     FILE *f = fopen(script, "w");
     assert_non_null(f);
@@ -325,7 +300,7 @@ static void test_path_with_spaces_and_accents(void **state)
     float *a = h_read(outp, &frames, &ch, &rate);
     assert_int_equal(frames, 4800);
     for (int64_t i = 0; i < 1000; i++)   /* the script ran: twice the tone */
-        assert_float_equal(a[i * ch], 2.0 * tone(i, 0) * (ch == 2 ? sqrt(0.5) : 1.0), 1e-4);
+        assert_float_equal(a[i * ch], 2.0 * h_tone(i, 0) * (ch == 2 ? sqrt(0.5) : 1.0), 1e-4);
     free(a);
 
     f = fopen(yaml, "w");
@@ -354,7 +329,7 @@ static void write_many(const char *name, int n)
 static void test_64_tracks(void **state)
 {
     (void)state;
-    h_write_wav("a.wav", 48000, 1, 48000, tone);
+    h_write_wav("a.wav", 48000, 1, 48000, h_tone);
     write_many("many.yaml", 64);
     const char *argv[] = {SHMIX_BIN, "play", h_path("many.yaml"), "--null", "--duration", "3",
                           "--stats", h_path("many.json"), NULL};
@@ -367,16 +342,18 @@ static void test_64_tracks(void **state)
     const char *last = lines[n - 1];
     assert_float_equal(h_num(last, "position"), 3.0, 0.02);   /* seconds */
     int running = 0, direct = 0;
-    for (const char *s = last; (s = strstr(s, "\"state\": \"")); s += 10) {
-        running += !strncmp(s + 10, "running\"", 8);
-        direct += !strncmp(s + 10, "direct\"", 7);
+    for (int i = 0; i < h_ntracks(last); i++) {
+        const char *st = h_str(h_track_at(last, i), "state");
+        running += !strcmp(st, "running");
+        direct += !strcmp(st, "direct");
     }
     assert_int_equal(running, 32);
     assert_int_equal(direct, 32);
     /* Every worker ended with the engine. */
     int pids = 0;
-    for (const char *s = last; (s = strstr(s, "\"pid\": ")); s += 7) {
-        int pid = atoi(s + 7);
+    for (int i = 0; i < h_ntracks(last); i++) {
+        const char *t = h_track_at(last, i);
+        int pid = h_is_null(t, "pid") ? 0 : (int)h_num(t, "pid");
         if (pid > 0) {
             pids++;
             assert_false(h_alive(pid));
@@ -391,7 +368,7 @@ static void test_out_of_descriptors(void **state)
     (void)state;
     /* Room for a few channels only: the tracks that cannot get a worker
      * make a clear error at once, not a hang, and no worker is left. */
-    h_write_wav("a.wav", 48000, 1, 48000, tone);
+    h_write_wav("a.wav", 48000, 1, 48000, h_tone);
     write_many("many.yaml", 64);
     const char *argv[] = {"/usr/bin/prlimit", "--nofile=32:32", SHMIX_BIN, "play",
                           h_path("many.yaml"), "--null", "--duration", "1", NULL};
@@ -412,22 +389,25 @@ static void test_out_of_descriptors(void **state)
         fail_msg("check with a low soft limit: exit %d\n%s", rc, err);
 }
 
+/* Each test in a scratch folder of its own. */
+#define FRESH(f) cmocka_unit_test_setup_teardown(f, h_setup_tmpdir, h_teardown_tmpdir)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_audio, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_folder, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_six_channels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sample_rates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_wav, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_wav, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_and_corrupt_flac, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_path_with_spaces_and_accents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_64_tracks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_out_of_descriptors, setup, teardown),
+        FRESH(test_empty_file),
+        FRESH(test_not_audio),
+        FRESH(test_folder),
+        FRESH(test_missing),
+        FRESH(test_six_channels),
+        FRESH(test_sample_rates),
+        FRESH(test_truncated_wav),
+        FRESH(test_corrupt_wav),
+        FRESH(test_truncated_and_corrupt_flac),
+        FRESH(test_unreadable),
+        FRESH(test_path_with_spaces_and_accents),
+        FRESH(test_64_tracks),
+        FRESH(test_out_of_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

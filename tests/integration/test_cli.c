@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,25 +14,12 @@
 
 static char out[16384], err[16384];
 
-static double tone(int64_t i, int c)
-{
-    (void)c;
-    return 0.25 * sin((double)i * 0.05);
-}
-
 static int setup(void **state)
 {
     (void)state;
     h_tmpdir();
-    h_write_wav("a.wav", 48000, 1, 4800, tone);
-    h_write_wav("six.wav", 48000, 6, 480, tone);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_cleanup();
+    h_write_wav("a.wav", 48000, 1, 4800, h_tone);
+    h_write_wav("six.wav", 48000, 6, 480, h_tone);
     return 0;
 }
 
@@ -43,15 +29,10 @@ static int shmix(const char *a1, const char *a2, const char *a3, const char *a4)
     return h_run(argv, out, sizeof out, err, sizeof err, 60);
 }
 
-/* Exactly one line on stderr, starting "shmix: ", equal to want. */
+/* Exactly one line on stderr, equal to want. */
 static void assert_one_line(const char *want)
 {
-    size_t n = strlen(err);
-    assert_true(n > 0 && err[n - 1] == '\n');
-    assert_null(strchr(err, '\n') == err + n - 1 ? NULL : strchr(err, '\n'));
-    err[n - 1] = '\0';
-    if (strcmp(err, want))
-        fail_msg("stderr\n  \"%s\"\nwanted\n  \"%s\"", err, want);
+    h_assert_one_line(err, want);
 }
 
 static void test_help_and_version(void **state)
@@ -156,5 +137,5 @@ int main(void)
         H_TEST(test_render_usage),
         H_TEST(test_check_starts_scripts),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }

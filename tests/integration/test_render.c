@@ -37,13 +37,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    h_cleanup();
-    return 0;
-}
-
 static char err[65536], out[65536];
 
 static int render(const char *session, const char *output, const char *extra)
@@ -177,19 +170,17 @@ static void test_raising_script_leaves_others_identical(void **state)
     free(w);
     free(wo);
     /* The stats say what happened, per track. */
-    const char *c = strstr(stats, "{\"name\": \"c\"");
-    assert_non_null(c);
-    assert_non_null(strstr(c, "\"state\": \"error\""));
-    assert_non_null(strstr(c, "\"errors\": 10,"));
-    assert_non_null(strstr(c, "\"faulted_blocks\": 188,"));   /* ceil(48000 / 256) */
-    assert_non_null(strstr(c, "\"last_error\": \"ZeroDivisionError: division by zero "
-                              "(raise.py:5 in process)\""));
-    const char *b = strstr(stats, "{\"name\": \"b\"");
-    assert_non_null(b);
-    assert_true(b < c);
-    assert_non_null(strstr(b, "\"state\": \"running\""));
-    assert_non_null(strstr(b, "\"errors\": 0,"));
-    assert_non_null(strstr(b, "\"faulted_blocks\": 0,"));
+    const char *c = h_track(stats, "c");
+    assert_string_equal(h_str(c, "state"), "error");
+    assert_float_equal(h_num(c, "errors"), 10, 0);
+    assert_float_equal(h_num(c, "faulted_blocks"), 188, 0);   /* ceil(48000 / 256) */
+    assert_string_equal(h_str(c, "last_error"), "ZeroDivisionError: division by zero "
+                                                "(raise.py:5 in process)");
+    const char *b = h_track(stats, "b");
+    assert_true(h_track_index(stats, "b") < h_track_index(stats, "c"));
+    assert_string_equal(h_str(b, "state"), "running");
+    assert_float_equal(h_num(b, "errors"), 0, 0);
+    assert_float_equal(h_num(b, "faulted_blocks"), 0, 0);
 }
 
 static void test_deterministic_and_formats(void **state)
@@ -243,5 +234,5 @@ int main(void)
         H_TEST(test_deterministic_and_formats),
         H_TEST(test_engine_does_not_link_python),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }
