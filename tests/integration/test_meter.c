@@ -155,18 +155,21 @@ static void test_terminal_meter(void **state)
 }
 
 /* Runs cmd in a detached tmux session of its own (a real terminal) and
- * returns what the screen shows after `wait` seconds. */
+ * returns what the screen shows after `wait` seconds. Each call has a tmux
+ * server of its own (-L): a server that is still shutting down after the
+ * previous call's session ended, or another test run's, cannot refuse it. */
 static char *screen_of(const char *cmd, double wait)
 {
-    char name[32];
-    snprintf(name, sizeof name, "shmixtop%d", (int)getpid());
-    const char *start[] = {"/usr/bin/tmux", "new-session", "-d", "-s", name, "-x", "160", "-y",
-                           "40", cmd, NULL};
+    static int calls;
+    char name[48];
+    snprintf(name, sizeof name, "shmixtop%d-%d", (int)getpid(), calls++);
+    const char *start[] = {"/usr/bin/tmux", "-L", name, "new-session", "-d", "-s", name,
+                           "-x", "160", "-y", "40", cmd, NULL};
     assert_int_equal(h_run(start, out, sizeof out, err, sizeof err, 10), 0);
     h_sleep(wait);
-    const char *cap[] = {"/usr/bin/tmux", "capture-pane", "-p", "-t", name, NULL};
+    const char *cap[] = {"/usr/bin/tmux", "-L", name, "capture-pane", "-p", "-t", name, NULL};
     assert_int_equal(h_run(cap, out, sizeof out, err, sizeof err, 10), 0);
-    const char *kill_[] = {"/usr/bin/tmux", "kill-session", "-t", name, NULL};
+    const char *kill_[] = {"/usr/bin/tmux", "-L", name, "kill-server", NULL};
     h_run(kill_, NULL, 0, NULL, 0, 10);
     return strdup(out);
 }
