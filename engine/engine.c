@@ -28,6 +28,7 @@ struct engine {
     struct track **tracks;
     struct zygote *zygote;   /* NULL without scripts or when cold-starting */
     struct supervisor *sup;  /* NULL until engine_supervise */
+    volatile sig_atomic_t *stop;  /* set by a signal, or NULL */
     unsigned char *mute, *solo;  /* the user's switches, main thread */
 };
 
@@ -56,6 +57,7 @@ static int engine_alloc(const struct session *s, const struct engine_options *o,
     e->block = o->block_size ? o->block_size : (uint32_t)s->block_size;
     e->channels = s->channels;
     e->master = pan_db_to_linear(s->master_gain_db);
+    e->stop = o->stop;
     for (int i = 0; i < s->ntracks; i++) {
         e->mute[i] = (unsigned char)s->tracks[i].mute;
         e->solo[i] = (unsigned char)s->tracks[i].solo;
@@ -259,7 +261,9 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
     }
     uint64_t deadline = plat_now_ns() + WORKER_START_NS;
     for (int i = 0; i < e->ntracks; i++) {
-        int rc = track_await_worker(e->tracks[i], deadline, why, sizeof why);
+        int rc = track_await_worker(e->tracks[i], deadline, e->stop, why, sizeof why);
+        if (rc == SHX_ESTOPPED)
+            return rc;
         if (rc < 0 && first == SHX_OK) {
             first = rc;
             session_error_at(e->s, e->s->tracks[i].script_pos, err, cap,

@@ -5,6 +5,7 @@
 #ifndef SHX_ENGINE_H
 #define SHX_ENGINE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct engine_options {
     int worker_nice;        /* see track_config.worker_nice */
     int worker_rt_prio;     /* see track_config.worker_rt_prio */
     int pin;                /* pin track i's thread and worker to CPU i % CPUs */
+    volatile sig_atomic_t *stop;   /* set by a signal: stop waiting for workers; or NULL */
 };
 
 /* Main. Opens every track's file and builds the tracks (no workers yet).
@@ -37,7 +39,8 @@ void engine_destroy(struct engine *e);
 /* Main. Starts every worker, then waits until each has run setup() or
  * failed: playback never starts with a worker still importing numpy.
  * Returns SHX_OK when all loaded; otherwise the first failure's code with
- * "FILE:LINE:COL: tracks[i].script: reason" in err (the others still run). */
+ * "FILE:LINE:COL: tracks[i].script: reason" in err (the others still run),
+ * or SHX_ESTOPPED as soon as the options' stop flag is set. */
 int engine_start_workers(struct engine *e, char *err, size_t cap);
 
 /* Main. Starts the supervisor (after engine_start_workers): crashed and

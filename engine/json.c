@@ -1,5 +1,6 @@
 /* json.c - the JSON text writer; see json.h. */
 #include "json.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,8 +55,18 @@ int json_str(struct json *j, const char *s)
         } else if (c < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
             json_raw(j, esc, 6);
-        } else {
+        } else if (c < 0x80) {
             json_raw(j, (const char *)&c, 1);
+        } else {
+            /* Whole UTF-8 characters pass; a byte that is not part of one
+             * (a name in Latin-1, a cut made elsewhere) becomes U+FFFD, so
+             * the text is always valid UTF-8 JSON. */
+            size_t n = utf8_seq((const unsigned char *)s, strlen(s));
+            if (n == 0)
+                json_raw(j, "\xef\xbf\xbd", 3);
+            else
+                json_raw(j, s, n);
+            s += n ? n - 1 : 0;
         }
     }
     return json_raw(j, "\"", 1);

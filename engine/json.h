@@ -20,7 +20,8 @@ int json_raw(struct json *j, const char *s, size_t n);
 /* Appends a NUL-terminated string as it is. Returns !j->failed. */
 int json_put(struct json *j, const char *s);
 /* Appends s as a JSON string: quoted, with '"', '\\' and control bytes
- * escaped. Returns !j->failed. */
+ * escaped; bytes that are not UTF-8 become U+FFFD, so the text is always
+ * valid UTF-8. Returns !j->failed. */
 int json_str(struct json *j, const char *s);
 /* Appends printf-formatted text as it is (numbers). Returns !j->failed. */
 int json_fmt(struct json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "audio.h"
 #include "errors.h"
+#include "platform.h"
 #include "play.h"
 #include "render.h"
 #include "session.h"
@@ -33,8 +34,9 @@ static const char usage[] =
     "      runs), or --null: a real-time clock with no device; ^C stops.\n"
     "      --gui: the CPU meter overlay window; --meter: the same in the terminal\n"
     "  shmix render SESSION -o OUT.(wav|flac|ogg) [--duration SEC] [--block FRAMES]\n"
-    "               [--stats FILE|-]\n"
-    "      bounce the session to a file through the same workers as playback\n"
+    "               [--stats FILE|-] [--strict]\n"
+    "      bounce the session to a file through the same workers as playback; exit 1\n"
+    "      when a script never ran (--strict: when any block was faulted)\n"
     "  shmix check SESSION\n"
     "      validate the session and start every script in a worker; exit 0 or 2\n"
     "  shmix top [PID]\n"
@@ -73,7 +75,7 @@ struct args {
     const char *device;
     double duration, start, stats_interval;
     long block, ahead;
-    int null, loop, gui, meter;
+    int null, loop, gui, meter, strict;
 };
 
 /* Seconds > 0, or >= 0 when zero_ok. Returns 0, or 2 after the message. */
@@ -111,7 +113,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *const *allo
         if (!known)
             return fail(2, "%s: unknown option %s (see shmix --help)", cmd, o);
         int *flag = !strcmp(o, "--null") ? &a->null : !strcmp(o, "--loop") ? &a->loop
-                  : !strcmp(o, "--gui") ? &a->gui : !strcmp(o, "--meter") ? &a->meter : NULL;
+                  : !strcmp(o, "--gui") ? &a->gui : !strcmp(o, "--meter") ? &a->meter
+                  : !strcmp(o, "--strict") ? &a->strict : NULL;
         if (flag) {
             *flag = 1;
             continue;
@@ -156,12 +159,14 @@ static int load(const struct args *a, struct session **s, struct engine **e, int
     int rc = session_load(a->session, s, err, sizeof err);
     if (rc < 0)
         return fail(2, "%s", err);
-    struct engine_options eo = {.block_size = (uint32_t)a->block};
+    struct engine_options eo = {.block_size = (uint32_t)a->block, .stop = &stop_requested};
     render_engine_options(&eo);
     rc = engine_create(*s, &eo, e, err, sizeof err);
     if (rc < 0)
         return fail(rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1, "%s", err);
-    if (start && (rc = engine_start_workers(*e, err, sizeof err)) < 0)
+    if (start && (rc = engine_start_workers(*e, err, sizeof err)) == SHX_ESTOPPED)
+        return fail(1, "interrupted");
+    if (start && rc < 0)
         return fail(2, "%s", err);
     return 0;
 }
@@ -192,7 +197,8 @@ static int cmd_check(int argc, char **argv)
 
 static int cmd_render(int argc, char **argv)
 {
-    static const char *const allowed[] = {"-o", "--duration", "--block", "--stats", NULL};
+    static const char *const allowed[] = {"-o", "--duration", "--block", "--stats", "--strict",
+                                          NULL};
     struct args a = {0};
     struct session *s = NULL;
     struct engine *e = NULL;
@@ -207,9 +213,11 @@ static int cmd_render(int argc, char **argv)
         engine_start_workers(e, err, sizeof err);
         if (engine_supervise(e, err, sizeof err) < 0)
             fprintf(stderr, "shmix: %s\n", err);
-        struct render_options ro = {a.out, a.duration, stats, &stop_requested};
+        struct render_options ro = {a.out, a.duration, stats, &stop_requested, a.strict};
         int rc = render_run(e, &ro, err, sizeof err);
-        if (rc < 0)
+        if (rc == SHX_ESCRIPT)
+            status = 1;   /* written; render_run said which tracks and why */
+        else if (rc < 0)
             status = fail(rc == SHX_EUSAGE ? 2 : 1, "%s", err);
     }
     engine_destroy(e);
@@ -287,7 +295,11 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);   /* the terminal went away: stop as cleanly */
     signal(SIGPIPE, SIG_IGN);
+    /* Nobody but root with CAP_SYS_PTRACE reads or writes our memory or our
+     * descriptors (the tracks' channels) through /proc: not the workers. */
+    plat_no_dump();
 
     if (argc < 2)
         return fail(2, "missing command (see shmix --help)");

@@ -15,7 +15,8 @@
 struct outfile {
     SNDFILE *sf;
     int fd;
-    char *path, *tmp;
+    char *path;
+    char *tmp;            /* the named temporary file, or NULL: anonymous (O_TMPFILE) */
     int committed;
 };
 
@@ -33,6 +34,75 @@ static int format_for(const char *path)
     return 0;
 }
 
+/* The folder of path ("." when none), in a malloc'ed string. */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* A file to write the render into, beside the target (so it ends on the
+ * same file system): an anonymous one (O_TMPFILE) that has no name until
+ * outfile_commit links it in, so that no way of ending the process - not
+ * even SIGKILL - leaves a temporary file behind; or, where the file system
+ * cannot do that, a named one that outfile_destroy removes. */
+static int open_temporary(struct outfile *f)
+{
+    char *dir = folder_of(f->path);
+    if (!dir)
+        return SHX_ENOMEM;
+    f->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);   /* the umask applies */
+    free(dir);
+    if (f->fd >= 0)
+        return SHX_OK;
+    size_t n = strlen(f->path) + 16;
+    if (!(f->tmp = malloc(n)))
+        return SHX_ENOMEM;
+    snprintf(f->tmp, n, "%s.tmpXXXXXX", f->path);
+    f->fd = mkostemp(f->tmp, O_CLOEXEC);
+    if (f->fd < 0) {
+        free(f->tmp);
+        f->tmp = NULL;
+        return SHX_EIO;
+    }
+    mode_t mask = umask(0);   /* mkostemp made it 0600; give it a normal file's mode */
+    umask(mask);
+    fchmod(f->fd, 0666 & ~mask);
+    return SHX_OK;
+}
+
+/* Gives the anonymous file a name: the target's when it does not exist
+ * yet (nothing is ever half-named), else a temporary one that the rename
+ * then moves over the old file. */
+static int link_anonymous(struct outfile *f)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, f->path, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -1;
+    size_t n = strlen(f->path) + 32;
+    if (!(f->tmp = malloc(n)))
+        return -1;
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(f->tmp, n, "%s.tmp%d-%u", f->path, (int)getpid(), i);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, f->tmp, AT_SYMLINK_FOLLOW) == 0)
+            return rename(f->tmp, f->path);
+        if (errno != EEXIST)
+            break;
+    }
+    return -1;
+}
+
 int outfile_create(const char *path, int rate, int channels, struct outfile **out,
                    char *err, size_t cap)
 {
@@ -48,26 +118,12 @@ int outfile_create(const char *path, int rate, int channels, struct outfile **ou
     }
     f->fd = -1;
     f->path = strdup(path);
-    size_t n = strlen(path) + 16;
-    f->tmp = malloc(n);
-    if (!f->path || !f->tmp) {
+    int rc = f->path ? open_temporary(f) : SHX_ENOMEM;
+    if (rc < 0) {
+        snprintf(err, cap, "%s: %s", path, rc == SHX_ENOMEM ? "out of memory" : strerror(errno));
         outfile_destroy(f);
-        snprintf(err, cap, "out of memory");
-        return SHX_ENOMEM;
+        return rc;
     }
-    /* Beside the target so the final rename stays on one file system. */
-    snprintf(f->tmp, n, "%s.tmpXXXXXX", path);
-    f->fd = mkostemp(f->tmp, O_CLOEXEC);
-    if (f->fd < 0) {
-        snprintf(err, cap, "%s: %s", path, strerror(errno));
-        free(f->tmp);
-        f->tmp = NULL;
-        outfile_destroy(f);
-        return SHX_EIO;
-    }
-    mode_t mask = umask(0);   /* mkostemp made it 0600; give it a normal file's mode */
-    umask(mask);
-    fchmod(f->fd, 0666 & ~mask);
     SF_INFO info = {.samplerate = rate, .channels = channels, .format = format};
     f->sf = sf_open_fd(f->fd, SFM_WRITE, &info, SF_FALSE);
     if (!f->sf) {
@@ -95,9 +151,11 @@ int outfile_commit(struct outfile *f, char *err, size_t cap)
     f->sf = NULL;
     if (rc == 0 && fsync(f->fd) != 0)
         rc = -1;
+    if (rc == 0)
+        rc = f->tmp ? rename(f->tmp, f->path) : link_anonymous(f);
     close(f->fd);
     f->fd = -1;
-    if (rc != 0 || rename(f->tmp, f->path) != 0) {
+    if (rc != 0) {
         snprintf(err, cap, "%s: cannot write: %s", f->path, strerror(errno));
         return SHX_EIO;
     }

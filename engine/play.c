@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* A signal came before playback began: nothing to play, exit 0. */
+#define STOPPED (-1)
+
 static void on_audio(void *ctx, float *out, uint32_t frames, int underflow)
 {
     player_process(ctx, out, frames, underflow);
@@ -161,22 +164,23 @@ static int open_output(const struct session *s, const struct play_options *o,
  * CPU is free, so a stalled or slowed CPU (a VM's neighbours) does not hold
  * up the half of the tracks that would be pinned to it. A script that
  * fails setup() does not stop playback: its track plays per on_fault (the
- * traceback is on stderr already). Returns an exit status. */
+ * traceback is on stderr already). Returns an exit status, or STOPPED. */
 static int start_engine(const struct session *s, const struct play_options *o, int rate,
                         struct engine **e, struct player **p, char *err, size_t cap)
 {
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
                                 .worker_rt_prio = PRIO_WORKER,
-                                .batch_frames = PLAY_BATCH_FRAMES};
+                                .batch_frames = PLAY_BATCH_FRAMES, .stop = o->stop};
     int rc = engine_create(s, &eo, e, err, cap);
     if (rc < 0)
         return rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1;
     char why[1024];
-    engine_start_workers(*e, why, sizeof why);
+    if (engine_start_workers(*e, why, sizeof why) == SHX_ESTOPPED)
+        return STOPPED;
     if (engine_supervise(*e, why, sizeof why) < 0)
         fprintf(stderr, "shmix: %s\n", why);
-    struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1};
+    struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop};
     rc = player_create(*e, &po, p, err, cap);
     return rc == SHX_EUSAGE ? 2 : rc < 0 ? 1 : 0;
 }
@@ -236,7 +240,7 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     struct engine *e = NULL;
     struct player *p = NULL;
     struct views v = {0};
-    int rate = 0, status = open_output(s, o, &a, &rate, err, cap);
+    int rc, rate = 0, status = open_output(s, o, &a, &rate, err, cap);
     if (status == 1)
         snprintf(err, cap, "cannot open any output");
     if (!status)
@@ -245,8 +249,8 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
         status = open_views(e, o, &v);
     if (!status && plat_lock_memory() < 0)
         fprintf(stderr, "shmix: cannot lock memory (raise `ulimit -l`); playing without it\n");
-    if (!status && player_start(p, err, cap) < 0)
-        status = 1;
+    if (!status && (rc = player_start(p, err, cap)) < 0)
+        status = rc == SHX_ESTOPPED ? STOPPED : 1;
     if (!status)
         status = start_output(&a, e, p, rate, err, cap);
     if (!status) {
@@ -260,5 +264,5 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     player_destroy(p);
     engine_destroy(e);
     audio_close(a);
-    return status;
+    return status == STOPPED ? 0 : status;
 }

@@ -29,6 +29,7 @@ struct player {
     int64_t count;             /* blocks in the run */
     uint32_t ahead;
     int realtime;
+    volatile sig_atomic_t *stop;   /* set by a signal, or NULL */
     float master;
 
     /* Callback state (real-time thread only). */
@@ -113,6 +114,7 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     p->block = engine_block_size(e);
     p->master = (float)engine_master_gain(e);
     p->realtime = o->realtime;
+    p->stop = o->stop;
     int rc = set_timeline(p, e, o, err, cap);
     if (rc < 0) {
         free(p);
@@ -120,7 +122,7 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     }
     size_run(p, e, o);
     /* Nothing is due before the first callback. */
-    atomic_store(&p->clock.at_ns, UINT64_MAX / 4);
+    atomic_store(&p->clock.at_ns, TRACK_CLOCK_IDLE);
     p->fade = 1.0f;
     p->fade_step = 1.0f / (float)((uint64_t)p->rate * STOP_FADE_NS / NS_PER_S + 1);
     p->mix = calloc((size_t)p->block * (size_t)p->channels, sizeof(float));
@@ -180,8 +182,11 @@ int player_start(struct player *p, char *err, size_t cap)
     uint32_t want = p->count < (int64_t)(p->ahead - run.batch + 1)
                     ? (uint32_t)p->count : p->ahead - run.batch + 1;
     for (int i = 0; i < p->n; i++)
-        while (track_ready(p->tracks[i]) < want && plat_now_ns() < deadline)
+        while (track_ready(p->tracks[i]) < want && plat_now_ns() < deadline) {
+            if (p->stop && *p->stop)
+                return SHX_ESTOPPED;
             track_wait(p->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
+        }
     p->started = 1;
     return SHX_OK;
 }

@@ -10,6 +10,7 @@
 #ifndef SHX_PLAYER_H
 #define SHX_PLAYER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ struct player_options {
     int loop;              /* use the session's loop region (the whole session if none) */
     uint32_t ahead;        /* blocks rendered ahead; 0 = about 80 ms worth */
     int realtime;          /* ask for SCHED_FIFO for the track threads */
+    volatile sig_atomic_t *stop;   /* set by a signal: stop waiting to start; or NULL */
 };
 
 /* Main. Checks the options against the session. Errors: SHX_EUSAGE (err
@@ -34,7 +36,7 @@ void player_destroy(struct player *p);
 
 /* Main. Starts the disk thread and the track threads and waits until every
  * track has rendered ahead (so the first callback finds full rings).
- * Errors: SHX_ESYS, SHX_ENOMEM. */
+ * Errors: SHX_ESYS, SHX_ENOMEM, SHX_ESTOPPED (the stop flag was set). */
 int player_start(struct player *p, char *err, size_t cap);
 
 /* Real-time: the audio callback. Fills frames x channels floats. underflow

@@ -12,6 +12,7 @@
 #include "tuning.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* One render in progress (main thread). */
@@ -43,13 +44,17 @@ static void drain_all(struct bounce *b)
 /* Waits until every track has block k (render never drops one), sleeping
  * once per batch of blocks, not once per block: each wake-up is a context
  * switch on a machine that is short of them. */
-static void await_block(struct bounce *b, int64_t k)
+static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
 {
     int64_t left = b->nblocks - k;
     uint32_t want = left < RENDER_BATCH_BLOCKS ? (uint32_t)left : RENDER_BATCH_BLOCKS;
     for (int i = 0; i < b->n; i++)
-        while (!track_block(b->tracks[i], k))
+        while (!track_block(b->tracks[i], k)) {
+            if (stop && *stop)   /* a track waiting for its worker: answer the signal */
+                return SHX_ESTOPPED;
             track_wait(b->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
+        }
+    return SHX_OK;
 }
 
 /* Mixes and writes every block; stops at the first error. */
@@ -57,9 +62,8 @@ static int bounce_all(struct bounce *b, struct outfile *out, const struct render
                       char *err, size_t cap)
 {
     for (int64_t k = 0; k < b->nblocks; k++) {
-        if (o->stop && *o->stop)
+        if ((o->stop && *o->stop) || await_block(b, k, o->stop) < 0)
             return SHX_ESTOPPED;
-        await_block(b, k);
         uint64_t c0 = plat_thread_cpu_ns();
         b->peak = fmaxf(b->peak, mixer_mix(b->tracks, b->n, k, b->mix, b->n_floats, b->master,
                                            &b->clips));
@@ -100,6 +104,30 @@ static void final_stats(struct bounce *b, const struct render_options *o, uint64
     stats_destroy(st);
 }
 
+/* After the render: one line per scripted track whose script never ran,
+ * or, strict, that faulted a block. Returns SHX_ESCRIPT when there was
+ * one. Transient faults (a crash and a recovery) are not a failure unless
+ * strict. */
+static int verdict(struct bounce *b, int strict)
+{
+    int rc = SHX_OK;
+    for (int i = 0; i < b->n; i++) {
+        struct track_snapshot s;
+        track_snapshot(b->tracks[i], &s);
+        const char *why = s.last_error[0] ? s.last_error : "no reason given";
+        if (track_script_label(b->tracks[i])[0] && s.script_blocks == 0) {
+            fprintf(stderr, "shmix: %s: its script never processed a block (%s)\n",
+                    track_name(b->tracks[i]), why);
+            rc = SHX_ESCRIPT;
+        } else if (strict && s.faulted_blocks > 0) {
+            fprintf(stderr, "shmix: %s: %llu blocks faulted (%s)\n", track_name(b->tracks[i]),
+                    (unsigned long long)s.faulted_blocks, why);
+            rc = SHX_ESCRIPT;
+        }
+    }
+    return rc;
+}
+
 int render_run(struct engine *e, const struct render_options *o, char *err, size_t cap)
 {
     struct bounce b = {.e = e, .tracks = engine_tracks(e), .n = engine_ntracks(e),
@@ -127,6 +155,8 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
         snprintf(err, cap, "interrupted; %s not written", o->out_path);
     if (o->stats && out)   /* not when the render never started */
         final_stats(&b, o, t0, rc);
+    if (rc == SHX_OK)      /* after the stats line: it reads the same counters */
+        rc = verdict(&b, o->strict);
     outfile_destroy(out);
     free(b.mix);
     return rc;

@@ -19,6 +19,7 @@ struct render_options {
     double duration;              /* seconds; < 0 = to the end of the session */
     FILE *stats;                  /* final stats line, or NULL */
     volatile sig_atomic_t *stop;  /* set by a signal handler to abandon */
+    int strict;                   /* any faulted block fails the render */
 };
 
 /* Main. The engine options render needs (ring depth, batching). */
@@ -26,7 +27,10 @@ void render_engine_options(struct engine_options *eo);
 
 /* Main. Renders and renames the file into place. On any failure nothing is
  * left at out_path. Errors: SHX_EUSAGE (output format), SHX_EIO, SHX_ESYS,
- * SHX_ESTOPPED (interrupted); err says why. */
+ * SHX_ESTOPPED (interrupted); err says why. SHX_ESCRIPT: the file is
+ * written, but a scripted track never processed a block (its script failed
+ * to load, or every start crashed) or, with strict, some block was faulted;
+ * one "shmix: TRACK: ..." line per such track is on stderr already. */
 int render_run(struct engine *e, const struct render_options *o, char *err, size_t cap);
 
 #endif

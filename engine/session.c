@@ -6,6 +6,7 @@
 #include "session.h"
 #include "errors.h"
 #include "json.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -237,10 +238,17 @@ static void require(struct loader *L, yaml_node_t *map, const char *path,
 
 /* ---- params: any YAML mapping, handed to the script as JSON ---- */
 
+/* Converts node n. Stops as soon as the text is past PARAMS_MAX (the
+ * caller rejects it): a few hundred bytes of nested YAML aliases stand for
+ * billions of nodes ("billion laughs"), so the size is bounded while
+ * converting, never after. Every node adds at least one byte, so a
+ * conversion visits at most PARAMS_MAX + 1 nodes. */
 static int to_json(struct loader *L, yaml_node_t *n, struct json *j, int depth)
 {
     if (depth > 32)
         return 0;
+    if (j->len > PARAMS_MAX)
+        return 1;
     if (n->type == YAML_SCALAR_NODE) {
         const char *v = scalar(n);
         double d;
@@ -256,7 +264,7 @@ static int to_json(struct loader *L, yaml_node_t *n, struct json *j, int depth)
     if (n->type == YAML_SEQUENCE_NODE) {
         ok = json_put(j, "[");
         for (yaml_node_item_t *i = n->data.sequence.items.start;
-             ok && i < n->data.sequence.items.top; i++) {
+             ok && i < n->data.sequence.items.top && j->len <= PARAMS_MAX; i++) {
             if (i != n->data.sequence.items.start)
                 ok = json_put(j, ",");
             ok = ok && to_json(L, node(L, *i), j, depth + 1);
@@ -265,7 +273,7 @@ static int to_json(struct loader *L, yaml_node_t *n, struct json *j, int depth)
     }
     ok = json_put(j, "{");
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-         ok && p < n->data.mapping.pairs.top; p++) {
+         ok && p < n->data.mapping.pairs.top && j->len <= PARAMS_MAX; p++) {
         yaml_node_t *k = node(L, p->key);
         if (p != n->data.mapping.pairs.start)
             ok = json_put(j, ",");
@@ -427,8 +435,7 @@ static void default_name(struct session_track *t, int index)
     size_t n = strcspn(base, ".");
     if (n == 0)
         n = strlen(base);
-    if (n >= sizeof t->name)
-        n = sizeof t->name - 1;
+    n = utf8_cut(base, n, sizeof t->name - 1);   /* never inside a character */
     memcpy(t->name, base, n);
     t->name[n] = '\0';
     if (!t->name[0])   /* "stems/" or ".wav": no stem to name it by (fuzz_session) */

@@ -6,6 +6,7 @@
 #include "track.h"
 #include "tuning.h"
 #include "worker.h"
+#include "zygote.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -34,6 +35,8 @@ struct slot {
     enum phase phase;
     uint64_t *times;             /* recent restarts, CLOCK_MONOTONIC ns, a ring */
     int ntimes;
+    int failed_starts;           /* deaths in a row before setup() finished */
+    int died_starting;           /* the last death came before setup() finished */
     uint64_t died_ns, load_deadline, reload_at;
     char why[128];
     int watch;                   /* inotify watch of the script's folder */
@@ -148,24 +151,50 @@ static void start_worker(struct supervisor *s, struct slot *sl)
     on_loading(sl, now_ns() + QUICK_LOAD_NS);
 }
 
+/* Why the worker died, for the message: a worker that died before its
+ * script was running says why itself ("cannot import numpy: ..."), and
+ * that is what the user needs, not its exit status. */
+static void death_reason(struct slot *sl, char *out, size_t cap)
+{
+    char own[256];
+    track_worker_error(sl->t, own, sizeof own);   /* its last traceback first */
+    if (sl->died_starting && own[0])
+        snprintf(out, cap, "%s (%s)", own, sl->why);
+    else
+        snprintf(out, cap, "%s", sl->why);
+}
+
 static void on_dead(struct supervisor *s, struct slot *sl)
 {
     if (!worker_claim(sl->w))
         return;   /* the track thread is mid-block; it will let go at once */
     uint64_t now = now_ns();
     int n = count_restart(s, sl, now);
-    track_drain(sl->t);   /* its last traceback (a MemoryError) before our verdict */
+    char why[512];
+    death_reason(sl, why, sizeof why);
     const char *label = track_script_label(sl->t);
     if (n > s->pol.max_restarts) {
         say(sl, "%s in %s (%s): %d restarts within %g s; the track is failed until its "
-            "script changes", sl->why, track_name(sl->t), label, s->pol.max_restarts,
+            "script changes", why, track_name(sl->t), label, s->pol.max_restarts,
             s->pol.window);
         track_set_state(sl->t, TRACK_FAILED);
         worker_hand_back(sl->w);
         sl->phase = PH_FAILED;
         return;
     }
-    say(sl, "%s in %s (%s), restart %d/%d", sl->why, track_name(sl->t), label, n,
+    /* A worker that never finishes starting (a setup() that takes 2 s and
+     * then crashes) restarts too slowly for any window to hold
+     * max_restarts: its failed starts in a row count as well. */
+    sl->failed_starts = sl->died_starting ? sl->failed_starts + 1 : 0;
+    if (sl->failed_starts > s->pol.max_restarts) {
+        say(sl, "%s in %s (%s): %d starts in a row failed; the track is failed until its "
+            "script changes", why, track_name(sl->t), label, sl->failed_starts);
+        track_set_state(sl->t, TRACK_FAILED);
+        worker_hand_back(sl->w);
+        sl->phase = PH_FAILED;
+        return;
+    }
+    say(sl, "%s in %s (%s), restart %d/%d", why, track_name(sl->t), label, n,
         s->pol.max_restarts);
     track_set_state(sl->t, TRACK_RESTARTING);
     track_note_restart(sl->t, sl->died_ns);
@@ -211,6 +240,7 @@ static void on_reload(struct supervisor *s, struct slot *sl)
     sl->reload_at = 0;
     if (sl->phase == PH_FAILED || worker_pid(sl->w) <= 0) {
         sl->ntimes = 0;
+        sl->failed_starts = 0;
         start_worker(s, sl);
         return;
     }
@@ -231,6 +261,7 @@ static void step(struct supervisor *s, struct slot *sl)
     if (worker_reap(sl->w, why, sizeof why, NULL)) {
         const char *reason = worker_kill_reason(sl->w);
         snprintf(sl->why, sizeof sl->why, "%s", reason ? reason : why);
+        sl->died_starting = sl->phase == PH_LOADING;
         sl->died_ns = now_ns();
         if (sl->pidfd >= 0)
             close(sl->pidfd);
@@ -298,6 +329,8 @@ static void *supervisor_main(void *arg)
             break;
         if (fds[1].revents)
             plat_watch_read(s->watch_fd, on_file, s);
+        if (zygote_reap(s->z))
+            fprintf(stderr, "shmix: the zygote died; workers start without it from now on\n");
         for (int i = 0; i < s->n; i++)
             step(s, &s->slots[i]);
     }
@@ -316,6 +349,7 @@ int supervisor_start(struct supervisor *s)
             open_pidfd(sl);
         } else {   /* died while starting: restart it like any other death */
             snprintf(sl->why, sizeof sl->why, "failed to start");
+            sl->died_starting = 1;
             sl->died_ns = now_ns();
             sl->phase = PH_DEAD;
         }

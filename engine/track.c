@@ -163,7 +163,8 @@ static int start_failed(struct track *t, enum worker_load st, int died, char *wh
     return st == WORKER_LOAD_PENDING ? SHX_ETIMEOUT : SHX_EDEAD;
 }
 
-int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t cap)
+int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomic_t *stop,
+                       char *err, size_t cap)
 {
     if (!t->w)
         return SHX_OK;
@@ -175,6 +176,8 @@ int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t 
     char why[128] = "";
     int died = 0;
     while ((st = worker_poll_load(t->w, plat_now_ns() + WORKER_POLL_NS)) == WORKER_LOAD_PENDING) {
+        if (stop && *stop)
+            return SHX_ESTOPPED;   /* the worker is ended with the engine */
         if ((died = worker_reap(t->w, why, sizeof why, NULL)) != 0 || plat_now_ns() >= deadline_ns)
             break;
     }

@@ -17,6 +17,7 @@
 #ifndef SHX_TRACK_H
 #define SHX_TRACK_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,9 @@ struct track_config {
                                  (1..CHAN_MAX_BATCH; 0 = 1): sizes the channel */
 };
 
+/* at_ns before the first callback: nothing is due yet. */
+#define TRACK_CLOCK_IDLE (UINT64_MAX / 4)
+
 /* Published by the mixer in play, read by the track threads: the block it
  * mixes next and when it mixed the previous one, which tells each block's
  * deadline. Written by the audio callback only. */
@@ -96,6 +100,7 @@ struct track_snapshot {
     uint64_t cpu_ns;          /* worker process() + engine work, total */
     uint64_t late_blocks, faulted_blocks, bad_samples, restarts, errors;
     uint64_t disk_late;       /* blocks the disk thread had not read in time */
+    uint64_t script_blocks;   /* blocks the script processed (0 without a script) */
     float peak;               /* largest |sample| since the previous snapshot */
     uint64_t block_cpu_peak_ns; /* costliest block since the previous snapshot */
     uint64_t wake_ns, busy_ns;  /* medians, last 128 hand-offs; 0 without a script */
@@ -118,8 +123,10 @@ int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap)
 int track_chan_fd(const struct track *t);
 /* Main. Waits until the worker has loaded the script and run setup, or
  * deadline_ns. Returns SHX_OK, or SHX_ESCRIPT / SHX_ETIMEOUT / SHX_EDEAD
- * with the reason in err; the track then plays per on_fault. */
-int track_await_worker(struct track *t, uint64_t deadline_ns, char *err, size_t cap);
+ * with the reason in err (the track then plays per on_fault), or
+ * SHX_ESTOPPED at once when *stop is set (stop may be NULL). */
+int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomic_t *stop,
+                       char *err, size_t cap);
 
 /* Main. Starts the track thread for one run. Errors: SHX_ESYS, SHX_ENOMEM. */
 int track_run(struct track *t, const struct track_run *run);
@@ -135,7 +142,8 @@ int track_prefetch(struct track *t);
  * x channels floats), dropping older ones the consumer has passed; NULL
  * when it is not there (yet). Call track_release after using it. */
 const float *track_block(struct track *t, int64_t index);
-/* Consumer, real-time safe. Done with the block from track_block. */
+/* Consumer, real-time safe. Done with the block from track_block (counts
+ * it late when its script's answer missed its deadline). */
 void track_release(struct track *t);
 /* Consumer, real-time safe. Counts a block that was not there in time. */
 void track_missed(struct track *t);
@@ -164,6 +172,9 @@ void track_note_restart(struct track *t, uint64_t died_ns);
 /* Drains the old worker's messages, then starts a new worker (holding the
  * channel). Errors: SHX_ESYS. */
 int track_respawn(struct track *t, struct zygote *z, char *err, size_t cap);
+/* Drains, then copies the newest error line the current worker itself
+ * sent ("cannot import numpy: ..."), or "" when it sent none. */
+void track_worker_error(struct track *t, char *out, size_t cap);
 /* Prints a message for the track (stderr, once per distinct first line)
  * and makes its first line the track's last_error. */
 void track_say(struct track *t, const char *text);

@@ -48,12 +48,14 @@ struct batch {
 static float *dry(struct track *t, uint32_t i) { return t->loop.in + (size_t)i * t->block_floats; }
 
 /* Applies gain, pan and mute to src and commits it to the mixer's ring as
- * block k. The caller made sure there is room. */
-static void commit(struct track *t, int64_t k, const float *src)
+ * block k, marked late when its script's answer missed the deadline (the
+ * consumer counts it). The caller made sure there is room. */
+static void commit(struct track *t, int64_t k, const float *src, int late)
 {
     void *slot = ring_write_slot(t->ring);
     float *out = slot_audio(slot);
     slot_head(slot)->index = k;
+    slot_head(slot)->late = (uint32_t)late;
     float peak = 0.0f;
     if (atomic_load_explicit(&t->audible, memory_order_relaxed))
         peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
@@ -68,11 +70,9 @@ static void commit(struct track *t, int64_t k, const float *src)
  * batch's next block that way and counts it. */
 static void commit_fault(struct track *t, struct batch *b, enum fault why)
 {
-    if (why == FAULT_LATE)
-        atomic_fetch_add_explicit(&t->c.late, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&t->c.faulted, 1, memory_order_relaxed);
     const float *src = t->cfg.on_fault == ON_FAULT_BYPASS ? dry(t, b->next) : t->silence;
-    commit(t, b->k + b->next, src);
+    commit(t, b->k + b->next, src, why == FAULT_LATE);
     b->next++;
 }
 
@@ -89,7 +89,8 @@ static void commit_wet(struct track *t, struct batch *b, uint32_t j)
      * it was away: the blocks rendered ahead before the crash still play.) */
     if (!atomic_load_explicit(&t->c.resume_ns, memory_order_relaxed))
         atomic_store_explicit(&t->c.resume_ns, plat_now_ns(), memory_order_relaxed);
-    commit(t, b->k + b->next, t->loop.wet);
+    commit(t, b->k + b->next, t->loop.wet, 0);
+    atomic_fetch_add_explicit(&t->c.wet, 1, memory_order_relaxed);
     b->next++;
 }
 
@@ -167,6 +168,10 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
             uint64_t d = due(t, b->k + b->next);
             deadline = d < deadline ? d : deadline;
         }
+        /* In slices, so that track_stop is noticed within STOP_POLL_NS even
+         * while a slow script has a long hang_timeout (render). */
+        if (deadline > t0 + STOP_POLL_NS)
+            deadline = t0 + STOP_POLL_NS;
         int rc = chan_wait_reply(worker_chan(t->w), deadline, r);
         b->waited += plat_now_ns() - t0;
         if (rc == SHX_OK) {
@@ -180,6 +185,8 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
             return worker_lost(t, HANDOFF_LOST, rc == SHX_ECORRUPT);
         if (plat_now_ns() - t->loop.inflight_ns >= t->cfg.hang_ns)
             return worker_lost(t, HANDOFF_HUNG, 0);
+        if (atomic_load(&t->stop))
+            return HANDOFF_PENDING;   /* the run is over: nobody needs the rest */
         if (!next_is_due(t, b))
             continue;   /* woken before its time: wait again */
         commit_fault(t, b, FAULT_LATE);
@@ -194,16 +201,24 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
  * as the new worker is there, rather than after a ring full of dry blocks -
  * and in render until it comes back, so that the output never depends on
  * how fast the restart was. Returns 0 when the track thread holds it. */
-static int take_channel(struct track *t, const struct batch *b)
+static int take_channel(struct track *t, struct batch *b)
 {
+    uint64_t t0 = plat_now_ns();
     int64_t gen = worker_take(t->w);
     uint64_t until = t->run.clock ? due(t, b->k + b->next) : plat_now_ns() + RENDER_CHANNEL_WAIT_NS;
+    /* Before the first callback (play's prefill) nothing is due, and a
+     * worker that is still starting must not hold the session's start: its
+     * blocks play per on_fault at once. */
+    if (t->run.clock && atomic_load_explicit(&t->run.clock->at_ns, memory_order_relaxed)
+                            == TRACK_CLOCK_IDLE)
+        until = 0;
     /* In slices, so that track_stop is noticed within STOP_POLL_NS. */
     while (gen < 0 && !atomic_load(&t->stop) && plat_now_ns() < until) {
         uint64_t slice = plat_now_ns() + STOP_POLL_NS;
         worker_wait_back(t->w, slice < until ? slice : until);
         gen = worker_take(t->w);
     }
+    b->waited += plat_now_ns() - t0;   /* waiting is not the track's CPU time */
     if (gen < 0)
         return -1;
     if (gen != t->loop.gen) {   /* the supervisor reset the channel: a new worker or script */
@@ -293,7 +308,7 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
         run_script(t, &b);
     else
         for (; b.next < n; b.next++)
-            commit(t, k + b.next, dry(t, b.next));
+            commit(t, k + b.next, dry(t, b.next), 0);
     uint64_t cost = plat_now_ns() - t0 - b.waited + b.worker_cpu;
     atomic_fetch_add_explicit(&t->c.cpu_ns, cost, memory_order_relaxed);
     if (cost / n > atomic_load_explicit(&t->c.block_cpu_peak, memory_order_relaxed))

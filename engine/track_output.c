@@ -11,16 +11,23 @@ const float *track_block(struct track *t, int64_t index)
     void *s;
     while ((s = ring_read_slot(t->ring)) != NULL && slot_head(s)->index < index)
         ring_release(t->ring);          /* rendered too late: the mixer has moved on */
-    if (s && slot_head(s)->index == index)
-        return slot_audio(s);
-    return NULL;
+    if (!s || slot_head(s)->index != index)
+        return NULL;
+    return slot_audio(s);
 }
 
-void track_release(struct track *t) { ring_release(t->ring); }
+void track_release(struct track *t)
+{
+    /* Counted here, once per block mixed (track_block may be asked for the
+     * same block more than once while the render loop waits for it). */
+    if (slot_head(ring_read_slot(t->ring))->late)
+        atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
+    ring_release(t->ring);
+}
 
 void track_missed(struct track *t)
 {
-    atomic_fetch_add_explicit(&t->underruns, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
 }
 
 uint32_t track_ready(struct track *t)

@@ -43,6 +43,7 @@ enum {
 /* What precedes the audio in every ring slot. */
 struct block_head {
     int64_t index;               /* the block's number in the run */
+    uint32_t late;               /* the script's answer came too late: played per on_fault */
 };
 
 /* Track thread only (track_loop.c, and track_input.c's take side). */
@@ -66,7 +67,7 @@ struct track_disk {
 /* Counters the track thread writes, read by the stats thread; relaxed
  * atomics are enough because each is independent. */
 struct track_counters {
-    _Atomic uint64_t blocks, cpu_ns, late, faulted, bad, errors;
+    _Atomic uint64_t blocks, cpu_ns, faulted, bad, errors;
     _Atomic uint64_t disk_late;  /* the disk thread was behind */
     _Atomic uint32_t peak_bits;  /* interval peak (peak.h); track_snapshot takes it */
     _Atomic uint64_t block_cpu_peak;   /* ns; track_snapshot takes it */
@@ -74,6 +75,7 @@ struct track_counters {
     _Atomic uint32_t hist_n;
     _Atomic unsigned events;     /* EV_*; track_drain takes them */
     _Atomic uint64_t resume_ns;  /* first good block after a restart */
+    _Atomic uint64_t wet;        /* blocks the script processed and delivered */
     _Atomic int rt_denied;       /* it asked for SCHED_FIFO and was refused */
 };
 
@@ -84,6 +86,7 @@ struct track_counters {
 struct track_report {
     pthread_mutex_t lock;
     char last_error[256];
+    char worker_error[256];      /* the newest error line the worker itself sent */
     char last_printed[256];
     unsigned repeats;
 };
@@ -110,7 +113,12 @@ struct track {
     struct track_loop loop;      /* track thread */
     struct track_disk disk;      /* disk thread */
     struct track_counters c;     /* written by the track thread */
-    _Atomic uint64_t underruns;  /* written by the consumer: a block not there in time */
+    /* Written by the consumer, the one place that counts late blocks: a
+     * block that was not there when it was due, or that the track thread
+     * marked late (its script's answer missed the deadline). Counted where
+     * each block is taken exactly once, so a block is never counted twice
+     * (a late mark on a block that also missed the mixer). */
+    _Atomic uint64_t late;
     _Atomic uint64_t restarts;   /* written by the supervisor */
     _Atomic uint64_t died_ns;    /* supervisor: when the worker's death was seen */
     atomic_int audible;          /* main: mute/solo resolved (the user's switches) */

@@ -5,6 +5,7 @@
 #include "track_priv.h"
 #include "errors.h"
 #include "peak.h"
+#include "utf8.h"
 #include "worker.h"
 #include "zygote.h"
 
@@ -16,7 +17,7 @@
 
 static void set_error_locked(struct track *t, const char *line)
 {
-    snprintf(t->rep.last_error, sizeof t->rep.last_error, "%s", line);
+    utf8_copy(t->rep.last_error, sizeof t->rep.last_error, line);
 }
 
 void track_set_error(struct track *t, const char *line)
@@ -31,8 +32,9 @@ void track_set_error(struct track *t, const char *line)
 static void report_locked(struct track *t, const char *text)
 {
     char first[256];
-    size_t n = strcspn(text, "\n");
-    snprintf(first, sizeof first, "%.*s", (int)n, text);
+    size_t n = strcspn(text, "\n"), cut = utf8_cut(text, n, sizeof first - 1);
+    memcpy(first, text, cut);
+    first[cut] = '\0';
     set_error_locked(t, first);
     if (!strcmp(first, t->rep.last_printed)) {
         t->rep.repeats++;
@@ -61,8 +63,10 @@ void track_drain(struct track *t)
     while ((rc = chan_read_msg(worker_chan(t->w), &type, text, sizeof text)) != SHX_EEMPTY) {
         if (rc == SHX_ECORRUPT)
             report_locked(t, "worker wrote garbage into its message area");
-        else if (type == CHAN_MSG_ERROR)
+        else if (type == CHAN_MSG_ERROR) {
             report_locked(t, text);
+            utf8_copy(t->rep.worker_error, sizeof t->rep.worker_error, t->rep.last_error);
+        }
         else
             fprintf(stderr, "[%s] %s\n", t->name, text);
     }
@@ -79,10 +83,19 @@ void track_say(struct track *t, const char *text)
     pthread_mutex_unlock(&t->rep.lock);
 }
 
+void track_worker_error(struct track *t, char *out, size_t cap)
+{
+    track_drain(t);
+    pthread_mutex_lock(&t->rep.lock);
+    utf8_copy(out, cap, t->rep.worker_error);
+    pthread_mutex_unlock(&t->rep.lock);
+}
+
 int track_respawn(struct track *t, struct zygote *z, char *err, size_t cap)
 {
     track_drain(t);                     /* the old worker's last words first */
     pthread_mutex_lock(&t->rep.lock);   /* no drain reads the channel while it is reset */
+    t->rep.worker_error[0] = '\0';      /* what the new worker says is its own */
     int rc = worker_spawn(t->w, z, err, cap);
     pthread_mutex_unlock(&t->rep.lock);
     return rc;
@@ -118,8 +131,9 @@ void track_snapshot(struct track *t, struct track_snapshot *o)
     o->pid = track_pid(t);
     o->blocks = LOAD(c->blocks);
     o->cpu_ns = LOAD(c->cpu_ns);
-    o->late_blocks = LOAD(c->late) + LOAD(t->underruns);
+    o->late_blocks = LOAD(t->late);
     o->disk_late = LOAD(c->disk_late);
+    o->script_blocks = LOAD(c->wet);
     o->faulted_blocks = LOAD(c->faulted);
     o->bad_samples = LOAD(c->bad);
     o->restarts = LOAD(t->restarts);

@@ -25,6 +25,12 @@
  * least ahead - batch blocks, 40 ms at the defaults), while a batch of 15
  * blocks of a script using a third of each block's time still fits. */
 #define WORKER_RTTIME_US 15000u
+/* ... and the hard limit: a worker whose script ignored or blocked SIGXCPU
+ * (signal.signal(SIGXCPU, SIG_IGN)) and kept running real-time is killed
+ * by the kernel here and restarted; the others lose that CPU for at most
+ * this long, still within their slack. A worker that stepped down never
+ * reaches it: time-shared CPU time does not count. */
+#define WORKER_RTTIME_HARD_US 30000u
 
 /* ---- Play: render-ahead, batches, the disk ---- */
 

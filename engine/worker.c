@@ -21,6 +21,9 @@
  * block). SUPERVISOR: restarting or reloading. */
 enum { OWN_IDLE = 0, OWN_BUSY = 1, OWN_SUPERVISOR = 2, OWN_INFLIGHT = 3 };
 
+_Static_assert(PRIO_WORKER <= CHAN_WORKER_PRIO_MAX,
+               "a worker must be allowed to step back up to its own priority");
+
 struct worker {
     struct worker_config cfg;
     char *load_request;
@@ -87,10 +90,12 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
     if (w->cfg.nice)
         plat_nice_process(pid, w->cfg.nice);
     /* Real-time, guarded: SIGXCPU after WORKER_RTTIME_US of CPU without
-     * blocking steps the worker down (script_worker/worker.c). Refused
+     * blocking steps the worker down (script_worker/worker.c); a script
+     * that ignores or blocks SIGXCPU is killed by the kernel at
+     * WORKER_RTTIME_HARD_US, which no signal mask can stop. Refused
      * without the rights; it then stays at its nice value. */
     if (w->cfg.rt_prio > 0)
-        plat_realtime_process(pid, w->cfg.rt_prio, WORKER_RTTIME_US);
+        plat_realtime_process(pid, w->cfg.rt_prio, WORKER_RTTIME_US, WORKER_RTTIME_HARD_US);
     chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));
     return SHX_OK;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define REPLY_TIMEOUT_MS 5000
@@ -152,4 +153,13 @@ int zygote_spawn(struct zygote *z, int index, int memory_mb, pid_t *pid, char *e
     }
     *pid = rp.pid;
     return SHX_OK;
+}
+
+int zygote_reap(struct zygote *z)
+{
+    int st;
+    if (!z || z->pid <= 0 || waitpid(z->pid, &st, WNOHANG) != z->pid)
+        return 0;
+    z->pid = 0;
+    return 1;
 }

@@ -24,4 +24,8 @@ void zygote_destroy(struct zygote *z);
 int zygote_spawn(struct zygote *z, int index, int memory_mb, pid_t *pid, char *err,
                  size_t cap);
 
+/* Supervisor. Reaps the zygote if it has died (killed, crashed): no zombie
+ * is left, and later spawns start workers cold. Returns 1 when it did. */
+int zygote_reap(struct zygote *z);
+
 #endif

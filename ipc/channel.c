@@ -4,6 +4,7 @@
 #include "errors.h"
 #include "platform.h"
 #include "units.h"
+#include "utf8.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -429,8 +430,7 @@ int chan_post_msg(struct chan *ch, uint32_t type, const char *text, size_t len)
     if (ch->msg_head - tail >= CHAN_MSG_SLOTS)
         return SHX_EFULL;
     struct msg_slot *s = &ch->slots[ch->msg_head % CHAN_MSG_SLOTS];
-    if (len > CHAN_MSG_TEXT)
-        len = CHAN_MSG_TEXT;
+    len = utf8_cut(text, len, CHAN_MSG_TEXT);   /* a long traceback: whole characters */
     memcpy(s->text, text, len);
     s->type = type;
     s->len = (uint32_t)len;

@@ -58,6 +58,11 @@ enum chan_msg_type {
 #define CHAN_CTL_BYTES 16384u     /* room for the LOAD request, bytes */
 #define CHAN_MSG_SLOTS 16u        /* worker -> engine messages in flight */
 #define CHAN_MSG_TEXT 2040u       /* longest message text, bytes */
+/* The highest SCHED_FIFO priority a worker may give itself (its
+ * RLIMIT_RTPRIO): it steps back up to the priority the engine gave it after
+ * SIGXCPU stepped it down. The engine's PRIO_WORKER is at most this. */
+#define CHAN_WORKER_PRIO_MAX 4
+
 #define CHAN_MAX_BATCH 16u        /* most blocks one PROCESS request covers */
 /* Failed blocks in a row (raises, wrong shapes) after which the engine puts
  * the track in `error` and calls its script no more: a worker that reaches

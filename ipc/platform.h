@@ -73,6 +73,23 @@ void plat_sleep_ns(uint64_t ns);
  * waits). */
 struct timespec plat_timespec(uint64_t ns);
 
+/* Engine, at start. Makes the process non-dumpable: its /proc/PID/fd and
+ * /proc/PID/mem (the tracks' channels, every buffer) are then closed to
+ * other processes of the same user that lack CAP_SYS_PTRACE - the workers
+ * above all. Returns 0 or SHX_ESYS. */
+int plat_no_dump(void);
+
+/* Worker (and zygote), at start, before any script runs. Makes the process
+ * non-dumpable (plat_no_dump), allows it SCHED_FIFO up to rtprio_max on its
+ * own (RLIMIT_RTPRIO: stepping back up after SIGXCPU), then gives up every
+ * capability for good (bounding set, effective, permitted, inheritable;
+ * no_new_privs) - but CAP_SYS_NICE where RLIMIT_RTPRIO could not be set -
+ * so that a script run by root cannot reach the engine's or another
+ * worker's memory through /proc, nor raise the limits the engine sets on it
+ * (RLIMIT_RTTIME, RLIMIT_AS). Best effort for each step (an unprivileged
+ * process has no capabilities to drop). */
+void plat_confine_worker(int rtprio_max);
+
 /* Worker, at start. Arranges for the calling process to get SIGKILL when its
  * parent dies, then checks the parent is still `parent` (closing the race
  * where it died first). Returns 0, or SHX_EDEAD if the parent is gone. */
@@ -102,10 +119,13 @@ int plat_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
  * priority prio. Returns 0, or SHX_ESYS when not permitted (RLIMIT_RTPRIO). */
 int plat_realtime_thread(int prio);
 /* Main or supervisor. Makes process pid (single-threaded) SCHED_FIFO at
- * priority prio, with a soft RLIMIT_RTTIME of rttime_us: a real-time task
- * that runs that long without blocking gets SIGXCPU (the worker then steps
- * down to time-sharing itself). Returns 0, or SHX_ESYS when not permitted. */
-int plat_realtime_process(pid_t pid, int prio, uint64_t rttime_us);
+ * priority prio, with RLIMIT_RTTIME soft_us / hard_us: a real-time task
+ * that runs soft_us without blocking gets SIGXCPU (the worker then steps
+ * down to time-sharing itself); one that runs hard_us - because it ignored
+ * or blocked SIGXCPU - gets SIGKILL from the kernel, which nothing in the
+ * process can stop. Children it forks start time-shared
+ * (SCHED_RESET_ON_FORK). Returns 0, or SHX_ESYS when not permitted. */
+int plat_realtime_process(pid_t pid, int prio, uint64_t soft_us, uint64_t hard_us);
 /* Main or supervisor. Raises process pid's CPU share (nice value, -20..19).
  * Returns 0, or SHX_ESYS when not permitted (RLIMIT_NICE). */
 int plat_nice_process(pid_t pid, int nice);

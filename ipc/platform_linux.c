@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -276,19 +277,22 @@ int plat_realtime_thread(int prio)
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
 }
 
-int plat_realtime_process(pid_t pid, int prio, uint64_t rttime_us)
+int plat_realtime_process(pid_t pid, int prio, uint64_t soft_us, uint64_t hard_us)
 {
-    /* The limit first: the process must never run real-time unguarded. */
+    /* The limit first: the process must never run real-time unguarded. A
+     * hard limit the engine set cannot be raised by the process without
+     * CAP_SYS_RESOURCE. */
     struct rlimit rl;
     if (prlimit(pid, RLIMIT_RTTIME, NULL, &rl) != 0)
         return SHX_ESYS;
-    rl.rlim_cur = (rlim_t)rttime_us;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
-        rl.rlim_cur = rl.rlim_max;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)hard_us)
+        rl.rlim_max = (rlim_t)hard_us;
+    rl.rlim_cur = (rlim_t)soft_us < rl.rlim_max ? (rlim_t)soft_us : rl.rlim_max;
     if (prlimit(pid, RLIMIT_RTTIME, &rl, NULL) != 0)
         return SHX_ESYS;
     struct sched_param sp = {.sched_priority = prio};
-    return sched_setscheduler(pid, SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
+    return sched_setscheduler(pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0 ? SHX_OK
+                                                                               : SHX_ESYS;
 }
 
 int plat_ensure_files(long need, long *limit)
@@ -349,4 +353,35 @@ void plat_thread_name(const char *name)
     char buf[16];
     snprintf(buf, sizeof buf, "%s", name);
     pthread_setname_np(pthread_self(), buf);
+}
+
+int plat_no_dump(void)
+{
+    return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+void plat_confine_worker(int rtprio_max)
+{
+    plat_no_dump();
+    struct rlimit rp = {(rlim_t)rtprio_max, (rlim_t)rtprio_max};
+    setrlimit(RLIMIT_RTPRIO, &rp);   /* while CAP_SYS_RESOURCE may still raise it */
+    /* Where the limit could not be set (root in a container without
+     * CAP_SYS_RESOURCE), CAP_SYS_NICE is what lets the worker step back up
+     * to real time: it alone is kept. It cannot lift the hard
+     * RLIMIT_RTTIME, which is what bounds a runaway worker. */
+    int keep = getrlimit(RLIMIT_RTPRIO, &rp) != 0 || rp.rlim_cur < (rlim_t)rtprio_max
+               ? CAP_SYS_NICE : -1;
+    for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+        if (cap != keep)
+            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct caps[2];
+    memset(caps, 0, sizeof caps);
+    if (keep >= 0)
+        caps[keep / 32].effective = caps[keep / 32].permitted = 1u << (keep % 32);
+    if (syscall(SYS_capset, &hdr, caps) != 0 && keep >= 0) {
+        memset(caps, 0, sizeof caps);   /* CAP_SYS_NICE was not ours: drop all */
+        syscall(SYS_capset, &hdr, caps);
+    }
 }

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define SNAPSHOT_MAGIC 0x4d58484du   /* "MHXM" */
-#define SNAPSHOT_VERSION 1u
+#define SNAPSHOT_VERSION 2u   /* 2: published_ns */
 #define READ_TRIES 1000               /* a writer that keeps writing: give up */
 #define MAX_FOUND 16                  /* engines `shmix top` lists */
 
@@ -95,6 +95,7 @@ void snapshot_write(struct snapshot_writer *w, const struct snapshot *next)
     __atomic_thread_fence(__ATOMIC_RELEASE);
     size_t head = offsetof(struct snapshot, time);
     memcpy((char *)s + head, (const char *)next + head, sizeof *next - head);
+    s->published_ns = plat_now_ns();
     __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
@@ -178,6 +179,8 @@ int snapshot_peek(int pid, struct snapshot *out, char *err, size_t cap)
     plat_shm_unmap((void *)addr, bytes);
     if (rc < 0)
         snprintf(err, cap, "engine %d: its meters are unreadable", pid);
+    else if (plat_now_ns() - out->published_ns > SNAPSHOT_STALE_NS)
+        snprintf(out->state, sizeof out->state, "stale");
     return rc;
 }
 

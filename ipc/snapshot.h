@@ -46,6 +46,7 @@ struct snapshot {
     int32_t pid;                  /* the engine's */
     double time;                  /* seconds since the run started */
     double position;              /* seconds on the timeline */
+    uint64_t published_ns;        /* CLOCK_MONOTONIC when it was written (snapshot_write) */
     char state[12];               /* playing, paused, stopped, rendering */
     char session[128];
     int32_t sample_rate, block_size;
@@ -69,8 +70,14 @@ void snapshot_write(struct snapshot_writer *w, const struct snapshot *next);
 /* Any thread of the writer's process. A consistent copy of the latest. */
 void snapshot_read(struct snapshot_writer *w, struct snapshot *out);
 
+/* A snapshot older than this is stale: its engine is stopped (SIGSTOP),
+ * stalled or hung. */
+#define SNAPSHOT_STALE_NS 2000000000ull
+
 /* Any process of the same user. Reads engine pid's published snapshot
- * (pid 0: the only running engine). Returns 0, SHX_EEMPTY (none running),
+ * (pid 0: the only running engine); a stale one (not written for
+ * SNAPSHOT_STALE_NS) reads with state "stale", so that no view shows a
+ * frozen engine's last figures as live. Returns 0, SHX_EEMPTY (none running),
  * SHX_EUSAGE (several: err lists them), SHX_ESYS/SHX_EFORMAT (not
  * readable). */
 int snapshot_peek(int pid, struct snapshot *out, char *err, size_t cap);

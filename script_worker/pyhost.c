@@ -163,8 +163,26 @@ static void run_gc(const char *how)
     PyErr_Clear();
 }
 
+#ifndef SHMIX_PYTHON_HOME
+#define SHMIX_PYTHON_HOME "/usr"
+#define SHMIX_PYTHON_EXE "/usr/bin/python3"
+#endif
+
+/* The interpreter is the one shmix was built against, found by its own
+ * path: without a program name CPython looks for "python3" on PATH, and a
+ * virtual environment or a pyenv build first on PATH then becomes its
+ * installation (pyvenv.cfg), without numpy. An absolute program name and
+ * home leave nothing to search. */
+static PyStatus pin_installation(PyConfig *config)
+{
+    PyStatus st = PyConfig_SetBytesString(config, &config->program_name, SHMIX_PYTHON_EXE);
+    if (!PyStatus_Exception(st))
+        st = PyConfig_SetBytesString(config, &config->home, SHMIX_PYTHON_HOME);
+    return st;
+}
+
 /* Starts the interpreter: the _shmix module registered, UTF-8 mode,
- * isolated. */
+ * isolated, its own installation. */
 static int start_python(char *err, size_t cap)
 {
     if (PyImport_AppendInittab("_shmix", init_shmix_module) != 0) {
@@ -188,7 +206,9 @@ static int start_python(char *err, size_t cap)
         config.install_signal_handlers = 0;
         config.write_bytecode = 0;
         config.buffered_stdio = 0;
-        st = Py_InitializeFromConfig(&config);
+        st = pin_installation(&config);
+        if (!PyStatus_Exception(st))
+            st = Py_InitializeFromConfig(&config);
         PyConfig_Clear(&config);
     }
     if (PyStatus_Exception(st)) {

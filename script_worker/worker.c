@@ -41,14 +41,23 @@
  * while it has not. Written by the handler, read by the serve loop. */
 static volatile sig_atomic_t stepped_down_from;
 
+/* SCHED_FIFO, with or without SCHED_RESET_ON_FORK (which the engine sets,
+ * and sched_getscheduler reports ORed in). Async-signal-safe. */
+static int running_fifo(void)
+{
+    return (sched_getscheduler(0) & ~SCHED_RESET_ON_FORK) == SCHED_FIFO;
+}
+
+/* Steps down to time-sharing. SCHED_RESET_ON_FORK stays set: clearing it
+ * takes CAP_SYS_NICE, which a worker has given up. */
 static void on_xcpu(int sig)
 {
     (void)sig;
     int saved = errno;
     struct sched_param sp;
-    if (sched_getscheduler(0) == SCHED_FIFO && sched_getparam(0, &sp) == 0) {
+    if (running_fifo() && sched_getparam(0, &sp) == 0) {
         struct sched_param other = {.sched_priority = 0};
-        if (sched_setscheduler(0, SCHED_OTHER, &other) == 0)
+        if (sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &other) == 0)
             stepped_down_from = sp.sched_priority;
     }
     errno = saved;
@@ -62,7 +71,7 @@ static void step_back_up(void)
     if (prio > 0) {
         stepped_down_from = 0;
         struct sched_param sp = {.sched_priority = prio};
-        sched_setscheduler(0, SCHED_FIFO, &sp);
+        sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
     }
 }
 
@@ -73,14 +82,14 @@ static void step_back_up(void)
 static uint32_t load_time_shared(struct pyhost *py, const char *ctl)
 {
     struct sched_param sp;
-    int rt = sched_getscheduler(0) == SCHED_FIFO && sched_getparam(0, &sp) == 0;
+    int rt = running_fifo() && sched_getparam(0, &sp) == 0;
     if (rt) {
         struct sched_param other = {.sched_priority = 0};
-        sched_setscheduler(0, SCHED_OTHER, &other);
+        sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &other);
     }
     uint32_t st = pyhost_load(py, ctl);
     if (rt)
-        sched_setscheduler(0, SCHED_FIFO, &sp);
+        sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
     return st;
 }
 
@@ -96,6 +105,11 @@ static void contain_process(void)
 {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
+    /* Non-dumpable and without capabilities, before any script runs (the
+     * zygote's clones inherit both): a script, even one run by root, cannot
+     * open the engine's or another worker's channel through /proc, nor
+     * raise the limits the engine sets on it (docs/reliability.md). */
+    plat_confine_worker(CHAN_WORKER_PRIO_MAX);
     /* Before the engine can make this process (or, in the zygote, the
      * workers cloned from it, which inherit the handler) real-time. */
     struct sigaction sa;

@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "session.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +24,15 @@ static void check(int ok, const char *what)
         fprintf(stderr, "fuzz_session: invariant broken: %s\n", what);
         abort();
     }
+}
+
+static int valid_utf8(const char *s)
+{
+    size_t n = strlen(s), k;
+    for (size_t i = 0; i < n; i += k)
+        if ((k = utf8_seq((const unsigned char *)s + i, n - i)) == 0)
+            return 0;
+    return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,6 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const struct session_track *t = &s->tracks[i];
         check(t->name[0] != '\0' && memchr(t->name, '\0', sizeof t->name), "track name");
         check(t->file != NULL && t->file_arg != NULL, "track file");
+        /* A name cut from a long file name is cut between characters. */
+        check(!valid_utf8(t->file_arg) || valid_utf8(t->name), "name is UTF-8");
         check(t->params_json != NULL && t->params_json[0] == '{', "params");
         check(t->gain_db >= -120.0 && t->gain_db <= 24.0, "gain_db");
         check(t->pan >= -1.0 && t->pan <= 1.0, "pan");
@@ -68,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char req[16384];
             int r = session_script_request(s, i, 48000, req, sizeof req);
             check(r == SHX_OK || r == SHX_EFULL, "script request");
+            check(r != SHX_OK || valid_utf8(req), "the request is UTF-8");
         }
     }
     session_destroy(s);

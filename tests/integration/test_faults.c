@@ -28,6 +28,7 @@
 static char out[1 << 17], err[1 << 17];
 static float *reference;          /* render of the healthy tracks alone */
 static int64_t ref_frames;
+static const char *play_last;     /* play_case's final stats line (in out) */
 
 /* The healthy tracks every case shares. */
 static const char healthy[] =
@@ -79,12 +80,16 @@ static void write_session(const char *name, const char *supervisor, const char *
 }
 
 /* Render with the victim muted: the mix must equal the reference exactly.
- * Returns the victim's part of the final stats line. */
+ * A victim whose script never delivered a block (it raises on every one,
+ * or never loads) makes the render exit 1 with a line that says so; the
+ * file is written all the same. Returns the victim's part of the final
+ * stats line. */
 static const char *render_case(const char *supervisor, const char *victim)
 {
     write_session("case.yaml", supervisor, victim, 1);
-    if (render("case.yaml", "case.wav") != 0)
-        fail_msg("render failed:\n%s", err);
+    int rc = render("case.yaml", "case.wav");
+    if (rc != 0 && !(rc == 1 && strstr(err, "shmix: victim: its script never processed a block")))
+        fail_msg("render failed (%d):\n%s", rc, err);
     int64_t n;
     int ch;
     float *y = h_read(h_path("case.wav"), &n, &ch, NULL);
@@ -112,7 +117,7 @@ static const char *play_case(const char *supervisor, const char *victim, double 
         fail_msg("play failed:\n%s", err);
     char *v[256];
     int n = h_lines(out, v, 256);
-    const char *last = v[n - 1];
+    const char *last = play_last = v[n - 1];
     /* The null device's clock thread (SCHED_FIFO 10) counts an xrun when
      * it wakes more than 3 periods late, which only a stall of the VM
      * itself does; test_play asserts none on a plain play. Here the point
@@ -388,6 +393,44 @@ static void test_hostile_worker(void **state)
     assert_non_null(strstr(err, "in victim"));
 }
 
+/* A script that switches off SIGXCPU (ignores and blocks every signal it
+ * can, tries to raise its own RTTIME limit and to be real-time again) and
+ * then loops for 1.5 s: the guard must hold from outside the worker. The
+ * healthy tracks are bit-identical in render and never late in play. */
+static void test_script_cannot_switch_off_the_guard(void **state)
+{
+    (void)state;
+    unlink(h_path("noxcpu-marker"));
+    char victim[512];
+    snprintf(victim, sizeof victim,
+             "script: " S "/no_xcpu.py, params: {after: 30, once: %s}", h_path("noxcpu-marker"));
+    const char *sup = "{hang_timeout: 5}";
+    render_case(sup, victim);   /* no time limit in render: only bit-identity */
+    unlink(h_path("noxcpu-marker"));
+    const char *t = play_case(sup, victim, 4.0);
+    fprintf(stderr, "no_xcpu, 4 s of play: %.0f restarts, %s\n", h_num(t, "restarts"),
+            h_is_null(t, "last_error") ? "-" : h_str(t, "last_error"));
+    /* The kernel's hard RLIMIT_RTTIME ended it (SIGKILL): one restart. */
+    expect(t, "running", 1, "killed");
+}
+
+/* A script that opens /proc/<engine>/fd/N (every channel is a memfd
+ * there), the zygote's, the other workers' and /proc/PID/mem read-write and
+ * fills what it can with NaN: the engine and the zygote are not dumpable
+ * and a worker holds no capability, so it opens nothing, even as root. */
+static void test_script_cannot_reach_other_channels(void **state)
+{
+    (void)state;
+    const char *victim = "script: " S "/proc_attack.py";
+    const char *t = render_case(NULL, victim);
+    assert_int_equal((int)h_num(t, "bad_samples"), 0);
+    assert_non_null(strstr(err, "proc_attack: opened 0"));
+    t = play_case(NULL, victim, 3.0);
+    assert_non_null(strstr(err, "proc_attack: opened 0"));
+    for (int i = 0; i < 2; i++)
+        assert_int_equal((int)h_num(h_track(play_last, i ? "b" : "a"), "bad_samples"), 0);
+}
+
 static const char fixed_script[] = "def process(block):\n    block *= 0.5\n";
 static const char broken_script[] = "def process(block):\n    block *= (\n";
 
@@ -598,6 +641,8 @@ int main(void)
         H_TEST(test_memory),
         H_TEST(test_restart_storm),
         H_TEST(test_hostile_worker),
+        H_TEST(test_script_cannot_switch_off_the_guard),
+        H_TEST(test_script_cannot_reach_other_channels),
         H_TEST(test_script_edited_while_playing),
         H_TEST(test_no_descriptors_leak_into_workers),
         H_TEST(test_chaos),

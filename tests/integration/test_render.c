@@ -155,7 +155,10 @@ static void test_raising_script_leaves_others_identical(void **state)
             "  - {name: a, file: mono.wav, pan: -0.3}\n"
             "  - {name: b, file: noise.wav, gain_db: -3, script: " SHMIX_TEST_SCRIPTS
             "/double.py}\n");
-    assert_int_equal(render("with.yaml", "with.wav", "stats"), 0);
+    /* The file is written; the exit status says c's script never delivered
+     * a block. */
+    assert_int_equal(render("with.yaml", "with.wav", "stats"), 1);
+    assert_non_null(strstr(err, "shmix: c: its script never processed a block (ZeroDivisionError"));
     static char stats[sizeof out];
     snprintf(stats, sizeof stats, "%s", out);
     assert_non_null(strstr(err, "shmix: c: ZeroDivisionError: division by zero (raise.py:5 in process)"));
