@@ -24,6 +24,7 @@ struct engine_options {
     int worker_nice;        /* see track_config.worker_nice */
     int worker_rt_prio;     /* see track_config.worker_rt_prio */
     int pin;                /* pin track i's thread and worker to CPU i % CPUs */
+    int quiet;              /* no notices on stderr (-q); errors still */
 };
 
 /* Main. Opens every track's file and builds the tracks (no workers yet).
