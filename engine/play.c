@@ -29,7 +29,7 @@ static void notice(const struct play_options *o, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    flockfile(stderr);   /* one line, not interleaved with a worker's */
+    flockfile(stderr);   /* one line, whole, whatever another thread prints */
     fputs("shmix: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
