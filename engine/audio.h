@@ -42,7 +42,8 @@ void audio_close(struct audio *a);
 /* Any thread. A one-line description ("PortAudio: JACK Audio Connection
  * Kit: system", "null device"). */
 const char *audio_name(const struct audio *a);
-/* Main. Lists PortAudio's output devices. Returns 0 or SHX_EIO. */
+/* Main. Lists PortAudio's devices, with their output and input channels.
+ * Returns 0 or SHX_EIO. */
 int audio_list_devices(FILE *f);
 
 #endif

@@ -6,6 +6,9 @@
 
 #include <fcntl.h>
 #include <portaudio.h>
+#ifdef SHMIX_HAVE_PA_JACK
+#include <pa_jack.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +44,11 @@ static void unmute_stderr(int saved)
 
 static int pa_init(void)
 {
+#ifdef SHMIX_HAVE_PA_JACK
+    /* In the JACK graph (qjackctl, jack_lsp) the client is "shmix", not
+     * "PortAudio". Only read by Pa_Initialize; the string is not copied. */
+    PaJack_SetClientName("shmix");
+#endif
     int saved = mute_stderr();
     PaError e = Pa_Initialize();
     unmute_stderr(saved);
@@ -232,25 +240,32 @@ int audio_portaudio_open(const struct audio_config *c, struct audio **out, int *
     return SHX_OK;
 }
 
+/* One device's row: index (* the default output), host API, name, output
+ * and input channels, default rate. */
+static void list_row(FILE *f, PaDeviceIndex i, const PaDeviceInfo *d, PaDeviceIndex def)
+{
+    const PaHostApiInfo *h = Pa_GetHostApiInfo(d->hostApi);
+    fprintf(f, "%5d%c %-28s %-36s %7d %6d %12.0f\n", i, i == def ? '*' : ' ',
+            h ? h->name : "?", d->name, d->maxOutputChannels, d->maxInputChannels,
+            d->defaultSampleRate);
+}
+
 int audio_portaudio_list(FILE *f)
 {
     if (pa_init() < 0)
         return SHX_EIO;
-    int count = Pa_GetDeviceCount();
+    int count = Pa_GetDeviceCount(), outputs = 0;
     PaDeviceIndex def = Pa_GetDefaultOutputDevice();
-    fprintf(f, "%5s  %-28s %-36s %8s %12s\n", "index", "host API", "name", "channels",
-            "default rate");
-    int shown = 0;
+    fprintf(f, "%5s  %-28s %-36s %7s %6s %12s\n", "index", "host API", "name", "outputs",
+            "inputs", "default rate");
     for (PaDeviceIndex i = 0; i < count; i++) {
         const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
-        if (!d || d->maxOutputChannels <= 0)
+        if (!d || (d->maxOutputChannels <= 0 && d->maxInputChannels <= 0))
             continue;
-        const PaHostApiInfo *h = Pa_GetHostApiInfo(d->hostApi);
-        fprintf(f, "%5d%c %-28s %-36s %8d %12.0f\n", i, i == def ? '*' : ' ',
-                h ? h->name : "?", d->name, d->maxOutputChannels, d->defaultSampleRate);
-        shown++;
+        list_row(f, i, d, def);
+        outputs += d->maxOutputChannels > 0;
     }
-    if (!shown)
+    if (!outputs)
         fprintf(f, "(no output devices: play falls back to the null device)\n");
     pa_term();
     return SHX_OK;

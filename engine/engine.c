@@ -30,6 +30,7 @@ struct engine {
     struct supervisor *sup;  /* NULL until engine_supervise */
     volatile sig_atomic_t *stop;  /* set by a signal, or NULL */
     unsigned char *mute, *solo;  /* the user's switches, main thread */
+    int quiet;               /* engine_options.quiet */
 };
 
 /* What every track of this engine shares, worked out once. */
@@ -58,6 +59,7 @@ static int engine_alloc(const struct session *s, const struct engine_options *o,
     e->channels = s->channels;
     e->master = pan_db_to_linear(s->master_gain_db);
     e->stop = o->stop;
+    e->quiet = o->quiet;
     for (int i = 0; i < s->ntracks; i++) {
         e->mute[i] = (unsigned char)s->tracks[i].mute;
         e->solo[i] = (unsigned char)s->tracks[i].solo;
@@ -248,7 +250,7 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
         if ((fds[nfds] = track_chan_fd(e->tracks[i])) >= 0)
             nfds++;
     if (nfds > 0 && !(cold && *cold == '1') && !e->zygote
-        && zygote_create(fds, nfds, &e->zygote, why, sizeof why) < 0)
+        && zygote_create(fds, nfds, &e->zygote, why, sizeof why) < 0 && !e->quiet)
         fprintf(stderr, "shmix: %s; starting workers without it\n", why);
     free(fds);
     for (int i = 0; i < e->ntracks; i++) {

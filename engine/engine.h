@@ -26,6 +26,7 @@ struct engine_options {
     int worker_rt_prio;     /* see track_config.worker_rt_prio */
     int pin;                /* pin track i's thread and worker to CPU i % CPUs */
     volatile sig_atomic_t *stop;   /* set by a signal: stop waiting for workers; or NULL */
+    int quiet;              /* no notices on stderr (-q); errors still */
 };
 
 /* Main. Opens every track's file and builds the tracks (no workers yet).

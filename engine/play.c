@@ -15,11 +15,30 @@
 #include "track.h"
 #include "tuning.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 /* A signal came before playback began: nothing to play, exit 0. */
 #define STOPPED (-1)
+
+/* A notice: one line on stderr about how playback goes (which device,
+ * what it could not have), which -q silences. Errors never come here. */
+static void notice(const struct play_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void notice(const struct play_options *o, const char *fmt, ...)
+{
+    if (o->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    flockfile(stderr);   /* one line, whole, whatever another thread prints */
+    fputs("shmix: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+    va_end(ap);
+}
 
 static void on_audio(void *ctx, float *out, uint32_t frames, int underflow)
 {
@@ -63,9 +82,9 @@ struct views {
     struct meter *meter;
     struct stats *st;             /* stats lines, or NULL */
     struct overlay *ov;           /* the window, or NULL */
-    int term;                     /* the table in the terminal */
+    struct termview *tv;          /* the table in the terminal (or a pipe), or NULL */
     uint64_t t0;                  /* when playback started */
-    uint64_t next_stats, next_term, every;   /* ns */
+    uint64_t next_stats, next_term, every, term_every;   /* ns */
     const char *snapshot_path;    /* tests: one picture of the window */
 };
 
@@ -100,9 +119,9 @@ static void tick(struct views *v, struct engine *e, struct player *p,
         stats_observe(v->st, &snap);
     if (v->ov)
         overlay_tick(v, e, p, &snap);
-    if (v->term && (now >= v->next_term || ended)) {
-        termview_draw(stderr, &snap);
-        v->next_term = now + TERM_REDRAW_NS;
+    if (v->tv && (now >= v->next_term || ended)) {
+        termview_draw(v->tv, &snap);
+        v->next_term = now + v->term_every;
     }
     if (v->st && (now >= v->next_stats || ended)) {
         stats_write(v->st, o->stats, &snap);
@@ -122,7 +141,10 @@ static void monitor(struct engine *e, struct player *p, struct views *v,
     v->t0 = plat_now_ns();
     v->every = (uint64_t)(o->stats_interval * NS_PER_S);
     v->next_stats = v->t0 + v->every;
-    v->next_term = v->t0;
+    /* On a terminal the table is there from the start; a plain table
+     * (a pipe) only once there is a second to show. */
+    v->term_every = v->tv && termview_live(v->tv) ? TERM_REDRAW_NS : TERM_PLAIN_NS;
+    v->next_term = v->tv && termview_live(v->tv) ? v->t0 : v->t0 + v->term_every;
     v->snapshot_path = getenv("SHMIX_GUI_SNAPSHOT");
     uint64_t period = v->st && v->every < PLAY_TICK_NS
                       ? (v->every > PLAY_MIN_TICK_NS ? v->every : PLAY_MIN_TICK_NS) : PLAY_TICK_NS;
@@ -135,8 +157,6 @@ static void monitor(struct engine *e, struct player *p, struct views *v,
         drain(e);
         tick(v, e, p, o, ended);
     }
-    if (v->term)
-        termview_end(stderr);
 }
 
 /* Opens the device the options ask for, falling back to the null device
@@ -151,7 +171,7 @@ static int open_output(const struct session *s, const struct play_options *o,
             return 2;
         if (rc == SHX_OK)
             return 0;
-        fprintf(stderr, "shmix: %s; playing on the null device instead\n", err);
+        notice(o, "%s; playing on the null device instead", err);
     }
     return audio_open_null(&c, a, rate) == SHX_OK ? 0 : 1;
 }
@@ -171,7 +191,8 @@ static int start_engine(const struct session *s, const struct play_options *o, i
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
                                 .worker_rt_prio = PRIO_WORKER,
-                                .batch_frames = PLAY_BATCH_FRAMES, .stop = o->stop};
+                                .batch_frames = PLAY_BATCH_FRAMES, .stop = o->stop,
+                                .quiet = o->quiet};
     int rc = engine_create(s, &eo, e, err, cap);
     if (rc < 0)
         return rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1;
@@ -195,27 +216,30 @@ static int open_views(struct engine *e, const struct play_options *o, struct vie
         char title[200], why[256];
         snprintf(title, sizeof title, "shmix - %s", o->session_name);
         if (overlay_create(title, engine_ntracks(e), &v->ov, why, sizeof why) < 0)
-            fprintf(stderr, "shmix: %s; showing the meters in the terminal instead\n", why);
+            notice(o, "%s; showing the meters in the terminal instead", why);
     }
-    v->term = o->meter || (o->gui && !v->ov);
+    if ((o->meter || (o->gui && !v->ov))
+        && termview_create(stderr, TERMVIEW_LOG_ABOVE, &v->tv) < 0)
+        return 1;
     return 0;
 }
 
 static void close_views(struct views *v)
 {
+    termview_destroy(v->tv);   /* first: the terminal as it was for what follows */
     overlay_destroy(v->ov);
     meter_destroy(v->meter);
     stats_destroy(v->st);
 }
 
 /* Starts the device; when it will not start, the null device instead. */
-static int start_output(struct audio **a, struct engine *e, struct player *p, int rate,
-                        char *err, size_t cap)
+static int start_output(const struct play_options *o, struct audio **a, struct engine *e,
+                        struct player *p, int rate, char *err, size_t cap)
 {
     int rc = audio_start(*a, on_audio, p, engine_block_size(e), err, cap);
     if (rc == SHX_OK)
         return 0;
-    fprintf(stderr, "shmix: %s; playing on the null device instead\n", err);
+    notice(o, "%s; playing on the null device instead", err);
     audio_close(*a);
     *a = NULL;
     struct audio_config c = {NULL, rate, engine_channels(e)};
@@ -225,13 +249,14 @@ static int start_output(struct audio **a, struct engine *e, struct player *p, in
     return rc < 0 ? 1 : 0;
 }
 
-static void say_playing(struct audio *a, struct engine *e, struct player *p, int rate)
+static void say_playing(const struct play_options *o, struct audio *a, struct engine *e,
+                        struct player *p, int rate)
 {
-    fprintf(stderr, "shmix: playing on %s, %d Hz, %u frames per block; ^C stops\n",
-            audio_name(a), rate, engine_block_size(e));
+    notice(o, "playing on %s, %d Hz, %u frames per block; ^C stops", audio_name(a), rate,
+           engine_block_size(e));
     if (player_rt_denied(p))
-        fprintf(stderr, "shmix: real-time scheduling (SCHED_FIFO) refused: raise `ulimit -r` "
-                        "(rtprio); playing without it\n");
+        notice(o, "real-time scheduling (SCHED_FIFO) refused: raise `ulimit -r` (rtprio); "
+                  "playing without it");
 }
 
 int play_run(const struct session *s, const struct play_options *o, char *err, size_t cap)
@@ -248,13 +273,13 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     if (!status)
         status = open_views(e, o, &v);
     if (!status && plat_lock_memory() < 0)
-        fprintf(stderr, "shmix: cannot lock memory (raise `ulimit -l`); playing without it\n");
+        notice(o, "cannot lock memory (raise `ulimit -l`); playing without it");
     if (!status && (rc = player_start(p, err, cap)) < 0)
         status = rc == SHX_ESTOPPED ? STOPPED : 1;
     if (!status)
-        status = start_output(&a, e, p, rate, err, cap);
+        status = start_output(o, &a, e, p, rate, err, cap);
     if (!status) {
-        say_playing(a, e, p, rate);
+        say_playing(o, a, e, p, rate);
         monitor(e, p, &v, o);
         audio_stop(a);
         drain(e);

@@ -24,6 +24,7 @@ struct play_options {
     unsigned ahead;               /* --ahead blocks, 0 = default */
     int gui;                      /* --gui: the overlay window */
     int meter;                    /* --meter: the table in the terminal */
+    int quiet;                    /* -q: no notices (errors still) */
     const char *session_name;     /* for titles */
     FILE *stats;                  /* or NULL */
     double stats_interval;        /* seconds */

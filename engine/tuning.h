@@ -74,7 +74,8 @@
 
 #define PLAY_TICK_NS MS_NS(33)      /* ~30 overlay frames a second */
 #define PLAY_MIN_TICK_NS MS_NS(5)   /* ... or as often as stats lines are due */
-#define TERM_REDRAW_NS MS_NS(100)   /* play --meter's table */
+#define TERM_REDRAW_NS MS_NS(100)   /* play --meter's table on a terminal */
+#define TERM_PLAIN_NS S_NS(1)       /* ... and as plain tables into a pipe or file */
 /* The shortest stretch of a track's audio its shown cpu is measured over:
  * about 8 overlay frames, a few batches (one batch's thread-CPU readings
  * are lumpy on a VM). Stats lines measure over their own interval. */

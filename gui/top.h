@@ -1,5 +1,6 @@
-/* top.h - `shmix top`: the terminal table of a running engine's meters,
- * read from its published snapshot (ipc/snapshot.h) in another process.
+/* top.h - `shmix top`: a running engine's meters, read from its published
+ * snapshot (ipc/snapshot.h) in another process - as the terminal table
+ * (termview.h) or as the stats lines its --stats would write (stats.h).
  * Read-only: it never touches the engine. Main thread. */
 #ifndef SHX_TOP_H
 #define SHX_TOP_H
@@ -7,10 +8,17 @@
 #include <signal.h>
 #include <stddef.h>
 
-/* Main. Shows engine pid's meters (pid 0: the only running engine) on
- * stdout until *stop, the engine ends, or after one table when once.
- * Returns 0, or SHX_EEMPTY / SHX_EUSAGE / SHX_ESYS / SHX_EFORMAT when
- * there is nothing to show (err says why, as snapshot_peek). */
-int top_run(int pid, int once, volatile sig_atomic_t *stop, char *err, size_t cap);
+struct top_options {
+    int pid;                      /* the engine's; 0: the only one running */
+    int once;                     /* one table (or one line) and out */
+    int json;                     /* stats lines instead of the table */
+    volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */
+};
+
+/* Main. Shows the engine's meters on stdout until *stop, the engine ends,
+ * stdout is closed, or after one table or line with o->once. Returns 0,
+ * or SHX_EEMPTY / SHX_EUSAGE / SHX_ESYS / SHX_EFORMAT when there is
+ * nothing to show (err says why, as snapshot_peek), SHX_ENOMEM. */
+int top_run(const struct top_options *o, char *err, size_t cap);
 
 #endif

@@ -41,6 +41,12 @@
  * while it has not. Written by the handler, read by the serve loop. */
 static volatile sig_atomic_t stepped_down_from;
 
+/* The soft RLIMIT_RTTIME the engine gave the worker, in us (0: not known
+ * yet). The kernel raises the soft limit by a second each time it sends
+ * SIGXCPU; the worker puts it back when it steps up again, or the next
+ * runaway would meet the hard limit (SIGKILL) before any SIGXCPU. */
+static volatile sig_atomic_t rttime_soft_us;
+
 /* SCHED_FIFO, with or without SCHED_RESET_ON_FORK (which the engine sets,
  * and sched_getscheduler reports ORed in). Async-signal-safe. */
 static int running_fifo(void)
@@ -54,6 +60,10 @@ static void on_xcpu(int sig)
 {
     (void)sig;
     int saved = errno;
+    struct rlimit rl;
+    if (!rttime_soft_us && getrlimit(RLIMIT_RTTIME, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+        && rl.rlim_cur > 1000000)
+        rttime_soft_us = (sig_atomic_t)(rl.rlim_cur - 1000000);   /* before the kernel's raise */
     struct sched_param sp;
     if (running_fifo() && sched_getparam(0, &sp) == 0) {
         struct sched_param other = {.sched_priority = 0};
@@ -70,6 +80,11 @@ static void step_back_up(void)
     int prio = stepped_down_from;
     if (prio > 0) {
         stepped_down_from = 0;
+        struct rlimit rl;
+        if (rttime_soft_us && getrlimit(RLIMIT_RTTIME, &rl) == 0) {
+            rl.rlim_cur = (rlim_t)rttime_soft_us;
+            setrlimit(RLIMIT_RTTIME, &rl);
+        }
         struct sched_param sp = {.sched_priority = prio};
         sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
     }

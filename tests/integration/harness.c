@@ -7,8 +7,11 @@
 
 #include <cJSON.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <spawn.h>
@@ -312,6 +315,72 @@ int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ec
     struct h_proc p;
     h_start(argv, &p);
     return h_finish(&p, out, ocap, err, ecap, timeout_s, NULL);
+}
+
+/* Reads what is there on the terminal's master side into out (from *len;
+ * the rest of a full buffer is read and dropped). Returns 0 once every
+ * slave side is closed (EIO) - the program and its workers have exited. */
+static int read_pty(int master, char *out, size_t cap, size_t *len, int wait_ms)
+{
+    struct pollfd pf = {master, POLLIN, 0};
+    if (poll(&pf, 1, wait_ms) <= 0)
+        return 1;
+    char buf[4096];
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+        return 1;
+    if (n <= 0)
+        return 0;
+    size_t take = *len + (size_t)n < cap ? (size_t)n : cap - 1 - *len;
+    memcpy(out + *len, buf, take);
+    *len += take;
+    out[*len] = '\0';
+    return 1;
+}
+
+int h_run_pty(const char *const argv[], int cols, int rows, char *out, size_t ocap,
+              int timeout_s)
+{
+    int master, slave;
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    assert_int_equal(openpty(&master, &slave, NULL, NULL, &ws), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, slave, 1);
+    posix_spawn_file_actions_adddup2(&fa, slave, 2);
+    posix_spawn_file_actions_addclose(&fa, master);
+    posix_spawn_file_actions_addclose(&fa, slave);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(slave);
+    assert_int_equal(rc, 0);
+    size_t len = 0;
+    out[0] = '\0';
+    int status = 0, exited = 0, live = 1;
+    double t0 = h_now(), t_exit = 0;
+    /* Until every writer has closed the terminal; a worker that outlives
+     * the program by 5 s is not waited for. */
+    while (live && h_now() - t0 < timeout_s && !(exited && h_now() - t_exit > 5)) {
+        live = read_pty(master, out, ocap, &len, 50);
+        if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+            exited = 1;
+            t_exit = h_now();
+        }
+    }
+    while (!exited && h_now() - t0 < timeout_s) {
+        exited = waitpid(pid, &status, WNOHANG) == pid;
+        if (!exited)
+            h_sleep(0.01);
+    }
+    close(master);
+    if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("process %d timed out after %d s", pid, timeout_s);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* ---- stats lines ---- */

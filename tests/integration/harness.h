@@ -26,6 +26,12 @@ float *h_read(const char *path, int64_t *frames, int *channels, int *rate);
  * status, or 128 + signal. Kills it after timeout_s seconds. */
 int h_run(const char *const argv[], char *out, size_t ocap, char *err, size_t ecap,
           int timeout_s);
+/* Runs argv like h_run with stdout and stderr on a new pseudo-terminal of
+ * cols x rows (isatty is true, TIOCGWINSZ says that size) and captures
+ * every byte written to it, escape codes and all, into out (NUL-terminated;
+ * what does not fit is dropped). Returns the exit status, or 128 + signal. */
+int h_run_pty(const char *const argv[], int cols, int rows, char *out, size_t ocap,
+              int timeout_s);
 /* Reads a whole text file (malloc'ed), NULL if missing. */
 char *h_slurp(const char *path);
 /* True when the file exists. */

@@ -1,5 +1,6 @@
 /* test_cli.c - the command line's contract: one-line errors naming the
- * place, exit statuses, nothing half-written, check starting every script. */
+ * place, exit statuses, nothing half-written, check starting every script;
+ * getopt_long's conventions (--opt=VALUE, --), COMMAND --help, -q. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -128,6 +130,128 @@ static void test_check_starts_scripts(void **state)
     assert_non_null(strstr(err, "Traceback (most recent call last):"));
 }
 
+/* --opt=VALUE as well as --opt VALUE; -o=FILE as -o FILE; options before,
+ * between and after the operand. */
+static void test_option_equals_value(void **state)
+{
+    (void)state;
+    h_write("ok.yaml", "tracks:\n  - file: a.wav\n");
+    char o_eq[600], out_eq[600];
+    snprintf(o_eq, sizeof o_eq, "-o=%s", h_path("eq.wav"));
+    snprintf(out_eq, sizeof out_eq, "--output=%s", h_path("eq2.wav"));
+    const char *a1[] = {SHMIX_BIN, "render", h_path("ok.yaml"), o_eq, "--duration=0.05", NULL};
+    const char *a2[] = {SHMIX_BIN, "render", "--block=128", out_eq, h_path("ok.yaml"),
+                        "--duration", "0.05", NULL};
+    const char *const *runs[] = {a1, a2};
+    const char *files[] = {"eq.wav", "eq2.wav"};
+    for (int i = 0; i < 2; i++) {
+        if (h_run(runs[i], out, sizeof out, err, sizeof err, 30) != 0)
+            fail_msg("run %d failed:\n%s", i, err);
+        int64_t frames;
+        int ch;
+        float *y = h_read(h_path(files[i]), &frames, &ch, NULL);
+        assert_int_equal(frames, 2400);
+        free(y);
+    }
+    /* The value's checks and their messages are the same either way. */
+    const char *bad[] = {SHMIX_BIN, "render", h_path("ok.yaml"), o_eq, "--duration=soon", NULL};
+    assert_int_equal(h_run(bad, out, sizeof out, err, sizeof err, 30), 2);
+    assert_one_line("shmix: render: --duration: expected seconds > 0, got \"soon\"");
+    const char *flag[] = {SHMIX_BIN, "play", h_path("ok.yaml"), "--null=yes", NULL};
+    assert_int_equal(h_run(flag, out, sizeof out, err, sizeof err, 30), 2);
+    assert_one_line("shmix: play: --null takes no value");
+    assert_int_equal(shmix("play", h_path("ok.yaml"), "--stats", NULL), 2);
+    assert_one_line("shmix: play: --stats needs a value");
+    assert_int_equal(shmix("play", h_path("ok.yaml"), "--bogus=1", NULL), 2);
+    assert_one_line("shmix: play: unknown option --bogus (see shmix --help)");
+}
+
+/* "--" ends the options: a session whose name starts with '-'. */
+static void test_double_dash_ends_options(void **state)
+{
+    (void)state;
+    h_write("-odd.yaml", "tracks:\n  - file: a.wav\n");
+    char cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s", h_path(""));
+    assert_int_equal(chdir(dir), 0);
+    int with = shmix("check", "--", "-odd.yaml", NULL);
+    static char with_err[sizeof err];
+    snprintf(with_err, sizeof with_err, "%s", err);
+    int without = shmix("check", "-odd.yaml", NULL, NULL);
+    assert_int_equal(chdir(cwd), 0);
+    if (with != 0)
+        fail_msg("check -- -odd.yaml: exit %d\n%s", with, with_err);
+    assert_int_equal(without, 2);
+    assert_one_line("shmix: check: unknown option -o (see shmix --help)");
+}
+
+/* COMMAND --help (and -h) prints that command's usage with its options on
+ * stdout and exits 0, whatever else is on the line. */
+static void test_command_help(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cmd, *want[8];
+    } cases[] = {
+        {"play", {"usage: shmix play SESSION", "--device N|NAME", "--null", "--block FRAMES",
+                  "--start SEC", "--duration SEC", "--loop", "--ahead BLOCKS"}},
+        {"play", {"--gui", "--meter", "--stats FILE|-", "--stats-interval SEC", "-q, --quiet",
+                  "-h, --help", NULL}},
+        {"render", {"usage: shmix render SESSION -o OUT", "-o, --output FILE",
+                    "--duration SEC", "--block FRAMES", "--stats FILE|-", "-q, --quiet", NULL}},
+        {"check", {"usage: shmix check SESSION", "-q, --quiet", NULL}},
+        {"devices", {"usage: shmix devices", "input", NULL}},
+        {"top", {"usage: shmix top [PID]", "--once", "--json", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *flags[] = {"--help", "-h"};
+        for (int f = 0; f < 2; f++) {
+            if (shmix(cases[i].cmd, flags[f], "--no-such-option", NULL) != 0)
+                fail_msg("shmix %s %s: not 0\n%s", cases[i].cmd, flags[f], err);
+            assert_string_equal(err, "");
+            for (int k = 0; k < 8 && cases[i].want[k]; k++)
+                if (!strstr(out, cases[i].want[k]))
+                    fail_msg("shmix %s %s does not show \"%s\":\n%s", cases[i].cmd,
+                             flags[f], cases[i].want[k], out);
+        }
+    }
+    assert_int_equal(shmix("--help", NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, "COMMAND --help"));
+}
+
+/* -q silences the notices ("playing on ...", the fallback to the null
+ * device), never an error. */
+static void test_quiet(void **state)
+{
+    (void)state;
+    h_write("ok.yaml", "tracks:\n  - file: a.wav\n");
+    /* No JACK server under this name, and no sound card on these machines:
+     * without -q a notice says play falls back to the null device. */
+    setenv("JACK_DEFAULT_SERVER", "shmix-no-such-server", 1);
+    assert_int_equal(shmix("play", h_path("ok.yaml"), "--duration", "0.3"), 0);
+    assert_non_null(strstr(err, "shmix: playing on "));
+    static char loud[sizeof err];
+    snprintf(loud, sizeof loud, "%s", err);
+    const char *quiet[] = {SHMIX_BIN, "play", h_path("ok.yaml"), "--duration", "0.3", "-q",
+                           NULL};
+    int rc = h_run(quiet, out, sizeof out, err, sizeof err, 60);
+    unsetenv("JACK_DEFAULT_SERVER");
+    assert_int_equal(rc, 0);
+    if (err[0])
+        fail_msg("-q, and still on stderr:\n%s\n(without -q:\n%s)", err, loud);
+    const char *null_dev[] = {SHMIX_BIN, "play", "--quiet", h_path("ok.yaml"), "--null",
+                              "--duration", "0.3", NULL};
+    assert_int_equal(h_run(null_dev, out, sizeof out, err, sizeof err, 60), 0);
+    assert_string_equal(err, "");
+    /* Errors are never silenced. */
+    assert_int_equal(shmix("play", "-q", h_path("nothere.yaml"), NULL), 2);
+    assert_int_equal(strncmp(err, "shmix: ", 7), 0);
+    assert_int_equal(shmix("play", "-q", h_path("ok.yaml"), "--start=-1"), 2);
+    assert_one_line("shmix: play: --start: expected seconds >= 0, got \"-1\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +260,10 @@ int main(void)
         H_TEST(test_bad_audio_files),
         H_TEST(test_render_usage),
         H_TEST(test_check_starts_scripts),
+        H_TEST(test_option_equals_value),
+        H_TEST(test_double_dash_ends_options),
+        H_TEST(test_command_help),
+        H_TEST(test_quiet),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }

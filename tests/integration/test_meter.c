@@ -1,7 +1,8 @@
 /* test_meter.c - the meters: CPU accounting against a script of known cost,
- * every stats field, the terminal table, `shmix top` on a running engine,
- * and the overlay in a real window under Xvfb, driven with real key
- * presses (xdotool). */
+ * every stats field, the terminal table (on a terminal, in a pipe, in 80
+ * columns with a script printing above it), `shmix top` on a running engine
+ * (the table, --once, --json), and the overlay in a real window under Xvfb,
+ * driven with real key presses (xdotool). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,6 +38,12 @@ static int setup(void **state)
                       "     params: {fraction: 0.10}}\n"
                       "  - {name: busy40, file: tone.wav, gain_db: -12, script: " S "/burn.py,\n"
                       "     params: {fraction: 0.40}}\n");
+    /* A script printing a line every 0.25 s while the table is drawn. */
+    h_write("chat.yaml", "sample_rate: 48000\nblock_size: 256\ntracks:\n"
+                         "  - {name: dry, file: tone.wav, gain_db: -6}\n"
+                         "  - {name: talker, file: tone.wav, script: " S "/chatty.py}\n"
+                         "  - {name: busy10, file: tone.wav, gain_db: -12, script: " S
+                         "/burn.py,\n     params: {fraction: 0.10}}\n");
     /* A private X server for the overlay test: -displayfd picks a free one. */
     snprintf(display, sizeof display, ":%d", 90 + (int)(getpid() % 50));
     const char *argv[] = {"/usr/bin/Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten",
@@ -139,35 +146,83 @@ static void test_short_stats_intervals_hold_cpu(void **state)
     free(text);
 }
 
+/* On a terminal (a pseudo-terminal here) the table is redrawn in place,
+ * about ten times a second, and the terminal is left as it was. */
 static void test_terminal_meter(void **state)
 {
     (void)state;
     const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--duration", "1.5",
                           "--meter", NULL};
-    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
-    int redraws = 0;
-    for (const char *p = err; (p = strstr(p, "\x1b[H")) != NULL; p += 3)
+    assert_int_equal(h_run_pty(argv, 160, 40, err, sizeof err, 60), 0);
+    int redraws = 0;   /* each redraw clears the header's row and writes it */
+    for (const char *p = err; (p = strstr(p, "\x1b[2Kshmix ")) != NULL; p += 3)
         redraws++;
     assert_true(redraws >= 8);                      /* in place, ~10 times a second */
     assert_non_null(strstr(err, "TRACK"));
     assert_non_null(strstr(err, "busy40"));
     assert_non_null(strstr(err, "\x1b[?25h"));       /* cursor back at the end */
+    assert_non_null(strstr(err, "\x1b[r"));          /* and the whole screen scrolling */
 }
 
-/* Runs cmd in a detached tmux session of its own (a real terminal) and
- * returns what the screen shows after `wait` seconds. Each call has a tmux
+/* Fails unless no line of text is wider than cols characters (UTF-8). */
+static void assert_fits(const char *text, int cols)
+{
+    for (const char *l = text; *l;) {
+        size_t n = strcspn(l, "\n");
+        int chars = 0;
+        for (size_t i = 0; i < n; i++)
+            chars += ((unsigned char)l[i] & 0xc0) != 0x80;
+        if (chars > cols)
+            fail_msg("a line of %d characters, wider than %d:\n%.*s", chars, cols, (int)n, l);
+        l += n + (l[n] == '\n');
+    }
+}
+
+/* Into a pipe --meter prints plain tables, a second apart with a blank
+ * line between them, 80 columns wide when nothing says otherwise, and not
+ * one escape code. */
+static void test_meter_into_a_pipe(void **state)
+{
+    (void)state;
+    unsetenv("COLUMNS");
+    const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--duration", "2.5",
+                          "--meter", "-q", NULL};
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    assert_null(strchr(err, 0x1b));
+    int tables = 0;
+    for (const char *p = err; (p = strstr(p, "\nTRACK ")) != NULL; p++)
+        tables++;
+    assert_true(tables >= 3);                        /* at 1 s, 2 s and the end */
+    assert_non_null(strstr(err, "\n\nshmix "));       /* a blank line between them */
+    assert_non_null(strstr(err, "\nbusy40 "));
+    assert_fits(err, 80);
+    setenv("COLUMNS", "60", 1);                      /* the fallback for the width */
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    unsetenv("COLUMNS");
+    assert_null(strchr(err, 0x1b));
+    assert_non_null(strstr(err, "\nbusy40 "));
+    assert_fits(err, 60);
+}
+
+/* Runs cmd in a detached tmux session of its own (a real terminal, cols
+ * wide and 40 rows high) and returns what the screen shows after `wait`
+ * seconds. Each call has a tmux
  * server of its own (-L): a server that is still shutting down after the
  * previous call's session ended, or another test run's, cannot refuse it. */
-static char *screen_of(const char *cmd, double wait)
+static char *screen_of(const char *cmd, double wait, int cols)
 {
     static int calls;
-    char name[48];
+    char name[48], x[16];
     snprintf(name, sizeof name, "shmixtop%d-%d", (int)getpid(), calls++);
+    snprintf(x, sizeof x, "%d", cols);
     const char *start[] = {"/usr/bin/tmux", "-L", name, "new-session", "-d", "-s", name,
-                           "-x", "160", "-y", "40", cmd, NULL};
+                           "-x", x, "-y", "40", cmd, NULL};
     assert_int_equal(h_run(start, out, sizeof out, err, sizeof err, 10), 0);
     h_sleep(wait);
-    const char *cap[] = {"/usr/bin/tmux", "-L", name, "capture-pane", "-p", "-t", name, NULL};
+    /* -J: a row the terminal wrapped comes back as one line, longer than
+     * the pane is wide. */
+    const char *cap[] = {"/usr/bin/tmux", "-L", name, "capture-pane", "-p", "-J", "-t", name,
+                         NULL};
     assert_int_equal(h_run(cap, out, sizeof out, err, sizeof err, 10), 0);
     const char *kill_[] = {"/usr/bin/tmux", "-L", name, "kill-server", NULL};
     h_run(kill_, NULL, 0, NULL, 0, 10);
@@ -200,7 +255,7 @@ static void test_top_attaches_read_only(void **state)
     h_sleep(1.5);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s top %d", SHMIX_BIN, p.pid);
-    char *screen = screen_of(cmd, 1.5);
+    char *screen = screen_of(cmd, 1.5, 160);
     assert_non_null(strstr(screen, "playing"));
     double c40 = cpu_on_screen(screen, "busy40"), c10 = cpu_on_screen(screen, "busy10");
     double dry = cpu_on_screen(screen, "dry");
@@ -211,7 +266,7 @@ static void test_top_attaches_read_only(void **state)
     assert_true(fabs(c40 - 40) <= 8 && fabs(c10 - 10) <= 8 && dry < 1);
     free(screen);
     snprintf(cmd, sizeof cmd, "%s top", SHMIX_BIN);   /* the only engine running */
-    screen = screen_of(cmd, 1.0);
+    screen = screen_of(cmd, 1.0, 160);
     assert_non_null(strstr(screen, "busy10"));
     free(screen);
     char shm[64];
@@ -224,6 +279,84 @@ static void test_top_attaches_read_only(void **state)
     const char *top[] = {SHMIX_BIN, "top", pid, NULL};
     assert_int_equal(h_run(top, out, sizeof out, err, sizeof err, 10), 1);
     assert_non_null(strstr(err, "shmix: top: no shmix engine with pid"));
+}
+
+/* play --meter in an 80-column terminal while a script prints a line every
+ * 0.25 s: every line it printed is on the screen whole, above the table,
+ * and no row of the table wraps. */
+static void test_meter_keeps_script_lines_in_80_columns(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s play %s --null --duration 10 --meter -q", SHMIX_BIN,
+             h_path("chat.yaml"));
+    char *screen = screen_of(cmd, 4.0, 80);
+    assert_fits(screen, 80);
+    static const char *const rows[] = {"\nTRACK ", "\ndry ", "\ntalker ", "\nbusy10 "};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (!strstr(screen, rows[i]))
+            fail_msg("no row \"%s\" on the screen:\n%s", rows[i] + 1, screen);
+    /* The script's lines 1..n, each whole on a line of its own. */
+    int n = 0;
+    for (;; n++) {
+        char want[128];
+        snprintf(want, sizeof want, "[talker] chatty line %d: the quick brown fox jumps over "
+                 "the lazy dog", n + 1);
+        const char *at = strstr(screen, want);
+        if (!at || (at != screen && at[-1] != '\n') || !strchr("\n ", at[strlen(want)]))
+            break;
+    }
+    fprintf(stderr, "%d script lines on the screen, whole\n", n);
+    if (n < 6)
+        fail_msg("only %d script lines whole on the screen:\n%s", n, screen);
+    /* ... and nothing else of them anywhere (a line half drawn over). */
+    int all = 0;
+    for (const char *p = screen; (p = strstr(p, "chatty")) != NULL; p++)
+        all++;
+    assert_int_equal(all, n);
+    /* The table below the last of them. */
+    assert_true(strstr(screen, "\nTRACK ") > strstr(screen, "chatty line 1:"));
+    free(screen);
+}
+
+/* `shmix top --once`: one plain table; `--once --json`: one stats line in
+ * the engine's own format; and in an 80-column terminal no row wraps. */
+static void test_top_once_json_and_80_columns(void **state)
+{
+    (void)state;
+    unsetenv("COLUMNS");
+    const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--loop",
+                          "--duration", "8", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    h_sleep(1.5);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", p.pid);
+    const char *once[] = {SHMIX_BIN, "top", "--once", pid, NULL};
+    assert_int_equal(h_run(once, out, sizeof out, err, sizeof err, 10), 0);
+    assert_null(strchr(out, 0x1b));
+    assert_non_null(strstr(out, "\nbusy40 "));
+    assert_non_null(strstr(out, "\nTRACK "));
+    assert_null(strstr(strstr(out, "\nTRACK ") + 1, "\nTRACK "));   /* one table */
+    assert_fits(out, 80);
+    const char *json[] = {SHMIX_BIN, "top", "--once", "--json", NULL};   /* the only engine */
+    assert_int_equal(h_run(json, out, sizeof out, err, sizeof err, 10), 0);
+    assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);          /* one line */
+    assert_string_equal(h_str(out, "state"), "playing");
+    assert_int_equal(h_ntracks(out), 3);
+    assert_string_equal(h_str(h_track(out, "dry"), "state"), "direct");
+    double c40 = h_num(h_track(out, "busy40"), "cpu");
+    fprintf(stderr, "top --json: busy40 %.1f%%, busy10 %.1f%%\n", c40,
+            h_num(h_track(out, "busy10"), "cpu"));
+    assert_true(fabs(c40 - 40) <= 10);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s top %d", SHMIX_BIN, p.pid);
+    char *screen = screen_of(cmd, 1.0, 80);
+    assert_fits(screen, 80);
+    assert_non_null(strstr(screen, "\nbusy40 "));
+    free(screen);
+    kill(p.pid, SIGINT);
+    assert_int_equal(h_finish(&p, NULL, 0, NULL, 0, 30, NULL), 0);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -425,7 +558,10 @@ int main(void)
         H_TEST(test_cpu_accounting_and_fields),
         H_TEST(test_short_stats_intervals_hold_cpu),
         H_TEST(test_terminal_meter),
+        H_TEST(test_meter_into_a_pipe),
+        H_TEST(test_meter_keeps_script_lines_in_80_columns),
         H_TEST(test_top_attaches_read_only),
+        H_TEST(test_top_once_json_and_80_columns),
         H_TEST(test_top_skips_names_left_by_killed_engines),
         H_TEST(test_plays_without_dev_shm),
         H_TEST(test_overlay_window),

@@ -1,6 +1,7 @@
 /* test_play.c - real-time playback through the real PortAudio, with JACK's
  * dummy backend as the device (started and stopped here), and through the
- * null device: real-time speed, late blocks, duration, loop, ^C, memory. */
+ * null device: real-time speed, late blocks, duration, loop, ^C, memory,
+ * the name the engine has in the JACK graph. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +94,22 @@ static void test_demo_through_jack(void **state)
     }
     assert_true(h_num(v[n / 2], "master_peak_dbfs") > -30);   /* music is coming out */
     free(text);
+}
+
+/* Through PortAudio's JACK host API the engine is the JACK client "shmix"
+ * (not "PortAudio"), its ports shmix:out_0 and shmix:out_1. */
+static void test_jack_client_name(void **state)
+{
+    (void)state;
+    const char *argv[] = {SHMIX_BIN, "play", SHMIX_DEMO, "--duration", "4", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    h_sleep(2.0);
+    const char *lsp[] = {"/usr/bin/jack_lsp", NULL};
+    assert_int_equal(h_run(lsp, out, sizeof out, err, sizeof err, 20), 0);
+    if (!strstr(out, "shmix:out_0\n") || !strstr(out, "shmix:out_1\n"))
+        fail_msg("no shmix ports in the JACK graph:\n%s", out);
+    assert_int_equal(h_finish(&p, NULL, 0, err, sizeof err, 30, NULL), 0);
 }
 
 static void test_null_device(void **state)
@@ -279,6 +296,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         H_TEST(test_demo_through_jack),
+        H_TEST(test_jack_client_name),
         H_TEST(test_null_device),
         H_TEST(test_falls_back_without_a_device),
         H_TEST(test_duration_and_loop),

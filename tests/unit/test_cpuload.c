@@ -1,6 +1,6 @@
 /* test_cpuload.c - the interval CPU arithmetic behind the meters and the
- * stats lines (engine/cpuload.c), the peak word (engine/peak.h) and the
- * JSON writer (engine/json.c). */
+ * stats lines (ipc/cpuload.c), the peak word (engine/peak.h) and the
+ * JSON writer (ipc/json.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
 #include "errors.h"
 #include "json.h"
 #include "snapshot.h"
-#include "tuning.h"
+#include "units.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,6 +31,15 @@ int stats_create(struct stats **out)
 void stats_destroy(struct stats *st)
 {
     free(st);
+}
+
+void stats_start(struct stats *st, const struct snapshot *s)
+{
+    for (uint32_t i = 0; i < s->ntracks; i++) {
+        st->t[i].cpu.blocks = s->tracks[i].blocks;
+        st->t[i].cpu.cpu_ns = s->tracks[i].cpu_ns;
+    }
+    st->dsp.mix_ns = s->mix_ns;
 }
 
 void stats_observe(struct stats *st, const struct snapshot *s)
