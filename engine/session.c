@@ -238,28 +238,129 @@ static void require(struct loader *L, yaml_node_t *map, const char *path,
 
 /* ---- params: any YAML mapping, handed to the script as JSON ---- */
 
+/* Whether all of v matches what each of the YAML 1.2 core schema's plain
+ * scalars looks like. */
+static int all_of(const char *v, const char *set)
+{
+    return *v && strspn(v, set) == strlen(v);
+}
+
+static int is_null(const char *v)
+{
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null")
+           || !strcmp(v, "NULL");
+}
+
+/* [-+]? ( . digits | digits ( . digits? )? ) ( [eE] [-+]? digits )? */
+static int is_float(const char *v)
+{
+    const char *p = v + (*v == '-' || *v == '+');
+    size_t whole = strspn(p, "0123456789"), frac = 0;
+    p += whole;
+    if (*p == '.')
+        p += 1 + (frac = strspn(p + 1, "0123456789"));
+    if (whole + frac == 0)
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '-' || p[1] == '+');
+        size_t exp = strspn(p, "0123456789");
+        if (!exp)
+            return 0;
+        p += exp;
+    }
+    return *p == '\0';
+}
+
+/* A number as JSON that Python reads as the same int or float. */
+static int put_number(struct loader *L, yaml_node_t *n, const char *path, struct json *j)
+{
+    const char *v = scalar(n), *digits = v + (*v == '-' || *v == '+');
+    if (all_of(digits, "0123456789")) {   /* an int: JSON allows no '+' or leading 0 */
+        while (digits[0] == '0' && digits[1])
+            digits++;
+        return json_fmt(j, "%s%s", *v == '-' && strcmp(digits, "0") ? "-" : "", digits);
+    }
+    if ((v[0] == '0' && (v[1] == 'o' || v[1] == 'x')) && v[2]) {   /* 0o17, 0x1f */
+        char *end;
+        errno = 0;
+        unsigned long long u = strtoull(v + 2, &end, v[1] == 'o' ? 8 : 16);
+        if (*end || errno) {
+            fail(L, n, path, "%.40s: not a number shmix can carry", v);
+            return 0;
+        }
+        return json_fmt(j, "%llu", u);
+    }
+    double d = strtod(v, NULL);
+    if (!isfinite(d)) {
+        fail(L, n, path, "%.40s: too large for a float", v);
+        return 0;
+    }
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", d);
+    return json_put(j, buf) && (strpbrk(buf, ".e") || json_put(j, ".0"));   /* still a float */
+}
+
+/* A scalar as a YAML reader resolves it (the core schema of YAML 1.2):
+ * quoted scalars are strings; plain ones may be null, a bool, an int
+ * (decimal, 0o octal, 0x hex), a float (.5, 1.5e+3, .inf, .nan) or else a
+ * string. So `.5`, `+2`, `1.5e+3`, `007` and `~` reach Python as 0.5, 2,
+ * 1500.0, 7 and None, as yaml.safe_load would give them. */
+static int put_scalar(struct loader *L, yaml_node_t *n, const char *path, struct json *j)
+{
+    const char *v = scalar(n);
+    if (!plain(n))
+        return json_str(j, v);
+    if (is_null(v))
+        return json_put(j, "null");
+    if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
+        return json_put(j, "true");
+    if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))
+        return json_put(j, "false");
+    const char *u = v + (*v == '-' || *v == '+');
+    if (!strcmp(u, ".inf") || !strcmp(u, ".Inf") || !strcmp(u, ".INF"))
+        return json_put(j, *v == '-' ? "-Infinity" : "Infinity");   /* Python's json reads these */
+    if (!strcmp(v, ".nan") || !strcmp(v, ".NaN") || !strcmp(v, ".NAN"))
+        return json_put(j, "NaN");
+    if (is_float(v) || ((v[0] == '0' && (v[1] == 'o' || v[1] == 'x'))
+                        && all_of(v + 2, v[1] == 'o' ? "01234567" : "0123456789abcdefABCDEF")))
+        return put_number(L, n, path, j);
+    return json_str(j, v);
+}
+
+/* A mapping's key: a string (a key that YAML reads as a number, a bool or
+ * null, or a sequence or mapping, has no JSON form a script would see as
+ * written). */
+static int put_key(struct loader *L, yaml_node_t *k, const char *path, struct json *j)
+{
+    const char *v = scalar(k);
+    struct json probe = {0};
+    int is_string = v && (!plain(k) || (put_scalar(L, k, path, &probe) && probe.p
+                                        && probe.p[0] == '"'));
+    json_free(&probe);
+    if (!is_string) {
+        char g[80];
+        got(k, g, sizeof g);
+        fail(L, k, path, "keys must be strings, got %s", g);
+        return 0;
+    }
+    return json_str(j, v) && json_put(j, ":");
+}
+
 /* Converts node n. Stops as soon as the text is past PARAMS_MAX (the
  * caller rejects it): a few hundred bytes of nested YAML aliases stand for
  * billions of nodes ("billion laughs"), so the size is bounded while
  * converting, never after. Every node adds at least one byte, so a
- * conversion visits at most PARAMS_MAX + 1 nodes. */
-static int to_json(struct loader *L, yaml_node_t *n, struct json *j, int depth)
+ * conversion visits at most PARAMS_MAX + 1 nodes. Returns 0 after an error
+ * (too deep, out of memory, a value it cannot carry: then L has failed). */
+static int to_json(struct loader *L, yaml_node_t *n, const char *path, struct json *j,
+                   int depth)
 {
-    if (depth > 32)
+    if (depth > 32 || L->failed)
         return 0;
     if (j->len > PARAMS_MAX)
         return 1;
-    if (n->type == YAML_SCALAR_NODE) {
-        const char *v = scalar(n);
-        double d;
-        if (plain(n) && (!*v || !strcmp(v, "~") || !strcmp(v, "null")))
-            return json_put(j, "null");
-        if (plain(n) && (!strcmp(v, "true") || !strcmp(v, "false")))
-            return json_put(j, v);
-        if (parse_number(n, &d) && strspn(v, "+-0123456789.eE") == strlen(v))
-            return json_put(j, v[0] == '+' ? v + 1 : v);
-        return json_str(j, v);
-    }
+    if (n->type == YAML_SCALAR_NODE)
+        return put_scalar(L, n, path, j);
     int ok = 1;
     if (n->type == YAML_SEQUENCE_NODE) {
         ok = json_put(j, "[");
@@ -267,18 +368,17 @@ static int to_json(struct loader *L, yaml_node_t *n, struct json *j, int depth)
              ok && i < n->data.sequence.items.top && j->len <= PARAMS_MAX; i++) {
             if (i != n->data.sequence.items.start)
                 ok = json_put(j, ",");
-            ok = ok && to_json(L, node(L, *i), j, depth + 1);
+            ok = ok && to_json(L, node(L, *i), path, j, depth + 1);
         }
         return ok && json_put(j, "]");
     }
     ok = json_put(j, "{");
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
          ok && p < n->data.mapping.pairs.top && j->len <= PARAMS_MAX; p++) {
-        yaml_node_t *k = node(L, p->key);
         if (p != n->data.mapping.pairs.start)
             ok = json_put(j, ",");
-        ok = ok && json_str(j, scalar(k) ? scalar(k) : "?") && json_put(j, ":")
-             && to_json(L, node(L, p->value), j, depth + 1);
+        ok = ok && put_key(L, node(L, p->key), path, j)
+             && to_json(L, node(L, p->value), path, j, depth + 1);
     }
     return ok && json_put(j, "}");
 }
@@ -380,7 +480,7 @@ static void track_params(struct loader *L, struct session_track *t, yaml_node_t 
     if (!expect_kind(L, v, YAML_MAPPING_NODE, path))
         return;
     struct json j = {0};
-    if (!to_json(L, v, &j, 0))
+    if (!to_json(L, v, path, &j, 0) && !L->failed)
         fail(L, v, path, "cannot be converted (too deep or out of memory)");
     else if (j.len > PARAMS_MAX)
         fail(L, v, path, "longer than %d bytes as JSON", PARAMS_MAX);
@@ -416,9 +516,10 @@ static void track_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
     case T_PARAMS: track_params(L, t, v, path); break;
     default:
         str = scalar(v);
-        if (str && plain(v) && !strcmp(str, "bypass"))
+        /* Plain, 'single' or "double" quoted: a string either way. */
+        if (str && !strcmp(str, "bypass"))
             t->on_fault = ON_FAULT_BYPASS;
-        else if (str && plain(v) && !strcmp(str, "mute"))
+        else if (str && !strcmp(str, "mute"))
             t->on_fault = ON_FAULT_MUTE;
         else {
             char g[80];

@@ -120,8 +120,8 @@ static void test_check_starts_scripts(void **state)
                           "    script: " SHMIX_TEST_SCRIPTS "/setup_raise.py\n");
     assert_int_equal(shmix("check", h_path("setup.yaml"), NULL, NULL), 2);
     char want[600];
-    snprintf(want, sizeof want, "shmix: %s:4:13: tracks[0].script: ValueError: bad "
-             "parameter: 7 (setup_raise.py:5 in setup)", h_path("setup.yaml"));
+    snprintf(want, sizeof want, "shmix: %s:4:13: tracks[0].script: " SHMIX_TEST_SCRIPTS
+             "/setup_raise.py:5: ValueError: bad parameter: 7 (in setup)", h_path("setup.yaml"));
     /* The traceback goes to stderr first; the verdict is the last line. */
     char *last = err + strlen(err) - 1;
     *last = '\0';

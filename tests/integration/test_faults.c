@@ -231,7 +231,7 @@ static void test_raise_in_setup(void **state)
     (void)state;
     const char *victim = "script: " S "/setup_raise.py, params: {x: 1}";
     const char *t = render_case(NULL, victim);
-    expect(t, "error", 0, "ValueError: bad parameter: 1 (setup_raise.py:5 in setup)");
+    expect(t, "error", 0, S "/setup_raise.py:5: ValueError: bad parameter: 1 (in setup)");
     assert_int_equal((int)h_num(t, "errors"), 1);
     assert_non_null(strstr(err, "Traceback (most recent call last):"));
     expect(play_case(NULL, victim, 1.5), "error", 0, "ValueError: bad parameter");
@@ -242,7 +242,7 @@ static void test_raise_in_process(void **state)
     (void)state;
     const char *victim = "script: " S "/raise.py";
     const char *t = render_case(NULL, victim);
-    expect(t, "error", 0, "ZeroDivisionError: division by zero (raise.py:5 in process)");
+    expect(t, "error", 0, S "/raise.py:5: ZeroDivisionError: division by zero (in process)");
     assert_int_equal((int)h_num(t, "errors"), 10);
     /* In play a worker gets a batch of blocks per request: it must stop
      * calling process() at the 10th failure, not finish the batch. */
