@@ -6,6 +6,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
+NOGUI_BUILD ?= build-nogui
 # Seconds each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_SECONDS ?= 600
@@ -15,7 +16,8 @@ export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:exitcode=66
 export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/sanitize/lsan.supp
 
-.PHONY: all deps build test test-asan test-tsan test-fuzz fuzz demo install bench clean
+.PHONY: all deps build test test-nogui test-asan test-tsan test-fuzz fuzz demo install bench \
+  clean
 
 all: build
 
@@ -26,11 +28,17 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The suite, then the same suite under AddressSanitizer + UBSan, the
-# threaded parts under ThreadSanitizer, and each fuzz target briefly.
+# The suite, then the tests that need no overlay in a build without it, the
+# same suite under AddressSanitizer + UBSan, the threaded parts under
+# ThreadSanitizer, and each fuzz target briefly.
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@$(MAKE) --no-print-directory test-asan test-tsan test-fuzz
+	@$(MAKE) --no-print-directory test-nogui test-asan test-tsan test-fuzz
+
+# -DSHMIX_GUI=OFF: built where pkg-config cannot see SDL2, SDL2_ttf or
+# fontconfig; the unit tests, test_cli and test_render (ctest label nogui).
+test-nogui: deps
+	@tests/nogui/run.sh $(NOGUI_BUILD)
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMIX_SANITIZE=ON >/dev/null
@@ -75,4 +83,4 @@ bench: build
 	@cmake --build $(BUILD) --target bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(NOGUI_BUILD) out

@@ -372,6 +372,9 @@ static int xdotool(const char *keys)
 static void test_overlay_window(void **state)
 {
     (void)state;
+#if !SHMIX_HAS_OVERLAY
+    skip();   /* a -DSHMIX_GUI=OFF build: no overlay to test */
+#endif
     setenv("DISPLAY", display, 1);
     setenv("SHMIX_GUI_SNAPSHOT", h_path("overlay.bmp"), 1);
     const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--loop", "--gui",
@@ -425,6 +428,9 @@ static void test_overlay_window(void **state)
 static void test_overlay_without_font(void **state)
 {
     (void)state;
+#if !SHMIX_HAS_OVERLAY
+    skip();   /* a -DSHMIX_GUI=OFF build: no overlay to test */
+#endif
     char conf[1024];
     snprintf(conf, sizeof conf, "<?xml version=\"1.0\"?>\n<fontconfig><cachedir>%s</cachedir>"
              "</fontconfig>\n", h_path("fc-cache"));
