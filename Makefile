@@ -1,5 +1,7 @@
 # Makefile - the front door. `make demo` and `make test` install what is
-# missing (Debian packages), configure, build and run. CMake does the build.
+# missing (Debian packages, named only in .ci/deps: `make demo` only what
+# the demo needs, `make test` the test tools too), configure, build and
+# run. CMake does the build.
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -7,6 +9,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 NOGUI_BUILD ?= build-nogui
+DEB_BUILD ?= build-deb
 # Seconds each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_SECONDS ?= 600
@@ -16,16 +19,23 @@ export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:exitcode=66
 export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/sanitize/lsan.supp
 
-.PHONY: all deps build test test-nogui test-asan test-tsan test-fuzz fuzz demo install bench \
-  clean
+# Configures $(BUILD) for the demo, install and package targets, which need
+# no test tools: with the tests when their libraries are there (after
+# `make test`, so that one tree serves both), else without.
+CONFIGURE_PRODUCT = cmake -S . -B $(BUILD) $(CMAKE_FLAGS) \
+  -DSHMIX_TESTS=$$(pkg-config --exists cmocka libcjson && echo ON || echo OFF) >/dev/null
+
+.PHONY: all deps build test test-nogui test-asan test-tsan test-fuzz fuzz demo install \
+  package bench clean
 
 all: build
 
+# Everything a developer builds and tests with.
 deps:
-	@.ci/deps
+	@.ci/deps test
 
 build: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DSHMIX_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # The suite, then the tests that need no overlay in a build without it, the
@@ -67,8 +77,10 @@ fuzz: deps
 # runs); without a sound card shmix says so and plays on its null device.
 # The CPU meters show in the overlay window when there is a display, in the
 # terminal otherwise. Ctrl-C (or q in the window) stops it.
-demo: build
-	@cmake --build $(BUILD) --target demo-assets >/dev/null
+demo:
+	@.ci/deps demo
+	@$(CONFIGURE_PRODUCT)
+	@cmake --build $(BUILD) -j $(JOBS) --target shmix shmix-worker demo-assets
 	@echo "shmix: playing assets/demo/demo.yaml (16 s; Ctrl-C stops)"
 	@if [ -n "$$DISPLAY" ]; then \
 	  $(BUILD)/shmix play assets/demo/demo.yaml --gui; \
@@ -76,11 +88,28 @@ demo: build
 	  $(BUILD)/shmix play assets/demo/demo.yaml --meter; \
 	fi
 
-install: build
+# shmix and its worker, the manual page, the example scripts and the demo
+# session (with its generated stems) under CMAKE_INSTALL_PREFIX
+# (/usr/local unless CMAKE_FLAGS says otherwise).
+install:
+	@.ci/deps demo
+	@$(CONFIGURE_PRODUCT)
+	@cmake --build $(BUILD) -j $(JOBS)
 	@cmake --install $(BUILD)
+
+# The Debian package, $(DEB_BUILD)/shmix_VERSION_ARCH.deb, from a tree of
+# its own: configured for /usr (the prefix compiled in as where the worker
+# lives) and without the tests, whatever $(BUILD) holds.
+package:
+	@.ci/deps package
+	@cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DSHMIX_TESTS=OFF >/dev/null
+	@cmake --build $(DEB_BUILD) -j $(JOBS)
+	@cd $(DEB_BUILD) && cpack -G DEB >/dev/null
+	@echo "shmix: built $$(ls $(DEB_BUILD)/shmix_*.deb)"
 
 bench: build
 	@cmake --build $(BUILD) --target bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(NOGUI_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(NOGUI_BUILD) $(DEB_BUILD) out
