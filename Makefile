@@ -1,11 +1,15 @@
 # Makefile - the front door. `make demo` and `make test` install what is
-# missing (Debian packages), configure, build and run. CMake does the build.
+# missing (Debian packages, named only in .ci/deps: `make demo` only what
+# the demo needs, `make test` the test tools too), configure, build and
+# run. CMake does the build.
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
+NOGUI_BUILD ?= build-nogui
+DEB_BUILD ?= build-deb
 # Seconds each fuzz target runs: briefly in `make test`, longer in `make fuzz`.
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_SECONDS ?= 600
@@ -15,22 +19,36 @@ export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:exitcode=66
 export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/sanitize/lsan.supp
 
-.PHONY: all deps build test test-asan test-tsan test-fuzz fuzz demo install bench clean
+# Configures $(BUILD) for the demo, install and package targets, which need
+# no test tools: with the tests when their libraries are there (after
+# `make test`, so that one tree serves both), else without.
+CONFIGURE_PRODUCT = cmake -S . -B $(BUILD) $(CMAKE_FLAGS) \
+  -DSHMIX_TESTS=$$(pkg-config --exists cmocka libcjson && echo ON || echo OFF) >/dev/null
+
+.PHONY: all deps build test test-nogui test-asan test-tsan test-fuzz fuzz demo install \
+  package bench clean
 
 all: build
 
+# Everything a developer builds and tests with.
 deps:
-	@.ci/deps
+	@.ci/deps test
 
 build: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DSHMIX_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The suite, then the same suite under AddressSanitizer + UBSan, the
-# threaded parts under ThreadSanitizer, and each fuzz target briefly.
+# The suite, then the tests that need no overlay in a build without it, the
+# same suite under AddressSanitizer + UBSan, the threaded parts under
+# ThreadSanitizer, and each fuzz target briefly.
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	@$(MAKE) --no-print-directory test-asan test-tsan test-fuzz
+	@$(MAKE) --no-print-directory test-nogui test-asan test-tsan test-fuzz
+
+# -DSHMIX_GUI=OFF: built where pkg-config cannot see SDL2, SDL2_ttf or
+# fontconfig; the unit tests, test_cli and test_render (ctest label nogui).
+test-nogui: deps
+	@tests/nogui/run.sh $(NOGUI_BUILD)
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMIX_SANITIZE=ON >/dev/null
@@ -59,8 +77,10 @@ fuzz: deps
 # runs); without a sound card shmix says so and plays on its null device.
 # The CPU meters show in the overlay window when there is a display, in the
 # terminal otherwise. Ctrl-C (or q in the window) stops it.
-demo: build
-	@cmake --build $(BUILD) --target demo-assets >/dev/null
+demo:
+	@.ci/deps demo
+	@$(CONFIGURE_PRODUCT)
+	@cmake --build $(BUILD) -j $(JOBS) --target shmix shmix-worker demo-assets
 	@echo "shmix: playing assets/demo/demo.yaml (16 s; Ctrl-C stops)"
 	@if [ -n "$$DISPLAY" ]; then \
 	  $(BUILD)/shmix play assets/demo/demo.yaml --gui; \
@@ -68,11 +88,28 @@ demo: build
 	  $(BUILD)/shmix play assets/demo/demo.yaml --meter; \
 	fi
 
-install: build
+# shmix and its worker, the manual page, the example scripts and the demo
+# session (with its generated stems) under CMAKE_INSTALL_PREFIX
+# (/usr/local unless CMAKE_FLAGS says otherwise).
+install:
+	@.ci/deps demo
+	@$(CONFIGURE_PRODUCT)
+	@cmake --build $(BUILD) -j $(JOBS)
 	@cmake --install $(BUILD)
+
+# The Debian package, $(DEB_BUILD)/shmix_VERSION_ARCH.deb, from a tree of
+# its own: configured for /usr (the prefix compiled in as where the worker
+# lives) and without the tests, whatever $(BUILD) holds.
+package:
+	@.ci/deps package
+	@cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DSHMIX_TESTS=OFF >/dev/null
+	@cmake --build $(DEB_BUILD) -j $(JOBS)
+	@cd $(DEB_BUILD) && cpack -G DEB >/dev/null
+	@echo "shmix: built $$(ls $(DEB_BUILD)/shmix_*.deb)"
 
 bench: build
 	@cmake --build $(BUILD) --target bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(NOGUI_BUILD) $(DEB_BUILD) out

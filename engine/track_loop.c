@@ -208,9 +208,13 @@ static int take_channel(struct track *t, struct batch *b)
     uint64_t until = t->run.clock ? due(t, b->k + b->next) : plat_now_ns() + RENDER_CHANNEL_WAIT_NS;
     /* Before the first callback (play's prefill) nothing is due, and a
      * worker that is still starting must not hold the session's start: its
-     * blocks play per on_fault at once. */
-    if (t->run.clock && atomic_load_explicit(&t->run.clock->at_ns, memory_order_relaxed)
-                            == TRACK_CLOCK_IDLE)
+     * blocks play per on_fault at once. And once a block has waited in vain
+     * (a restart or a reload that takes longer than a block), the blocks
+     * after it do not wait again: each would be committed just before it is
+     * due, with no slack left for the track thread to be late by. */
+    if (t->run.clock && (t->loop.held_out || atomic_load_explicit(&t->run.clock->at_ns,
+                                                                  memory_order_relaxed)
+                                                 == TRACK_CLOCK_IDLE))
         until = 0;
     /* In slices, so that track_stop is noticed within STOP_POLL_NS. */
     while (gen < 0 && !atomic_load(&t->stop) && plat_now_ns() < until) {
@@ -219,6 +223,7 @@ static int take_channel(struct track *t, struct batch *b)
         gen = worker_take(t->w);
     }
     b->waited += plat_now_ns() - t0;   /* waiting is not the track's CPU time */
+    t->loop.held_out = gen < 0;
     if (gen < 0)
         return -1;
     if (gen != t->loop.gen) {   /* the supervisor reset the channel: a new worker or script */

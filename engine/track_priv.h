@@ -55,6 +55,7 @@ struct track_loop {
     int raise_streak;            /* blocks that raised in a row */
     int64_t gen;                 /* the worker generation it last saw */
     int64_t inflight;            /* block of the outstanding request, -1 none */
+    int held_out;                /* the last block found the supervisor holding the channel */
     uint64_t inflight_ns;        /* when it was posted */
 };
 

@@ -6,6 +6,7 @@
 
 #include <SDL2/SDL.h>
 #include <SDL2/SDL_ttf.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,6 @@
 #define FONT_PX 13
 #define HOLD_DECAY 0.985f  /* per frame: peak-hold marks sink ~35 %/s at 30 fps */
 
-static const char *const fonts[] = {
-    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-    "/usr/share/fonts/TTF/DejaVuSansMono.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSansMono.ttf",
-};
-
 struct overlay {
     SDL_Window *win;
     SDL_Renderer *ren;
@@ -35,10 +30,75 @@ struct overlay {
     uint64_t cpu_ns;
 };
 
+/* The file of the font the system's fontconfig picks for "monospace"
+ * (DejaVu Sans Mono on a Debian desktop; whatever the user or the
+ * distribution prefers elsewhere), rather than a list of paths that holds
+ * on one distribution only. A private configuration, destroyed here,
+ * leaves no fontconfig state behind for the rest of the run. Returns 0, or
+ * -1 with err set when fontconfig knows no font. */
+static int monospace_file(char *path, size_t pcap, char *err, size_t cap)
+{
+    FcConfig *cfg = FcInitLoadConfigAndFonts();
+    FcPattern *pat = cfg ? FcNameParse((const FcChar8 *)"monospace") : NULL;
+    FcPattern *match = NULL;
+    FcChar8 *file = NULL;
+    int rc = -1;
+    if (pat) {
+        /* Outlines rather than a bitmap font of one fixed size, where there
+         * is a choice (a preference, not a requirement). */
+        FcPatternAddBool(pat, FC_SCALABLE, FcTrue);
+        FcConfigSubstitute(cfg, pat, FcMatchPattern);
+        FcDefaultSubstitute(pat);
+        FcResult res;
+        match = FcFontMatch(cfg, pat, &res);
+    }
+    if (match && FcPatternGetString(match, FC_FILE, 0, &file) == FcResultMatch && file[0]) {
+        snprintf(path, pcap, "%s", (const char *)file);
+        rc = 0;
+    } else {
+        snprintf(err, cap, "no monospace font for the overlay (fontconfig found none)");
+    }
+    if (match)
+        FcPatternDestroy(match);
+    if (pat)
+        FcPatternDestroy(pat);
+    if (cfg)
+        FcConfigDestroy(cfg);
+    return rc;
+}
+
+/* True when SDL's video driver shows nothing on any screen. SDL 2.26 falls
+ * back to its offscreen driver when no display answers, so without this
+ * check --gui on a machine without a display opened a window nobody could
+ * see instead of the terminal table. */
+static int screenless_driver(void)
+{
+    const char *d = SDL_GetCurrentVideoDriver();
+    return d && (!strcmp(d, "offscreen") || !strcmp(d, "dummy"));
+}
+
 int overlay_create(const char *title, int ntracks, struct overlay **out, char *err, size_t cap)
 {
+    /* Asked first, before SDL probes its drivers: the Wayland probe alone
+     * prints a line of its own on stderr when there is no session. A
+     * driver named in SDL_VIDEODRIVER is the user's choice and is tried. */
+    const char *want = getenv("SDL_VIDEODRIVER");
+    const char *x11 = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+    if (!(want && *want) && !(x11 && *x11) && !(wl && *wl)) {
+        snprintf(err, cap, "no display for the overlay (DISPLAY and WAYLAND_DISPLAY are unset)");
+        return SHX_EIO;
+    }
+    /* With only an X display named, only X is tried: probing Wayland too
+     * would print libwayland's complaint when that display does not answer. */
+    if (!(want && *want) && !(wl && *wl))
+        SDL_SetHint(SDL_HINT_VIDEODRIVER, "x11");
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
         snprintf(err, cap, "no display for the overlay (%s)", SDL_GetError());
+        return SHX_EIO;
+    }
+    if (!(want && *want) && screenless_driver()) {
+        snprintf(err, cap, "no display for the overlay (none of SDL's drivers reached %s)", wl);
+        SDL_Quit();
         return SHX_EIO;
     }
     if (TTF_Init() != 0) {
@@ -46,13 +106,22 @@ int overlay_create(const char *title, int ntracks, struct overlay **out, char *e
         SDL_Quit();
         return SHX_EIO;
     }
+    char font[4096];
+    if (monospace_file(font, sizeof font, err, cap) < 0) {
+        TTF_Quit();
+        SDL_Quit();
+        return SHX_EIO;
+    }
     struct overlay *o = calloc(1, sizeof *o);
     if (o)
         o->hold = calloc((size_t)ntracks + 1, sizeof *o->hold);
-    for (size_t i = 0; o && i < sizeof fonts / sizeof fonts[0] && !o->font; i++)
-        o->font = TTF_OpenFont(fonts[i], FONT_PX);
+    if (o && o->hold)
+        o->font = TTF_OpenFont(font, FONT_PX);
     if (!o || !o->hold || !o->font) {
-        snprintf(err, cap, "no DejaVu Sans Mono font (install fonts-dejavu-core)");
+        if (!o || !o->hold)
+            snprintf(err, cap, "out of memory for the overlay");
+        else
+            snprintf(err, cap, "cannot open the font %s: %s", font, TTF_GetError());
         overlay_destroy(o);
         return SHX_EIO;
     }

@@ -29,8 +29,9 @@ struct overlay_input {
     int track;             /* the selected track */
 };
 
-/* Main. Opens the window (SDL2, SDL2_ttf, a DejaVu font). Errors:
- * SHX_EIO (no display, no font: err says why). */
+/* Main. Opens the window (SDL2, SDL2_ttf, the font fontconfig matches for
+ * "monospace"). Errors: SHX_EIO (no display, no font, or a build without
+ * the overlay, -DSHMIX_GUI=OFF: err says why in one line). */
 int overlay_create(const char *title, int ntracks, struct overlay **out, char *err, size_t cap);
 /* Main. Closes; NULL is a no-op. */
 void overlay_destroy(struct overlay *o);

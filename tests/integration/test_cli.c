@@ -252,6 +252,61 @@ static void test_quiet(void **state)
     assert_one_line("shmix: play: --start: expected seconds >= 0, got \"-1\"");
 }
 
+/* How many times needle occurs in text. */
+static int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* play --gui where there can be no overlay - no display, or a build without
+ * it (-DSHMIX_GUI=OFF) - says why in one line and shows the terminal table
+ * instead, and plays on. */
+static void test_gui_without_overlay_shows_terminal_meters(void **state)
+{
+    (void)state;
+    h_write("g.yaml", "tracks:\n  - file: a.wav\n");
+    unsetenv("DISPLAY");
+    unsetenv("WAYLAND_DISPLAY");
+    const char *argv[] = {SHMIX_BIN, "play", h_path("g.yaml"), "--null", "--duration", "0.5",
+                          "--gui", NULL};
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 30), 0);
+    static const char tail[] = "; showing the meters in the terminal instead";
+    assert_int_equal(count_of(err, tail), 1);
+#if SHMIX_HAS_OVERLAY
+    const char *why = "shmix: no display for the overlay (";
+#else
+    const char *why = "shmix: this shmix was built without the overlay (SHMIX_GUI=OFF)";
+#endif
+    const char *line = strstr(err, why);
+    if (!line || !strstr(line, tail) || memchr(line, '\n', (size_t)(strstr(line, tail) - line)))
+        fail_msg("no one-line notice starting \"%s\" in:\n%s", why, err);
+    assert_non_null(strstr(err, "TRACK"));       /* the terminal table */
+}
+
+/* shmix top reads a running engine's meters (in every build: it needs no
+ * overlay). */
+static void test_top_reads_a_running_engine(void **state)
+{
+    (void)state;
+    h_write("t.yaml", "tracks:\n  - {name: toptrack, file: a.wav}\n");
+    const char *argv[] = {SHMIX_BIN, "play", h_path("t.yaml"), "--null", "--loop",
+                          "--duration", "3", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    h_sleep(1.0);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", p.pid);
+    setenv("SHMIX_TOP_ONCE", "1", 1);
+    int rc = shmix("top", pid, NULL, NULL);
+    unsetenv("SHMIX_TOP_ONCE");
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "toptrack"));
+    assert_int_equal(h_finish(&p, NULL, 0, NULL, 0, 30, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +319,8 @@ int main(void)
         H_TEST(test_double_dash_ends_options),
         H_TEST(test_command_help),
         H_TEST(test_quiet),
+        H_TEST(test_gui_without_overlay_shows_terminal_meters),
+        H_TEST(test_top_reads_a_running_engine),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }

@@ -505,6 +505,9 @@ static int xdotool(const char *keys)
 static void test_overlay_window(void **state)
 {
     (void)state;
+#if !SHMIX_HAS_OVERLAY
+    skip();   /* a -DSHMIX_GUI=OFF build: no overlay to test */
+#endif
     setenv("DISPLAY", display, 1);
     setenv("SHMIX_GUI_SNAPSHOT", h_path("overlay.bmp"), 1);
     const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--loop", "--gui",
@@ -552,6 +555,36 @@ static void test_overlay_window(void **state)
     free(text);
 }
 
+/* Without a font that fontconfig can find, --gui says so in one line and
+ * shows the terminal table (a fontconfig configuration with no font
+ * folders stands in for a machine without fonts). */
+static void test_overlay_without_font(void **state)
+{
+    (void)state;
+#if !SHMIX_HAS_OVERLAY
+    skip();   /* a -DSHMIX_GUI=OFF build: no overlay to test */
+#endif
+    char conf[1024];
+    snprintf(conf, sizeof conf, "<?xml version=\"1.0\"?>\n<fontconfig><cachedir>%s</cachedir>"
+             "</fontconfig>\n", h_path("fc-cache"));
+    h_write("nofonts.conf", conf);
+    h_write("one.yaml", "tracks:\n  - {name: solo1, file: tone.wav}\n");
+    setenv("DISPLAY", display, 1);
+    setenv("FONTCONFIG_FILE", h_path("nofonts.conf"), 1);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("one.yaml"), "--null", "--duration", "1",
+                          "--gui", NULL};
+    int rc = h_run(argv, out, sizeof out, err, sizeof err, 30);
+    unsetenv("FONTCONFIG_FILE");
+    assert_int_equal(rc, 0);
+    const char *want = "shmix: no monospace font for the overlay (fontconfig found none); "
+                       "showing the meters in the terminal instead\n";
+    const char *line = strstr(err, want);
+    if (!line || strstr(line + strlen(want), "showing the meters"))
+        fail_msg("not one notice \"%s\" in:\n%s", want, err);
+    assert_non_null(strstr(err, "TRACK"));
+    assert_non_null(strstr(err, "solo1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +597,7 @@ int main(void)
         H_TEST(test_top_once_json_and_80_columns),
         H_TEST(test_top_skips_names_left_by_killed_engines),
         H_TEST(test_plays_without_dev_shm),
+        H_TEST(test_overlay_without_font),
         H_TEST(test_overlay_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
