@@ -77,7 +77,8 @@ void proc_spawn_attr(posix_spawnattr_t *at)
                                      | POSIX_SPAWN_SETPGROUP);
 }
 
-int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap)
+int proc_spawn(int chan_fd, int memory_mb, const char *name, pid_t *pid, char *err,
+               size_t cap)
 {
     const char *wp = proc_worker_path();
     if (!wp) {
@@ -100,7 +101,7 @@ int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap)
     snprintf(parg, sizeof parg, "%ld", (long)getpid());
     snprintf(marg, sizeof marg, "%d", memory_mb);
     char *argv[] = {(char *)"shmix-worker", (char *)"--fd", fdarg, (char *)"--parent", parg,
-                    (char *)"--memory-mb", marg, NULL};
+                    (char *)"--memory-mb", marg, (char *)"--name", (char *)name, NULL};
 
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;

@@ -21,8 +21,10 @@ const char *proc_worker_path(void);
 void proc_spawn_attr(posix_spawnattr_t *at);
 
 /* Main or supervisor. Starts a worker on channel descriptor chan_fd with an
- * address-space limit of memory_mb. Errors: SHX_ESYS (err says why). */
-int proc_spawn(int chan_fd, int memory_mb, pid_t *pid, char *err, size_t cap);
+ * address-space limit of memory_mb, for track `name` (its process title).
+ * Errors: SHX_ESYS (err says why). */
+int proc_spawn(int chan_fd, int memory_mb, const char *name, pid_t *pid, char *err,
+               size_t cap);
 
 /* Main or supervisor. SIGKILLs the worker's process group. */
 void proc_kill(pid_t pid);

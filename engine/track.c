@@ -41,6 +41,7 @@ static int create_worker(struct track *t, const struct track_config *cfg)
         .nice = cfg->worker_nice,
         .rt_prio = cfg->worker_rt_prio,
         .zygote_index = cfg->worker_index,
+        .name = t->name,
     };
     atomic_store(&t->state, TRACK_STARTING);
     return worker_create(&wc, &t->w);

@@ -27,6 +27,7 @@ _Static_assert(PRIO_WORKER <= CHAN_WORKER_PRIO_MAX,
 struct worker {
     struct worker_config cfg;
     char *load_request;
+    char name[64];
     struct chan *chan;
     _Atomic pid_t pid;            /* 0 when there is no process */
     uint32_t owner;               /* OWN_*; a futex word for worker_wait_back */
@@ -41,6 +42,7 @@ int worker_create(const struct worker_config *c, struct worker **out)
         return SHX_ENOMEM;
     w->cfg = *c;
     w->load_request = strdup(c->load_request);
+    snprintf(w->name, sizeof w->name, "%s", c->name ? c->name : "");
     int rc = w->load_request ? chan_create(c->frames, c->channels, c->batch ? c->batch : 1, &w->chan) : SHX_ENOMEM;
     if (rc < 0) {
         free(w->load_request);
@@ -48,6 +50,7 @@ int worker_create(const struct worker_config *c, struct worker **out)
         return rc;
     }
     w->cfg.load_request = w->load_request;
+    w->cfg.name = w->name;
     *out = w;
     return SHX_OK;
 }
@@ -79,9 +82,11 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
     chan_reset(w->chan);
     atomic_store(&w->kill_reason, NULL);
     pid_t pid = 0;
-    int rc = z ? zygote_spawn(z, w->cfg.zygote_index, w->cfg.memory_mb, &pid, err, cap) : -1;
+    int rc = z ? zygote_spawn(z, w->cfg.zygote_index, w->cfg.memory_mb, w->cfg.name, &pid, err,
+                              cap)
+               : -1;
     if (rc < 0)   /* no zygote, or it failed: start one from scratch */
-        rc = proc_spawn(chan_fd(w->chan), w->cfg.memory_mb, &pid, err, cap);
+        rc = proc_spawn(chan_fd(w->chan), w->cfg.memory_mb, w->cfg.name, &pid, err, cap);
     if (rc < 0)
         return rc;
     atomic_store(&w->pid, pid);

@@ -31,6 +31,7 @@ struct worker_config {
     int nice;                    /* nice value, 0 = leave it */
     int rt_prio;                 /* SCHED_FIFO priority, 0 = time-sharing */
     int zygote_index;            /* its channel's index in the zygote */
+    const char *name;            /* the track's: the process's title (copied) */
 };
 
 enum worker_load {

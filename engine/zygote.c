@@ -4,6 +4,7 @@
 #include "errors.h"
 #include "proc.h"
 #include "tuning.h"
+#include "utf8.h"
 #include "zygote_proto.h"
 
 #include <errno.h>
@@ -125,10 +126,11 @@ void zygote_destroy(struct zygote *z)
     free(z);
 }
 
-int zygote_spawn(struct zygote *z, int index, int memory_mb, pid_t *pid, char *err,
-                 size_t cap)
+int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, pid_t *pid,
+                 char *err, size_t cap)
 {
-    struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, 0};
+    struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, 0, ""};
+    utf8_copy(rq.name, sizeof rq.name, name);
     if (write(z->req, &rq, sizeof rq) != (ssize_t)sizeof rq) {
         snprintf(err, cap, "zygote is gone");
         return SHX_EDEAD;

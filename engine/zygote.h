@@ -21,7 +21,8 @@ int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err
 void zygote_destroy(struct zygote *z);
 /* Main. Clones a worker for channel index with an address-space limit of
  * memory_mb. Errors: SHX_ESYS, SHX_EDEAD (the zygote is gone), SHX_ETIMEOUT. */
-int zygote_spawn(struct zygote *z, int index, int memory_mb, pid_t *pid, char *err,
+int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, pid_t *pid,
+                 char *err,
                  size_t cap);
 
 /* Supervisor. Reaps the zygote if it has died (killed, crashed): no zombie

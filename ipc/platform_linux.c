@@ -3,6 +3,7 @@
 #include "platform.h"
 #include "errors.h"
 #include "units.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -350,8 +351,8 @@ void plat_watch_read(int fd, void (*fn)(void *ctx, int watch, const char *name),
 
 void plat_thread_name(const char *name)
 {
-    char buf[16];
-    snprintf(buf, sizeof buf, "%s", name);
+    char buf[16];   /* the kernel's TASK_COMM_LEN */
+    utf8_copy(buf, sizeof buf, name);
     pthread_setname_np(pthread_self(), buf);
 }
 

@@ -15,11 +15,14 @@
 #define ZYG_REPLY_FD 4          /* and answers here */
 #define ZYG_CHAN_FD0 5          /* channel i is descriptor ZYG_CHAN_FD0 + i */
 
+#define ZYG_NAME_BYTES 64       /* a track name, NUL-terminated */
+
 struct zyg_request {
     uint32_t magic;
     uint32_t index;             /* which channel */
     int32_t memory_mb;          /* the worker's address-space limit */
     uint32_t reserved;
+    char name[ZYG_NAME_BYTES];  /* the track it serves: its process title */
 };
 
 struct zyg_reply {

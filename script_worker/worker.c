@@ -227,6 +227,45 @@ static int run_worker(int fd, pid_t parent, struct pyhost *py)
     return serve(ch, py, parent);
 }
 
+/* The memory of argv and environ's strings, which /proc/PID/cmdline (ps,
+ * top, htop) shows: a worker writes its title there. */
+static char *title_area;
+static size_t title_cap;
+
+extern char **environ;
+
+/* Main, at start: takes the strings of argv and environ (contiguous on
+ * Linux) as room for a title, after copying environ's strings elsewhere
+ * (getenv must keep working). */
+static void claim_title_area(int argc, char **argv)
+{
+    char *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+    for (char **e = environ; e && *e; e++) {
+        if (*e != end)
+            break;   /* not contiguous: the area stops here */
+        end += strlen(*e) + 1;
+        char *copy = strdup(*e);
+        if (copy)
+            *e = copy;
+    }
+    title_area = argv[0];
+    title_cap = (size_t)(end - argv[0]);
+}
+
+/* Names the process after its track, so that ps and top tell workers
+ * apart: "shmix-worker drums" as its command line, "shmix:drums" as its
+ * name (/proc/PID/comm, 15 bytes at most, cut between characters). */
+static void set_title(const char *track)
+{
+    char comm[64];
+    snprintf(comm, sizeof comm, "shmix:%s", track);
+    plat_thread_name(comm);
+    if (!title_area || title_cap < 2)
+        return;
+    memset(title_area, 0, title_cap);
+    snprintf(title_area, title_cap - 1, "shmix-worker %s", track);
+}
+
 static int read_full(int fd, void *buf, size_t n)
 {
     char *p = buf;
@@ -244,8 +283,8 @@ static int read_full(int fd, void *buf, size_t n)
 
 /* In the new worker, just cloned from the zygote: drop everything that was
  * the zygote's and become an ordinary worker for channel `index`. */
-static int become_worker(uint32_t index, uint32_t count, long memory_mb, pid_t parent,
-                         struct pyhost *py)
+static int become_worker(uint32_t index, uint32_t count, long memory_mb, const char *name,
+                         pid_t parent, struct pyhost *py)
 {
     close(ZYG_REQ_FD);
     close(ZYG_REPLY_FD);
@@ -257,7 +296,7 @@ static int become_worker(uint32_t index, uint32_t count, long memory_mb, pid_t p
     if (plat_die_with_parent(parent) != SHX_OK)
         return 1;
     limit_memory(memory_mb);
-    plat_thread_name("shmix-worker");
+    set_title(name);
     return run_worker(ZYG_CHAN_FD0 + (int)index, parent, py);
 }
 
@@ -282,7 +321,8 @@ static int zygote(uint32_t count, pid_t parent)
             long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
             if (pid == 0) {
                 pyhost_after_fork(1);
-                _exit(become_worker(rq.index, count, rq.memory_mb, parent, py));
+                rq.name[sizeof rq.name - 1] = '\0';
+                _exit(become_worker(rq.index, count, rq.memory_mb, rq.name, parent, py));
             }
             pyhost_after_fork(0);
             rp.pid = pid > 0 ? (int32_t)pid : -errno;
@@ -297,6 +337,7 @@ int main(int argc, char **argv)
 {
     int fd = -1;
     long parent = -1, memory_mb = 0, count = -1;
+    const char *name = "";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--fd"))
             fd = atoi(argv[i + 1]);
@@ -306,6 +347,8 @@ int main(int argc, char **argv)
             memory_mb = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--zygote"))
             count = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--name"))
+            name = argv[i + 1];
         else
             usage_exit();
     }
@@ -313,13 +356,16 @@ int main(int argc, char **argv)
         usage_exit();
     if (plat_die_with_parent((pid_t)parent) != SHX_OK)
         return 1;
+    claim_title_area(argc, argv);
     contain_process();
     int status;
     if (count >= 0) {
         status = zygote((uint32_t)count, (pid_t)parent);
     } else {
         limit_memory(memory_mb);
-        plat_thread_name("shmix-worker");
+        char track[64];
+        snprintf(track, sizeof track, "%s", name);   /* the title overwrites argv */
+        set_title(track);
         status = run_worker(fd, (pid_t)parent, NULL);
     }
     /* Skip Py_Finalize on the way out: it can run arbitrary script code

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include "harness.h"
 
 static char out[16384], err[16384];
@@ -252,6 +254,125 @@ static void test_quiet(void **state)
     assert_one_line("shmix: play: --start: expected seconds >= 0, got \"-1\"");
 }
 
+/* Strings may be plain, 'single' or "double" quoted in every key that
+ * takes one - and in the keys themselves; on_fault: "mute" is mute. */
+static void test_quoted_strings(void **state)
+{
+    (void)state;
+    h_write("quoted.yaml",
+            "\"sample_rate\": 48000\n'tracks':\n"
+            "  - \"name\": 'single'\n    'file': \"a.wav\"\n"
+            "    \"script\": '" SHMIX_TEST_SCRIPTS "/raise.py'\n    'on_fault': \"mute\"\n"
+            "  - {name: \"double\", file: 'a.wav', on_fault: 'bypass'}\n");
+    const char *argv[] = {SHMIX_BIN, "render", h_path("quoted.yaml"), "-o", h_path("q.wav"),
+                          "--stats", "-", NULL};
+    /* raise.py never delivers a block: exit 1, but the session loaded. */
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 1);
+    const char *t = h_track(out, "single");
+    assert_true(h_num(t, "faulted_blocks") > 0);
+    assert_true(h_is_null(t, "peak_dbfs"));          /* muted while faulted */
+    assert_false(h_is_null(h_track(out, "double"), "peak_dbfs"));
+    /* Where YAML itself makes a quoted scalar a string, it is one. */
+    h_write("qbool.yaml", "tracks:\n  - {file: a.wav, mute: \"true\"}\n");
+    assert_int_equal(shmix("check", h_path("qbool.yaml"), NULL, NULL), 2);
+    assert_non_null(strstr(err, "tracks[0].mute: expected true or false, got \"true\""));
+}
+
+/* params reach Python as a YAML reader understands them (checked inside
+ * the script, value by value and type by type); a key that is not a string
+ * or a number too large to carry is a load error at FILE:LINE:COL. */
+static void test_params_as_yaml_reads_them(void **state)
+{
+    (void)state;
+    h_write("params.yaml",
+            "tracks:\n  - file: a.wav\n    script: " SHMIX_TEST_SCRIPTS "/param_types.py\n"
+            "    params:\n"
+            "      half: .5\n      plus: +2\n      exp: 1.5e+3\n      octal_looking: 007\n"
+            "      nothing: ~\n      quoted_num: \"007\"\n      quoted_bool: 'true'\n"
+            "      yes: true\n      hex: 0x1F\n      oct: 0o17\n      neg_inf: -.inf\n"
+            "      big: 12345678901234567890123\n      neg: -42\n      float_dot: 1.\n"
+            "      word: yes\n      list: [1, 2.0, x, null]\n"
+            "      nested: {a: {b: [True, FALSE]}, c: d}\n");
+    if (shmix("check", h_path("params.yaml"), NULL, NULL) != 0)
+        fail_msg("the script saw other params:\n%s", err);
+    h_write("key.yaml", "tracks:\n  - file: a.wav\n    params: {1: one}\n");
+    assert_int_equal(shmix("check", h_path("key.yaml"), NULL, NULL), 2);
+    char want[600];
+    snprintf(want, sizeof want, "shmix: %s:3:14: tracks[0].params: keys must be strings, "
+             "got \"1\"", h_path("key.yaml"));
+    assert_one_line(want);
+    h_write("huge.yaml", "tracks:\n  - file: a.wav\n    params: {x: 0x1FFFFFFFFFFFFFFFFFFF}\n");
+    assert_int_equal(shmix("check", h_path("huge.yaml"), NULL, NULL), 2);
+    assert_non_null(strstr(err, "huge.yaml:3:17: tracks[0].params: 0x1FFFFFFFFFFFFFFFFFFF: "
+                                "not a number shmix can carry"));
+}
+
+/* check names the broken script by its path. */
+static void test_check_names_the_script(void **state)
+{
+    (void)state;
+    h_write("np.yaml", "tracks:\n  - {file: a.wav, script: " SHMIX_TEST_SCRIPTS
+                       "/no_process.py}\n");
+    assert_int_equal(shmix("check", h_path("np.yaml"), NULL, NULL), 2);
+    char want[600];
+    snprintf(want, sizeof want, "shmix: %s:2:27: tracks[0].script: " SHMIX_TEST_SCRIPTS
+             "/no_process.py: TypeError: the script defines no process(block) function",
+             h_path("np.yaml"));
+    char *last = err + strlen(err) - 1;   /* the traceback first, the verdict last */
+    *last = '\0';
+    last = strrchr(err, '\n');
+    assert_string_equal(last ? last + 1 : err, want);
+}
+
+/* The text of /proc/PID/FILE with NULs as spaces, in a static buffer. */
+static const char *proc_text(int pid, const char *file)
+{
+    static char buf[512];
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    while (n > 0 && (buf[n - 1] == '\0' || buf[n - 1] == '\n'))
+        n--;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = buf[i] ? buf[i] : ' ';
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Workers are named after their tracks in ps and top: comm
+ * "shmix:drums", command line "shmix-worker drums" - cloned from the
+ * zygote and started cold alike. */
+static void test_worker_names(void **state)
+{
+    (void)state;
+    h_write("names.yaml", "tracks:\n  - {name: drums, file: a.wav, script: " SHMIX_TEST_SCRIPTS
+                          "/double.py}\n");
+    for (int cold = 0; cold < 2; cold++) {
+        if (cold)
+            setenv("SHMIX_COLD_START", "1", 1);
+        const char *argv[] = {SHMIX_BIN, "play", h_path("names.yaml"), "--null", "--loop",
+                              "--duration", "3", "--stats", h_path("names.jsonl"),
+                              "--stats-interval", "0.2", NULL};
+        struct h_proc p;
+        h_start(argv, &p);
+        unsetenv("SHMIX_COLD_START");
+        h_sleep(1.2);
+        char *text = h_slurp(h_path("names.jsonl"));
+        assert_non_null(text);
+        char *v[64];
+        int n = h_lines(text, v, 64);
+        int pid = (int)h_num(h_track(v[n - 1], "drums"), "pid");
+        free(text);
+        assert_string_equal(proc_text(pid, "comm"), "shmix:drums");
+        assert_string_equal(proc_text(pid, "cmdline"), "shmix-worker drums");
+        kill(p.pid, SIGINT);
+        assert_int_equal(h_finish(&p, NULL, 0, NULL, 0, 30, NULL), 0);
+    }
+}
+
 /* How many times needle occurs in text. */
 static int count_of(const char *text, const char *needle)
 {
@@ -321,6 +442,10 @@ int main(void)
         H_TEST(test_quiet),
         H_TEST(test_gui_without_overlay_shows_terminal_meters),
         H_TEST(test_top_reads_a_running_engine),
+        H_TEST(test_quoted_strings),
+        H_TEST(test_params_as_yaml_reads_them),
+        H_TEST(test_check_names_the_script),
+        H_TEST(test_worker_names),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }
