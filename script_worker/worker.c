@@ -120,11 +120,9 @@ static void contain_process(void)
 {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
-    /* Non-dumpable and without capabilities, before any script runs (the
-     * zygote's clones inherit both): a script, even one run by root, cannot
-     * open the engine's or another worker's channel through /proc, nor
-     * raise the limits the engine sets on it (docs/reliability.md). */
-    plat_confine_worker(CHAN_WORKER_PRIO_MAX);
+    /* Non-dumpable from the start: nothing reaches the zygote's channels
+     * through /proc. A worker confines itself further (become_script_host). */
+    plat_no_dump();
     /* Before the engine can make this process (or, in the zygote, the
      * workers cloned from it, which inherit the handler) real-time. */
     struct sigaction sa;
@@ -266,6 +264,19 @@ static void set_title(const char *track)
     snprintf(title_area, title_cap - 1, "shmix-worker %s", track);
 }
 
+/* Worker, just before it serves its channel: every process its script
+ * starts is contained (a PID namespace that dies with the worker), then
+ * the worker gives up its capabilities, so that a script, even one run by
+ * root, cannot open the engine's or another worker's channel through
+ * /proc, nor raise the limits the engine sets on it
+ * (docs/reliability.md). In this order: the namespace takes
+ * CAP_SYS_ADMIN. */
+static void become_script_host(void)
+{
+    plat_contain_children();   /* without the rights: uncontained, as before */
+    plat_confine_worker(CHAN_WORKER_PRIO_MAX);
+}
+
 static int read_full(int fd, void *buf, size_t n)
 {
     char *p = buf;
@@ -297,6 +308,7 @@ static int become_worker(uint32_t index, uint32_t count, long memory_mb, const c
         return 1;
     limit_memory(memory_mb);
     set_title(name);
+    become_script_host();
     return run_worker(ZYG_CHAN_FD0 + (int)index, parent, py);
 }
 
@@ -366,6 +378,7 @@ int main(int argc, char **argv)
         char track[64];
         snprintf(track, sizeof track, "%s", name);   /* the title overwrites argv */
         set_title(track);
+        become_script_host();
         status = run_worker(fd, (pid_t)parent, NULL);
     }
     /* Skip Py_Finalize on the way out: it can run arbitrary script code

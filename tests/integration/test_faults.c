@@ -624,6 +624,58 @@ static void test_engine_killed(void **state)
     assert_int_equal(alive, 0);
 }
 
+/* The pids spawner.py wrote (one line each); returns how many. */
+static int spawned(const char *file, int *pids, int max)
+{
+    char *text = h_slurp(h_path(file));
+    int n = 0;
+    for (char *s = text; s && *s && n < max;) {
+        pids[n++] = (int)strtol(s, &s, 10);
+        s += *s == '\n';
+    }
+    free(text);
+    return n;
+}
+
+/* Waits up to 1 s for every pid in pids to be gone; returns how many live. */
+static int still_alive(const int *pids, int n)
+{
+    int alive = n;
+    for (double t0 = h_now(); alive && h_now() - t0 < 1.0; h_sleep(0.01)) {
+        alive = 0;
+        for (int i = 0; i < n; i++)
+            alive += h_alive(pids[i]);
+    }
+    return alive;
+}
+
+/* A script starts `sleep 600` detached in a session of its own (as a
+ * daemon would): it does not outlive its worker, neither after a restart
+ * (the worker crashes) nor after the engine is killed with SIGKILL. */
+static void test_script_processes_are_contained(void **state)
+{
+    (void)state;
+    unlink(h_path("spawned.txt"));
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "sample_rate: 48000\ntracks:\n  - {name: sp, file: tone.wav, script: " S
+             "/spawner.py, params: {pidfile: %s, crash_after: 60}}\n", h_path("spawned.txt"));
+    h_write("spawn.yaml", yaml);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("spawn.yaml"), "--null", "--loop", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    int pids[8], n = 0;
+    for (double t0 = h_now(); n < 2 && h_now() - t0 < 10; h_sleep(0.05))
+        n = spawned("spawned.txt", pids, 8);   /* one per start: the first and the restart */
+    assert_true(n >= 2);
+    assert_int_equal(still_alive(pids, 1), 0);   /* the first worker's, after its crash */
+    assert_true(h_alive(pids[1]));               /* the running worker's is there */
+    kill(p.pid, SIGKILL);
+    h_finish(&p, out, sizeof out, err, sizeof err, 10, NULL);
+    n = spawned("spawned.txt", pids, 8);
+    assert_int_equal(still_alive(pids, n), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +699,7 @@ int main(void)
         H_TEST(test_no_descriptors_leak_into_workers),
         H_TEST(test_chaos),
         H_TEST(test_engine_killed),
+        H_TEST(test_script_processes_are_contained),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
