@@ -230,11 +230,6 @@ void engine_destroy(struct engine *e)
     for (int i = 0; i < e->ntracks; i++)
         track_destroy(e->tracks[i]);
     zygote_destroy(e->zygote);
-    /* The workers are gone: what they left (their namespaces' reapers and
-     * the processes those took down) is ours to reap (main.c made the
-     * engine a subreaper). */
-    if (e->tracks)
-        plat_reap_all(plat_now_ns() + REAP_STRAYS_NS);
     free(e->mute);
     free(e->solo);
     free(e->tracks);

@@ -173,8 +173,6 @@ int main(int argc, char **argv)
     /* Nobody but root with CAP_SYS_PTRACE reads or writes our memory or our
      * descriptors (the tracks' channels) through /proc: not the workers. */
     plat_no_dump();
-    /* What a dead worker's script left behind comes back to us to reap. */
-    plat_become_subreaper();
 
     int status = program_option(argc, argv);
     if (status >= 0)

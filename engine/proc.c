@@ -144,6 +144,8 @@ void proc_describe(int status, char *why, size_t cap)
             snprintf(why, cap, "%s", name);
         else
             snprintf(why, cap, "signal %d (%s)", sig, strsignal(sig));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_ABORTED) {
+        snprintf(why, cap, "abort");
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_NO_MEMORY) {
         snprintf(why, cap, "out of memory (worker_memory_mb)");
     } else if (WIFEXITED(status)) {

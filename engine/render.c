@@ -155,7 +155,7 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
         snprintf(err, cap, "interrupted; %s not written", o->out_path);
     if (o->stats && out)   /* not when the render never started */
         final_stats(&b, o, t0, rc);
-    if (rc == SHX_OK)      /* after the stats line: it reads the same counters */
+    if (rc == SHX_OK && b.nblocks > 0)   /* after the stats line: it reads the same counters */
         rc = verdict(&b, o->strict);
     outfile_destroy(out);
     free(b.mix);

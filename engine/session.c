@@ -308,6 +308,10 @@ static int put_number(struct loader *L, yaml_node_t *n, const char *path, struct
 static int put_scalar(struct loader *L, yaml_node_t *n, const char *path, struct json *j)
 {
     const char *v = scalar(n);
+    if (strlen(v) > PARAMS_MAX) {   /* never converted: the text would be too long anyway */
+        fail(L, n, path, "longer than %d bytes as JSON", PARAMS_MAX);
+        return 0;
+    }
     if (!plain(n))
         return json_str(j, v);
     if (is_null(v))

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 
@@ -310,24 +309,6 @@ static int busy(struct supervisor *s)
     return 0;
 }
 
-/* Reaps the engine's children that are neither a worker nor the zygote:
- * what a dead worker left behind (the reaper of its PID namespace, the
- * zombies of the processes its script started), reparented to the engine
- * (plat_become_subreaper). Only this thread spawns workers once it runs,
- * so a new worker is always known before it can show up here. */
-static void reap_strays(struct supervisor *s)
-{
-    pid_t kids[256];
-    int n = plat_children(kids, 256);
-    for (int i = 0; i < n; i++) {
-        int known = kids[i] == zygote_pid(s->z);
-        for (int j = 0; j < s->n && !known; j++)
-            known = s->slots[j].w && worker_pid(s->slots[j].w) == kids[i];
-        if (!known)
-            waitpid(kids[i], NULL, WNOHANG);
-    }
-}
-
 static void *supervisor_main(void *arg)
 {
     struct supervisor *s = arg;
@@ -352,7 +333,6 @@ static void *supervisor_main(void *arg)
             fprintf(stderr, "shmix: the zygote died; workers start without it from now on\n");
         for (int i = 0; i < s->n; i++)
             step(s, &s->slots[i]);
-        reap_strays(s);
     }
     free(fds);
     return NULL;

@@ -330,7 +330,8 @@ static void await_room(struct track *t, uint32_t n, uint32_t ahead, uint32_t ref
         return;
     uint32_t want = n > refill ? n : refill;
     while (ring_fill(t->ring) + want > ahead && !atomic_load(&t->stop))
-        ring_wait_space(t->ring, t->cfg.ring_slots - ahead + want, 0);
+        ring_wait_space(t->ring, t->cfg.ring_slots - ahead + want,
+                        plat_now_ns() + STOP_POLL_NS);   /* a lost wake-up: look again */
 }
 
 void *track_main(void *arg)

@@ -89,7 +89,6 @@
 #define WORKER_POLL_NS MS_NS(50)    /* start-up: look for a dead worker this often */
 #define WORKER_QUIT_NS MS_NS(200)   /* a clean QUIT before the kill */
 #define WORKER_REAP_MS 500          /* an exit after QUIT or a kill */
-#define REAP_STRAYS_NS MS_NS(500)   /* at exit: what the workers' scripts left */
 #define LOAD_TIMEOUT_NS S_NS(10)    /* a (re)started script must set up within this */
 #define QUICK_LOAD_NS MS_NS(20)     /* wait this long for a load before polling it */
 #define RELOAD_DEBOUNCE_NS MS_NS(30)  /* editors write a file in several steps */

@@ -39,6 +39,9 @@ SHX_ERRORS(X)
 
 /* The exit status of a worker that ran out of its address-space limit. */
 #define SHX_EXIT_NO_MEMORY 86
+/* The exit status of a worker whose script called abort() where the
+ * signal itself cannot end it (the init of a PID namespace). */
+#define SHX_EXIT_ABORTED 87
 
 /* Any thread. The message for code rc (0 or negative); never NULL. */
 const char *shx_strerror(int rc);

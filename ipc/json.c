@@ -61,7 +61,8 @@ int json_str(struct json *j, const char *s)
             /* Whole UTF-8 characters pass; a byte that is not part of one
              * (a name in Latin-1, a cut made elsewhere) becomes U+FFFD, so
              * the text is always valid UTF-8 JSON. */
-            size_t n = utf8_seq((const unsigned char *)s, strlen(s));
+            /* At most 4 bytes to look at; the NUL ends a cut sequence. */
+            size_t n = utf8_seq((const unsigned char *)s, strnlen(s, 4));
             if (n == 0)
                 json_raw(j, "\xef\xbf\xbd", 3);
             else

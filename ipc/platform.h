@@ -79,31 +79,6 @@ struct timespec plat_timespec(uint64_t ns);
  * above all. Returns 0 or SHX_ESYS. */
 int plat_no_dump(void);
 
-/* Worker, at start, before any script runs (and before it starts threads).
- * Contains every process the script will start, however it detaches
- * (setsid, a double fork): the worker's children go into a PID namespace
- * of their own, whose init is a small reaper process that dies with the
- * worker - and when a namespace's init dies, the kernel kills everything
- * in it. So nothing a script starts outlives its worker, whether the
- * worker is restarted, killed, or dies with a SIGKILLed engine. Needs
- * CAP_SYS_ADMIN or unprivileged user namespaces (then a user namespace
- * mapping the worker's own uid is made too). Returns 0, or SHX_ESYS when
- * neither is allowed (the worker runs uncontained). */
-int plat_contain_children(void);
-
-/* Engine, at start. Orphans among its descendants (what a dead worker
- * left: the reaper of its namespace, the zombies of what a script started)
- * become the engine's children rather than init's, so the engine reaps
- * them (plat_children). Returns 0 or SHX_ESYS. */
-int plat_become_subreaper(void);
-/* Main, at the end, with no worker left. Reaps every child until none is
- * left or deadline_ns (CLOCK_MONOTONIC): the reapers of the workers'
- * namespaces finish only once the processes they took down are reaped. */
-void plat_reap_all(uint64_t deadline_ns);
-/* Supervisor. The calling process's children (every thread's), at most
- * max. Returns how many. */
-int plat_children(pid_t *out, int max);
-
 /* Worker (and zygote), at start, before any script runs. Makes the process
  * non-dumpable (plat_no_dump), allows it SCHED_FIFO up to rtprio_max on its
  * own (RLIMIT_RTPRIO: stepping back up after SIGXCPU), then gives up every
@@ -122,6 +97,10 @@ int plat_die_with_parent(pid_t parent);
 
 /* Any thread. True while process `parent` is still our parent. */
 int plat_parent_alive(pid_t parent);
+/* Zygote, at start. From now on plat_parent_alive asks a pidfd of parent
+ * (inherited by clones), which works from inside a PID namespace, where
+ * getppid() is 0. Returns 0, or SHX_ESYS (then getppid() is used). */
+int plat_watch_parent(pid_t parent);
 
 /* Any thread. Opens a descriptor that becomes readable when process pid
  * exits (Linux: pidfd). Returns the descriptor or SHX_ESYS. */

@@ -206,8 +206,26 @@ int plat_die_with_parent(pid_t parent)
     return plat_parent_alive(parent) ? SHX_OK : SHX_EDEAD;
 }
 
+/* A pidfd of the engine, where the process watches it that way (a worker
+ * in a PID namespace of its own cannot see its parent's pid). */
+static int parent_pidfd = -1;
+
+int plat_watch_parent(pid_t parent)
+{
+#ifdef SYS_pidfd_open
+    parent_pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
+#endif
+    return parent_pidfd >= 0 && plat_parent_alive(parent) ? SHX_OK : SHX_ESYS;
+}
+
 int plat_parent_alive(pid_t parent)
 {
+    if (parent_pidfd >= 0) {
+        /* Readable once the process has ended; polling, unlike
+         * pidfd_send_signal, works from a descendant PID namespace. */
+        struct pollfd p = {parent_pidfd, POLLIN, 0};
+        return poll(&p, 1, 0) == 0;
+    }
     return getppid() == parent;
 }
 
@@ -386,107 +404,5 @@ void plat_confine_worker(int rtprio_max)
     if (syscall(SYS_capset, &hdr, caps) != 0 && keep >= 0) {
         memset(caps, 0, sizeof caps);   /* CAP_SYS_NICE was not ours: drop all */
         syscall(SYS_capset, &hdr, caps);
-    }
-}
-
-/* The reaper: pid 1 of a worker's PID namespace. It reaps what is
- * orphaned there and ends when the worker does (its pidfd becomes
- * readable; PR_SET_PDEATHSIG covers the same at once) - and with it, by
- * the kernel's hand, every process in the namespace. */
-static void reaper(int worker_pidfd)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    prctl(PR_SET_NAME, "shmix-reaper");
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    for (int fd = 0; fd < 3 && null >= 0; fd++)
-        dup2(null, fd);
-    /* Nothing of the worker's (its channel, its pipes) stays open here. */
-    if (dup2(worker_pidfd, 3) == 3) {
-        worker_pidfd = 3;
-        close_range(4, ~0u, 0);
-    }
-    for (;;) {
-        struct pollfd p = {worker_pidfd, POLLIN, 0};
-        if (poll(&p, 1, 1000) != 0 && (p.revents || errno != EINTR))
-            _exit(0);   /* the worker has ended (or the pidfd broke): so do we */
-        while (waitpid(-1, NULL, WNOHANG) > 0)
-            ;
-    }
-}
-
-/* A user namespace mapping only our own uid and gid, for a PID namespace
- * without CAP_SYS_ADMIN. */
-static int enter_user_namespace(void)
-{
-    uid_t uid = getuid();
-    gid_t gid = getgid();
-    if (unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0)
-        return -1;
-    char line[64];
-    int ok = 1;
-    const char *files[] = {"/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map"};
-    for (int i = 0; i < 3 && ok; i++) {
-        int n = i == 0 ? snprintf(line, sizeof line, "deny")
-              : snprintf(line, sizeof line, "%u %u 1", i == 1 ? uid : gid, i == 1 ? uid : gid);
-        int fd = open(files[i], O_WRONLY | O_CLOEXEC);
-        ok = fd >= 0 && write(fd, line, (size_t)n) == n;
-        if (fd >= 0)
-            close(fd);
-    }
-    return ok ? 0 : -1;
-}
-
-int plat_contain_children(void)
-{
-    int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    if (self < 0)
-        return SHX_ESYS;
-    if (unshare(CLONE_NEWPID) != 0 && enter_user_namespace() != 0) {
-        close(self);
-        return SHX_ESYS;
-    }
-    pid_t pid = fork();   /* the namespace's pid 1 */
-    if (pid == 0)
-        reaper(self);
-    close(self);
-    return pid > 0 ? SHX_OK : SHX_ESYS;
-}
-
-int plat_become_subreaper(void)
-{
-    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? SHX_OK : SHX_ESYS;
-}
-
-int plat_children(pid_t *out, int max)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *de;
-    while (d && n < max && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/task/%.20s/children", de->d_name);
-        FILE *f = fopen(path, "re");
-        long pid;
-        while (f && n < max && fscanf(f, "%ld", &pid) == 1)
-            out[n++] = (pid_t)pid;
-        if (f)
-            fclose(f);
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
-void plat_reap_all(uint64_t deadline_ns)
-{
-    for (;;) {
-        pid_t r = waitpid(-1, NULL, WNOHANG);
-        if (r > 0)
-            continue;
-        if (r < 0 || plat_now_ns() >= deadline_ns)
-            return;   /* no child left (ECHILD), or out of time */
-        plat_sleep_ns(MS_NS(2));
     }
 }

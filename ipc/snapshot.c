@@ -99,6 +99,24 @@ void snapshot_write(struct snapshot_writer *w, const struct snapshot *next)
     __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
+/* Another process's bytes: bounded counts, NUL-terminated strings, a
+ * usable rate, whatever it wrote. */
+static void terminate(struct snapshot *o)
+{
+    if (o->ntracks > SNAPSHOT_MAX_TRACKS)
+        o->ntracks = SNAPSHOT_MAX_TRACKS;
+    o->state[sizeof o->state - 1] = o->session[sizeof o->session - 1] = '\0';
+    if (o->sample_rate <= 0 || o->block_size <= 0) {
+        o->sample_rate = 48000;
+        o->block_size = 256;
+    }
+    for (uint32_t i = 0; i < o->ntracks; i++) {
+        struct snapshot_track *t = &o->tracks[i];
+        t->name[sizeof t->name - 1] = t->state[sizeof t->state - 1] = '\0';
+        t->last_error[sizeof t->last_error - 1] = '\0';
+    }
+}
+
 static int read_consistent(const struct snapshot *s, struct snapshot *out)
 {
     for (int tries = 0; tries < READ_TRIES; tries++) {
@@ -108,8 +126,7 @@ static int read_consistent(const struct snapshot *s, struct snapshot *out)
         memcpy(out, s, sizeof *out);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == a) {
-            if (out->ntracks > SNAPSHOT_MAX_TRACKS)   /* another process's bytes: check */
-                out->ntracks = SNAPSHOT_MAX_TRACKS;
+            terminate(out);
             return SHX_OK;
         }
     }

@@ -74,7 +74,9 @@ static void put_track(struct json *j, struct track_interval *p, const struct sna
     }
     json_put(j, "{\"name\": ");
     json_str(j, t->name);
-    json_fmt(j, ", \"state\": \"%s\", \"pid\": ", t->state);
+    json_put(j, ", \"state\": ");
+    json_str(j, t->state);   /* another engine's bytes (top --json): escaped */
+    json_put(j, ", \"pid\": ");
     if (t->pid)
         json_fmt(j, "%d", t->pid);
     else

@@ -264,16 +264,30 @@ static void set_title(const char *track)
     snprintf(title_area, title_cap - 1, "shmix-worker %s", track);
 }
 
-/* Worker, just before it serves its channel: every process its script
- * starts is contained (a PID namespace that dies with the worker), then
- * the worker gives up its capabilities, so that a script, even one run by
- * root, cannot open the engine's or another worker's channel through
- * /proc, nor raise the limits the engine sets on it
- * (docs/reliability.md). In this order: the namespace takes
- * CAP_SYS_ADMIN. */
+/* abort() in the init of a PID namespace: a signal a process sends itself
+ * with the default action is ignored there, and glibc's abort() would end
+ * in a segfault; the worker says "abort" with an exit status instead. */
+static void on_abort(int sig)
+{
+    (void)sig;
+    _exit(SHX_EXIT_ABORTED);
+}
+
+/* Worker, just before it serves its channel: it gives up its
+ * capabilities, so that a script, even one run by root, cannot open the
+ * engine's or another worker's channel through /proc, nor raise the
+ * limits the engine sets on it (docs/reliability.md). A worker that is
+ * the init of a PID namespace of its own (cloned so by the zygote: every
+ * process its script starts dies with it) reports abort() itself. */
 static void become_script_host(void)
 {
-    plat_contain_children();   /* without the rights: uncontained, as before */
+    if (getpid() == 1) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_abort;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGABRT, &sa, NULL);
+    }
     plat_confine_worker(CHAN_WORKER_PRIO_MAX);
 }
 
@@ -321,6 +335,9 @@ static int zygote(uint32_t count, pid_t parent)
         return 1;
     }
     plat_thread_name("shmix-zygote");
+    /* Its clones watch the engine through a pidfd: from inside a PID
+     * namespace of their own getppid() says 0. */
+    plat_watch_parent(parent);
     struct zyg_request rq;
     /* EOF on the request pipe means the engine is gone or done. */
     while (read_full(ZYG_REQ_FD, &rq, sizeof rq) == 0) {
@@ -330,7 +347,14 @@ static int zygote(uint32_t count, pid_t parent)
              * because the zygote is single-threaded (no lock can be held
              * by another thread), and Python is told around it. */
             pyhost_before_fork();
-            long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+            /* Each worker is the init of a PID namespace of its own: when it
+             * dies - restarted, killed, or with a SIGKILLed engine - the
+             * kernel kills every process its script started, setsid() or
+             * not. Without CAP_SYS_ADMIN, an uncontained clone. */
+            long pid = syscall(SYS_clone, CLONE_PARENT | CLONE_NEWPID | SIGCHLD, NULL, NULL,
+                               NULL, 0);
+            if (pid < 0 && (errno == EPERM || errno == EINVAL))
+                pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
             if (pid == 0) {
                 pyhost_after_fork(1);
                 rq.name[sizeof rq.name - 1] = '\0';
