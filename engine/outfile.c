@@ -100,6 +100,8 @@ static int link_anonymous(struct outfile *f)
         if (errno != EEXIST)
             break;
     }
+    free(f->tmp);   /* the last name tried is somebody else's: never unlink it */
+    f->tmp = NULL;
     return -1;
 }
 

@@ -31,6 +31,10 @@
  * this long, still within their slack. A worker that stepped down never
  * reaches it: time-shared CPU time does not count. */
 #define WORKER_RTTIME_HARD_US 30000u
+/* The kernel checks RLIMIT_RTTIME on its ticks (HZ=250 here: 4 ms): the
+ * soft limit fires after 5 ticks (20 ms), the hard one after 8 (32 ms),
+ * leaving 3 ticks for the SIGXCPU handler. A kernel with HZ=100 needs the
+ * hard limit raised to about 45 ms, or it kills before it warns. */
 
 /* ---- Play: render-ahead, batches, the disk ---- */
 
