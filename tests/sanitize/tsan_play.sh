@@ -18,10 +18,10 @@ sed -i "s#\.\./scripts/#scripts/#g" "$tmp/demo.yaml"
     --stats-interval 0.2 >"$tmp/out.txt" 2>"$tmp/err.txt" &
 pid=$!
 sleep 2
-victim=$(pgrep -P "$pid" -x shmix-worker | head -n 1 || true)
+victim=$(pgrep -P "$pid" -f "^shmix-worker " | head -n 1 || true)
 [[ -n $victim ]] && kill -9 "$victim"
 sleep 1
-victim=$(pgrep -P "$pid" -x shmix-worker | head -n 1 || true)
+victim=$(pgrep -P "$pid" -f "^shmix-worker " | head -n 1 || true)
 [[ -n $victim ]] && kill -9 "$victim"
 touch "$tmp"/scripts/*.py
 rc=0
