@@ -131,7 +131,7 @@ foreign_now() {   # prints "PID:COMM ..." of other people's competing processes
         END {
             for (q in comm) {
                 if (index(mine, " " q " ")) continue
-                hit = comm[q] ~ /^(shmix|shmix-worker|jackd|ctest|test_.*|cc1|cc1plus|ld|collect2|make|gmake|cmake|sox)$/ \
+                hit = comm[q] ~ /^(shmix|shmix-worker|shmix:.*|jackd|ctest|test_.*|cc1|cc1plus|ld|collect2|make|gmake|cmake|sox)$/ \
                       || args[q] ~ /bench_roundtrip|bench_render|bench_tracks/
                 if (!hit) continue
                 ours = 0
