@@ -2,6 +2,7 @@
 #include "snapshot.h"
 #include "errors.h"
 #include "platform.h"
+#include "units.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #define SNAPSHOT_MAGIC 0x4d58484du   /* "MHXM" */
 #define SNAPSHOT_VERSION 2u   /* 2: published_ns */
 #define READ_TRIES 1000               /* a writer that keeps writing: give up */
+#define READ_PAUSE_NS US_NS(50)       /* between tries: at most 50 ms in all */
 #define MAX_FOUND 16                  /* engines `shmix top` lists */
 
 struct snapshot_writer {
@@ -117,9 +119,16 @@ static void terminate(struct snapshot *o)
     }
 }
 
+/* A reader never blocks the writer; it waits for it instead: a write of
+ * the whole snapshot (~220 KB) takes tens of microseconds, longer on a
+ * loaded machine or in a sanitizer build, so a reader that finds one in
+ * progress sleeps a little and looks again (READ_TRIES x READ_PAUSE_NS at
+ * most). Readers are never real-time threads. */
 static int read_consistent(const struct snapshot *s, struct snapshot *out)
 {
     for (int tries = 0; tries < READ_TRIES; tries++) {
+        if (tries)
+            plat_sleep_ns(READ_PAUSE_NS);
         uint32_t a = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
         if (a & 1)
             continue;
