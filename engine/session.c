@@ -148,15 +148,15 @@ static int get_int(struct loader *L, const yaml_node_t *n, const char *path,
     return (int)d;
 }
 
+/* What a plain or quoted scalar is as YAML reads it (see scalar_kind). */
+enum scalar_kind { SK_STRING, SK_NULL, SK_TRUE, SK_FALSE, SK_INF, SK_NAN, SK_NUMBER };
+static enum scalar_kind scalar_kind(const yaml_node_t *n);
+
 static int get_bool(struct loader *L, const yaml_node_t *n, const char *path)
 {
-    const char *v = scalar(n);
-    if (v && plain(n)) {
-        if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
-            return 1;
-        if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))
-            return 0;
-    }
+    enum scalar_kind k = n->type == YAML_SCALAR_NODE ? scalar_kind(n) : SK_STRING;
+    if (k == SK_TRUE || k == SK_FALSE)
+        return k == SK_TRUE;
     char g[80];
     got(n, g, sizeof g);
     fail(L, n, path, "expected true or false, got %s", g);
@@ -300,11 +300,35 @@ static int put_number(struct loader *L, yaml_node_t *n, const char *path, struct
     return json_put(j, buf) && (strpbrk(buf, ".e") || json_put(j, ".0"));   /* still a float */
 }
 
-/* A scalar as a YAML reader resolves it (the core schema of YAML 1.2):
- * quoted scalars are strings; plain ones may be null, a bool, an int
- * (decimal, 0o octal, 0x hex), a float (.5, 1.5e+3, .inf, .nan) or else a
- * string. So `.5`, `+2`, `1.5e+3`, `007` and `~` reach Python as 0.5, 2,
- * 1500.0, 7 and None, as yaml.safe_load would give them. */
+/* What a scalar is, as a YAML reader resolves it (the core schema of YAML
+ * 1.2): quoted scalars are strings; plain ones may be null, a bool, an
+ * int (decimal, 0o octal, 0x hex), a float (.5, 1.5e+3, .inf, .nan) or
+ * else a string. */
+static enum scalar_kind scalar_kind(const yaml_node_t *n)
+{
+    const char *v = scalar(n);
+    if (!v || !plain(n))
+        return SK_STRING;
+    if (is_null(v))
+        return SK_NULL;
+    if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
+        return SK_TRUE;
+    if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))
+        return SK_FALSE;
+    const char *u = v + (*v == '-' || *v == '+');
+    if (!strcmp(u, ".inf") || !strcmp(u, ".Inf") || !strcmp(u, ".INF"))
+        return SK_INF;
+    if (!strcmp(v, ".nan") || !strcmp(v, ".NaN") || !strcmp(v, ".NAN"))
+        return SK_NAN;
+    if (is_float(v) || ((v[0] == '0' && (v[1] == 'o' || v[1] == 'x'))
+                        && all_of(v + 2, v[1] == 'o' ? "01234567" : "0123456789abcdefABCDEF")))
+        return SK_NUMBER;
+    return SK_STRING;
+}
+
+/* A scalar as JSON that Python reads as the same value: `.5`, `+2`,
+ * `1.5e+3`, `007` and `~` reach it as 0.5, 2, 1500.0, 7 and None, as
+ * yaml.safe_load would give them. */
 static int put_scalar(struct loader *L, yaml_node_t *n, const char *path, struct json *j)
 {
     const char *v = scalar(n);
@@ -312,23 +336,15 @@ static int put_scalar(struct loader *L, yaml_node_t *n, const char *path, struct
         fail(L, n, path, "longer than %d bytes as JSON", PARAMS_MAX);
         return 0;
     }
-    if (!plain(n))
-        return json_str(j, v);
-    if (is_null(v))
-        return json_put(j, "null");
-    if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
-        return json_put(j, "true");
-    if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))
-        return json_put(j, "false");
-    const char *u = v + (*v == '-' || *v == '+');
-    if (!strcmp(u, ".inf") || !strcmp(u, ".Inf") || !strcmp(u, ".INF"))
-        return json_put(j, *v == '-' ? "-Infinity" : "Infinity");   /* Python's json reads these */
-    if (!strcmp(v, ".nan") || !strcmp(v, ".NaN") || !strcmp(v, ".NAN"))
-        return json_put(j, "NaN");
-    if (is_float(v) || ((v[0] == '0' && (v[1] == 'o' || v[1] == 'x'))
-                        && all_of(v + 2, v[1] == 'o' ? "01234567" : "0123456789abcdefABCDEF")))
-        return put_number(L, n, path, j);
-    return json_str(j, v);
+    switch (scalar_kind(n)) {
+    case SK_NULL: return json_put(j, "null");
+    case SK_TRUE: return json_put(j, "true");
+    case SK_FALSE: return json_put(j, "false");
+    case SK_INF: return json_put(j, *v == '-' ? "-Infinity" : "Infinity");   /* Python's json reads these */
+    case SK_NAN: return json_put(j, "NaN");
+    case SK_NUMBER: return put_number(L, n, path, j);
+    default: return json_str(j, v);
+    }
 }
 
 /* A mapping's key: a string (a key that YAML reads as a number, a bool or
@@ -336,18 +352,13 @@ static int put_scalar(struct loader *L, yaml_node_t *n, const char *path, struct
  * written). */
 static int put_key(struct loader *L, yaml_node_t *k, const char *path, struct json *j)
 {
-    const char *v = scalar(k);
-    struct json probe = {0};
-    int is_string = v && (!plain(k) || (put_scalar(L, k, path, &probe) && probe.p
-                                        && probe.p[0] == '"'));
-    json_free(&probe);
-    if (!is_string) {
+    if (k->type != YAML_SCALAR_NODE || scalar_kind(k) != SK_STRING) {
         char g[80];
         got(k, g, sizeof g);
         fail(L, k, path, "keys must be strings, got %s", g);
         return 0;
     }
-    return json_str(j, v) && json_put(j, ":");
+    return put_scalar(L, k, path, j) && json_put(j, ":");
 }
 
 /* Converts node n. Stops as soon as the text is past PARAMS_MAX (the

@@ -165,8 +165,3 @@ int zygote_reap(struct zygote *z)
     z->pid = 0;
     return 1;
 }
-
-pid_t zygote_pid(const struct zygote *z)
-{
-    return z ? z->pid : 0;
-}

@@ -25,8 +25,6 @@ int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, p
                  char *err,
                  size_t cap);
 
-/* Any thread. The zygote's pid, 0 when it has none (or z is NULL). */
-pid_t zygote_pid(const struct zygote *z);
 /* Supervisor. Reaps the zygote if it has died (killed, crashed): no zombie
  * is left, and later spawns start workers cold. Returns 1 when it did. */
 int zygote_reap(struct zygote *z);

@@ -55,7 +55,7 @@ static int running_fifo(void)
 }
 
 /* Steps down to time-sharing. SCHED_RESET_ON_FORK stays set: clearing it
- * takes CAP_SYS_NICE, which a worker has given up. */
+ * takes CAP_SYS_NICE, which a worker usually has given up. */
 static void on_xcpu(int sig)
 {
     (void)sig;
