@@ -31,6 +31,7 @@ static const struct option play_opts[] = {
 };
 static const struct option render_opts[] = {
     {"output", required_argument, NULL, 'o'},      {"duration", required_argument, NULL, O_DURATION},
+    {"start", required_argument, NULL, O_START},   {"loop", no_argument, NULL, O_LOOP},
     {"block", required_argument, NULL, O_BLOCK},   {"stats", required_argument, NULL, O_STATS},
     {"strict", no_argument, NULL, O_STRICT},       OPT_QUIET, OPT_HELP, OPT_END,
 };
@@ -68,7 +69,10 @@ static const char render_usage[] =
     "as they go; the file appears only when it is complete.\n"
     "\n"
     "  -o, --output FILE     the file to write: .wav, .flac or .ogg\n"
+    "  --start SEC           start at this position on the timeline\n"
     "  --duration SEC        render this much (default: to the end)\n"
+    "  --loop                loop the session's loop region, or the whole session\n"
+    "                        (needs --duration)\n"
     "  --block FRAMES        frames per block, 16..8192 (default: the session's)\n"
     "  --stats FILE|-        a JSON stats line at the end (-: stdout)\n"
     "  --strict              exit 1 when any block was faulted\n"

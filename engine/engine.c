@@ -335,3 +335,34 @@ int engine_loop(const struct engine *e, double *start, double *end)
     return e->s->has_loop;
 }
 struct track *engine_track(struct engine *e, int i) { return e->tracks[i]; }
+
+int engine_timeline(const struct engine *e, const char *cmd, double start, int loop,
+                    struct timeline *tl, char *err, size_t cap)
+{
+    int64_t length = engine_length(e);
+    int rate = engine_sample_rate(e);
+    uint32_t block = engine_block_size(e);
+    *tl = (struct timeline){.start = (int64_t)llround(start * rate)};
+    if (tl->start >= length && !loop) {
+        snprintf(err, cap, "%s: --start %g is past the end of the session (%.3f s)", cmd, start,
+                 (double)length / rate);
+        return SHX_EUSAGE;
+    }
+    if (!loop)
+        return SHX_OK;
+    double ls, le;
+    tl->looping = 1;
+    if (engine_loop(e, &ls, &le)) {
+        tl->loop_start = (int64_t)llround(ls * rate);
+        tl->loop_end = (int64_t)llround(le * rate);
+    } else {
+        tl->loop_start = 0;
+        tl->loop_end = length;
+    }
+    if (tl->loop_end - tl->loop_start < (int64_t)block) {
+        snprintf(err, cap, "%s: the loop region is shorter than one block (%u frames)", cmd,
+                 block);
+        return SHX_EUSAGE;
+    }
+    return SHX_OK;
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct session;
+struct timeline;
 struct track;
 struct engine;
 struct supervisor;
@@ -66,6 +67,12 @@ int64_t engine_length(const struct engine *e);
 int engine_ntracks(const struct engine *e);
 /* The session's loop region in seconds; 0 when it has none. */
 int engine_loop(const struct engine *e, double *start, double *end);
+/* Main. A run's place on the timeline: from start (seconds), looping the
+ * session's loop region - or the whole session, as a DAW would - when
+ * loop is set. Errors: SHX_EUSAGE with "CMD: --start ... is past the end"
+ * or "CMD: the loop region is shorter than one block" in err. */
+int engine_timeline(const struct engine *e, const char *cmd, double start, int loop,
+                    struct timeline *tl, char *err, size_t cap);
 struct track *engine_track(struct engine *e, int i);
 /* Any thread. All the tracks, in session order (engine_ntracks of them). */
 struct track *const *engine_tracks(struct engine *e);

@@ -85,7 +85,8 @@ static int cmd_render(const struct cli *a)
         engine_start_workers(e, err, sizeof err);
         if (engine_supervise(e, err, sizeof err) < 0)
             fprintf(stderr, "shmix: %s\n", err);
-        struct render_options ro = {a->out, a->duration, stats, &stop_requested, a->strict};
+        struct render_options ro = {a->out, a->duration, stats, &stop_requested, a->strict,
+                                    a->start, a->loop};
         int rc = render_run(e, &ro, err, sizeof err);
         if (rc == SHX_ESCRIPT)
             status = 1;   /* written; render_run said which tracks and why */

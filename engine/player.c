@@ -51,36 +51,6 @@ struct player {
     int started;
 };
 
-/* The run's place on the timeline: where it starts, the loop region. */
-static int set_timeline(struct player *p, struct engine *e, const struct player_options *o,
-                        char *err, size_t cap)
-{
-    int64_t length = engine_length(e);
-    p->tl.start = (int64_t)llround(o->start * p->rate);
-    if (p->tl.start >= length && !o->loop) {
-        snprintf(err, cap, "play: --start %g is past the end of the session (%.3f s)", o->start,
-                 (double)length / p->rate);
-        return SHX_EUSAGE;
-    }
-    if (!o->loop)
-        return SHX_OK;
-    double ls, le;
-    p->tl.looping = 1;
-    if (engine_loop(e, &ls, &le)) {
-        p->tl.loop_start = (int64_t)llround(ls * p->rate);
-        p->tl.loop_end = (int64_t)llround(le * p->rate);
-    } else {   /* no loop region: loop the whole session, as a DAW would */
-        p->tl.loop_start = 0;
-        p->tl.loop_end = length;
-    }
-    if (p->tl.loop_end - p->tl.loop_start < (int64_t)p->block) {
-        snprintf(err, cap, "play: the loop region is shorter than one block (%u frames)",
-                 p->block);
-        return SHX_EUSAGE;
-    }
-    return SHX_OK;
-}
-
 /* How many blocks the run plays, and how many are rendered ahead. */
 static void size_run(struct player *p, struct engine *e, const struct player_options *o)
 {
@@ -115,7 +85,7 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     p->master = (float)engine_master_gain(e);
     p->realtime = o->realtime;
     p->stop = o->stop;
-    int rc = set_timeline(p, e, o, err, cap);
+    int rc = engine_timeline(e, "play", o->start, o->loop, &p->tl, err, cap);
     if (rc < 0) {
         free(p);
         return rc;

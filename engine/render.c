@@ -134,14 +134,23 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
                        .rate = engine_sample_rate(e), .block = engine_block_size(e),
                        .master = (float)engine_master_gain(e)};
     b.n_floats = (size_t)b.block * (size_t)engine_channels(e);
-    b.total = o->duration >= 0 ? (int64_t)llround(o->duration * b.rate) : engine_length(e);
+    struct track_run run = {0};
+    int rc = engine_timeline(e, "render", o->start, o->loop, &run.tl, err, cap);
+    if (rc < 0)
+        return rc;
+    if (o->loop && o->duration < 0) {   /* it would never end */
+        snprintf(err, cap, "render: --loop needs --duration");
+        return SHX_EUSAGE;
+    }
+    b.total = o->duration >= 0 ? (int64_t)llround(o->duration * b.rate)
+                               : engine_length(e) - run.tl.start;
     b.nblocks = (b.total + b.block - 1) / b.block;
+    run.count = b.nblocks;
     uint64_t t0 = plat_now_ns();
     struct outfile *out = NULL;
     b.mix = calloc(b.n_floats, sizeof(float));
-    int rc = b.mix ? outfile_create(o->out_path, b.rate, engine_channels(e), &out, err, cap)
-                   : SHX_ENOMEM;
-    struct track_run run = {.tl = {.start = 0}, .count = b.nblocks};
+    rc = b.mix ? outfile_create(o->out_path, b.rate, engine_channels(e), &out, err, cap)
+               : SHX_ENOMEM;
     for (int i = 0; i < b.n && rc == SHX_OK; i++)
         rc = track_run(b.tracks[i], &run);
     if (rc == SHX_OK)

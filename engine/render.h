@@ -20,6 +20,8 @@ struct render_options {
     FILE *stats;                  /* final stats line, or NULL */
     volatile sig_atomic_t *stop;  /* set by a signal handler to abandon */
     int strict;                   /* any faulted block fails the render */
+    double start;                 /* seconds on the timeline where it begins */
+    int loop;                     /* loop the loop region (needs a duration) */
 };
 
 /* Main. The engine options render needs (ring depth, batching). */

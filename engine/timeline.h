@@ -27,6 +27,14 @@ struct timeline_seg {
 int timeline_segments(const struct timeline *tl, int64_t pos, uint32_t n,
                       struct timeline_seg *segs, int max, int64_t *next);
 
+/* How the block of n frames at pos meets the loop's end: TL_WRAP_INSIDE
+ * when a wrap falls after its first frame (the block itself jumps), and
+ * TL_WRAP_AFTER when it ends exactly at the loop's end (the next block is
+ * the first after the wrap). 0 when it does neither. What a script's
+ * info.jumped and reset() follow (docs/scripting.md). */
+enum { TL_WRAP_INSIDE = 1u << 0, TL_WRAP_AFTER = 1u << 1 };
+unsigned timeline_wraps(const struct timeline *tl, int64_t pos, uint32_t n);
+
 /* Where a block starts that begins `frames` frames after pos. */
 int64_t timeline_advance(const struct timeline *tl, int64_t pos, int64_t frames);
 

@@ -60,12 +60,13 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     t->max_batch = cfg->batch ? cfg->batch : 1;
     t->loop.in = calloc(t->block_floats * t->max_batch, sizeof(float));
     t->loop.wet = calloc(t->block_floats, sizeof(float));
+    t->loop.faded = calloc(t->block_floats, sizeof(float));
     t->silence = calloc(t->block_floats, sizeof(float));
     t->loop.inflight = -1;
     atomic_store(&t->audible, cfg->audible);
     atomic_store(&t->state, TRACK_DIRECT);
     pthread_mutex_init(&t->rep.lock, NULL);
-    int rc = (t->loop.in && t->loop.wet && t->silence) ? SHX_OK : SHX_ENOMEM;
+    int rc = (t->loop.in && t->loop.wet && t->loop.faded && t->silence) ? SHX_OK : SHX_ENOMEM;
     if (rc == SHX_OK)
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
                          &t->ring);
@@ -105,6 +106,7 @@ void track_destroy(struct track *t)
     pthread_mutex_destroy(&t->rep.lock);
     free(t->loop.in);
     free(t->loop.wet);
+    free(t->loop.faded);
     free(t->silence);
     free(t);
 }
@@ -200,8 +202,13 @@ int track_run(struct track *t, const struct track_run *run)
     t->run = *run;
     t->loop.batch = run->batch == 0 ? 1 : run->batch < t->max_batch ? run->batch : t->max_batch;
     t->loop.render_pos = run->tl.start;
+    t->loop.render_carry = 0;
+    t->loop.unsent = 0;
+    xfade_init(&t->loop.xf, t->cfg.channels,
+               (uint32_t)((uint64_t)XFADE_NS * (uint64_t)t->cfg.sample_rate / S_NS(1)));
     t->disk.index = 0;
     t->disk.pos = run->tl.start;
+    t->disk.carry = 0;
     atomic_store(&t->stop, 0);
     if (run->disk_kick && !t->in_ring) {
         int rc = ring_create(t->cfg.prefetch_slots, HEAD_BYTES + t->block_floats * sizeof(float),

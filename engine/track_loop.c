@@ -40,6 +40,7 @@ struct batch {
     int64_t k;
     uint32_t n;
     uint32_t next;        /* the first block not committed yet (0..n) */
+    uint32_t sent;        /* blocks before this one were handed to the worker */
     uint64_t worker_cpu;  /* ns: the worker's process() time for it */
     uint64_t waited;      /* ns spent waiting for the worker */
 };
@@ -47,11 +48,20 @@ struct batch {
 /* Dry input of block i of the current batch. */
 static float *dry(struct track *t, uint32_t i) { return t->loop.in + (size_t)i * t->block_floats; }
 
+/* What a scripted track's block came from, for xfade: its on_fault
+ * signal, or the output of the worker generation that processed it (a
+ * restart or a reload is a switch too). */
+#define SOURCE_FAULT 0
+static int64_t source_wet(const struct track *t) { return t->loop.gen + 1; }
+
 /* Applies gain, pan and mute to src and commits it to the mixer's ring as
  * block k, marked late when its script's answer missed the deadline (the
- * consumer counts it). The caller made sure there is room. */
-static void commit(struct track *t, int64_t k, const float *src, int late)
+ * consumer counts it). A scripted track's switch of source is smoothed
+ * (xfade.h). The caller made sure there is room. */
+static void commit(struct track *t, int64_t k, const float *src, int late, int64_t source)
 {
+    if (t->w)
+        src = xfade_block(&t->loop.xf, source, src, t->loop.faded, t->cfg.block_size);
     void *slot = ring_write_slot(t->ring);
     float *out = slot_audio(slot);
     slot_head(slot)->index = k;
@@ -71,8 +81,11 @@ static void commit(struct track *t, int64_t k, const float *src, int late)
 static void commit_fault(struct track *t, struct batch *b, enum fault why)
 {
     atomic_fetch_add_explicit(&t->c.faulted, 1, memory_order_relaxed);
+    /* A jump the script never saw is told with the next block it sees. */
+    if (b->next >= b->sent)
+        t->loop.unsent |= t->loop.flags[b->next];
     const float *src = t->cfg.on_fault == ON_FAULT_BYPASS ? dry(t, b->next) : t->silence;
-    commit(t, b->k + b->next, src, why == FAULT_LATE);
+    commit(t, b->k + b->next, src, why == FAULT_LATE, SOURCE_FAULT);
     b->next++;
 }
 
@@ -89,7 +102,7 @@ static void commit_wet(struct track *t, struct batch *b, uint32_t j)
      * it was away: the blocks rendered ahead before the crash still play.) */
     if (!atomic_load_explicit(&t->c.resume_ns, memory_order_relaxed))
         atomic_store_explicit(&t->c.resume_ns, plat_now_ns(), memory_order_relaxed);
-    commit(t, b->k + b->next, t->loop.wet, 0);
+    commit(t, b->k + b->next, t->loop.wet, 0, source_wet(t));
     atomic_fetch_add_explicit(&t->c.wet, 1, memory_order_relaxed);
     b->next++;
 }
@@ -241,8 +254,13 @@ static enum handoff hand_off(struct track *t, struct batch *b)
 {
     struct chan *ch = worker_chan(t->w);
     uint32_t first = b->next, m = b->n - b->next;
-    for (uint32_t j = 0; j < m; j++)
+    for (uint32_t j = 0; j < m; j++) {
         memcpy(chan_block(ch, j), dry(t, first + j), t->block_floats * sizeof(float));
+        chan_set_info(ch, j, t->loop.pos[first + j],
+                      t->loop.flags[first + j] | (j == 0 ? t->loop.unsent : 0));
+    }
+    t->loop.unsent = 0;
+    b->sent = b->n;
     t->loop.inflight_ns = plat_now_ns();
     chan_request_blocks(ch, m);
     t->loop.inflight = b->k + first;
@@ -308,12 +326,12 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
     struct batch b = {.k = k, .n = n};
     uint64_t t0 = plat_now_ns();
     for (uint32_t i = 0; i < n; i++)
-        track_input_take(t, k + i, dry(t, i));
+        track_input_take(t, k + i, dry(t, i), &t->loop.pos[i], &t->loop.flags[i]);
     if (t->w)
         run_script(t, &b);
     else
         for (; b.next < n; b.next++)
-            commit(t, k + b.next, dry(t, b.next), 0);
+            commit(t, k + b.next, dry(t, b.next), 0, SOURCE_FAULT);
     uint64_t cost = plat_now_ns() - t0 - b.waited + b.worker_cpu;
     atomic_fetch_add_explicit(&t->c.cpu_ns, cost, memory_order_relaxed);
     if (cost / n > atomic_load_explicit(&t->c.block_cpu_peak, memory_order_relaxed))

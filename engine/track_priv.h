@@ -20,6 +20,7 @@
 #include "channel.h"
 #include "pan.h"
 #include "track.h"
+#include "xfade.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,12 +45,21 @@ enum {
 struct block_head {
     int64_t index;               /* the block's number in the run */
     uint32_t late;               /* the script's answer came too late: played per on_fault */
+    uint32_t flags;              /* input ring: CHAN_BLK_* for the script (info.jumped, reset) */
+    int64_t pos;                 /* input ring: timeline frame of the block's first frame */
 };
 
 /* Track thread only (track_loop.c, and track_input.c's take side). */
 struct track_loop {
     float *in;                   /* a batch of dry blocks */
     float *wet;                  /* one block from the worker */
+    float *faded;                /* one block: the output while a switch is smoothed */
+    int64_t pos[CHAN_MAX_BATCH]; /* the batch's blocks on the timeline (info.frame) */
+    uint32_t flags[CHAN_MAX_BATCH];   /* ... and CHAN_BLK_* for each */
+    uint32_t unsent;             /* CHAN_BLK_* of blocks the script never saw: told
+                                    with the next block it does see */
+    struct xfade xf;             /* what was played last, for click-free switches */
+    int render_carry;            /* render: the last block read ended on a loop wrap */
     uint32_t batch;              /* blocks per request in this run */
     int64_t render_pos;          /* render: timeline frame of the next block it reads */
     int raise_streak;            /* blocks that raised in a row */
@@ -63,6 +73,7 @@ struct track_loop {
 struct track_disk {
     int64_t index;               /* next block to read ahead */
     int64_t pos;                 /* its timeline frame */
+    int carry;                   /* the last block read ended on a loop wrap */
 };
 
 /* Counters the track thread writes, read by the stats thread; relaxed
@@ -140,8 +151,9 @@ void *track_main(void *arg);
 
 /* Track thread (track_input.c). Fills dst with block k's dry input: in
  * play from what the disk thread read ahead (real-time: a copy), in render
- * read from the file here (render has no deadline to miss). */
-void track_input_take(struct track *t, int64_t k, float *dst);
+ * read from the file here (render has no deadline to miss). Sets *pos to
+ * its timeline frame and *flags to what the script is told (CHAN_BLK_*). */
+void track_input_take(struct track *t, int64_t k, float *dst, int64_t *pos, uint32_t *flags);
 
 /* Main or supervisor (track_report.c). Makes line the track's last_error. */
 void track_set_error(struct track *t, const char *line);

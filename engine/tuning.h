@@ -62,6 +62,11 @@
 #define PREFILL_TIMEOUT_NS S_NS(10)
 /* The fade-out when playback is stopped. */
 #define STOP_FADE_NS MS_NS(10)
+/* A track switching between its script's output and its on_fault signal
+ * smooths the step over this long (xfade.h): long enough that the largest
+ * possible step (2.0, full scale to full scale) changes by under 1% of full
+ * scale per sample at 48 kHz, short enough to be heard as a switch. */
+#define XFADE_NS MS_NS(5)
 /* The null device counts an xrun when it wakes more than this many
  * periods late (what a device's buffer would have held). */
 #define NULL_SLACK_PERIODS 3u

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define CHAN_MAGIC 0x584d4853u   /* "SHMX" in memory on little-endian */
-#define CHAN_VERSION 2u
+#define CHAN_VERSION 3u
 #define MAX_FRAMES 8192u
 #define MAX_CHANNELS 2u
 
@@ -61,9 +61,14 @@ _Static_assert(offsetof(struct chan_header, msg_head) == 160, "layout");
 _Static_assert(sizeof(struct chan_header) == 192, "layout");
 _Static_assert(sizeof(struct msg_slot) == 2048, "layout");
 _Static_assert(CHAN_MAX_BATCH < 32, "ack_mask has a bit per block");
+_Static_assert(sizeof(struct chan_block_info) == 16, "layout");
 
 #define HEADER_BYTES 256u
-#define CTL_OFFSET HEADER_BYTES
+/* After the header: what the script is told about each block of a request
+ * (engine writes with the request, worker reads after taking it). */
+#define INFO_OFFSET HEADER_BYTES
+#define INFO_BYTES (CHAN_MAX_BATCH * (uint32_t)sizeof(struct chan_block_info))
+#define CTL_OFFSET (INFO_OFFSET + INFO_BYTES)
 #define MSG_OFFSET (CTL_OFFSET + CHAN_CTL_BYTES)
 #define AUDIO_OFFSET (MSG_OFFSET + CHAN_MSG_SLOTS * (uint32_t)sizeof(struct msg_slot))
 
@@ -78,6 +83,7 @@ struct chan {
     struct chan_header *hdr;
     float *audio;
     char *ctl;
+    struct chan_block_info *info;
     struct msg_slot *slots;
     uint32_t frames, channels, batch;
     size_t block_floats;
@@ -107,6 +113,7 @@ static void set_views(struct chan *ch)
 {
     ch->hdr = (struct chan_header *)ch->base;
     ch->ctl = (char *)(ch->base + CTL_OFFSET);
+    ch->info = (struct chan_block_info *)(ch->base + INFO_OFFSET);
     ch->slots = (struct msg_slot *)(ch->base + MSG_OFFSET);
     ch->audio = (float *)(ch->base + AUDIO_OFFSET);
 }
@@ -183,6 +190,23 @@ float *chan_block(struct chan *ch, uint32_t i)
 }
 
 uint32_t chan_batch(const struct chan *ch) { return ch->batch; }
+
+void chan_set_info(struct chan *ch, uint32_t i, int64_t frame, uint32_t flags)
+{
+    if (i < ch->batch) {
+        ch->info[i].frame = frame;
+        ch->info[i].flags = flags;
+    }
+}
+
+void chan_info(const struct chan *ch, uint32_t i, int64_t *frame, uint32_t *flags)
+{
+    /* Engine-written, read once each: nothing here can hurt the worker
+     * beyond its own script's view of time. */
+    const struct chan_block_info *b = &ch->info[i < ch->batch ? i : 0];
+    *frame = __atomic_load_n(&b->frame, __ATOMIC_RELAXED);
+    *flags = __atomic_load_n(&b->flags, __ATOMIC_RELAXED);
+}
 
 int chan_idle(struct chan *ch)
 {

@@ -70,6 +70,16 @@ enum chan_msg_type {
  * runs exactly as often as it would one block per request. */
 #define CHAN_FAILS_TO_ERROR 10u
 
+/* What a PROCESS request tells the script about each of its blocks. */
+#define CHAN_BLK_JUMPED 1u        /* info.jumped: the first block after start, a seek or a wrap */
+#define CHAN_BLK_RESET 2u         /* call reset() before process(): after a seek or a wrap */
+
+struct chan_block_info {
+    int64_t frame;                /* timeline frame of the block's first frame */
+    uint32_t flags;               /* CHAN_BLK_* */
+    uint32_t reserved;
+};
+
 struct chan_request {
     uint32_t seq;
     uint32_t cmd;                 /* enum chan_cmd */
@@ -118,6 +128,9 @@ int chan_idle(struct chan *ch);
  * Returns the sequence number (> 0). Errors: SHX_EFULL (previous request
  * still outstanding or ctl too long). */
 int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_len);
+/* Track thread, real-time safe, before posting the request that covers
+ * block i (0..batch-1): where the block lies and how it follows the last. */
+void chan_set_info(struct chan *ch, uint32_t i, int64_t frame, uint32_t flags);
 /* Track thread, real-time safe. Posts PROCESS for blocks 0..count-1.
  * Errors: SHX_EFULL, SHX_EUSAGE (count not in 1..batch). */
 int64_t chan_request_blocks(struct chan *ch, uint32_t count);
@@ -143,6 +156,8 @@ int chan_attach(int fd, struct chan **out);
 /* Worker. Geometry of the audio block. */
 uint32_t chan_frames(const struct chan *ch);
 uint32_t chan_channels(const struct chan *ch);
+/* Worker, after taking a PROCESS request. What the engine said of block i. */
+void chan_info(const struct chan *ch, uint32_t i, int64_t *frame, uint32_t *flags);
 /* Worker. Waits for the next request until deadline_ns (0 = forever).
  * Errors: SHX_ETIMEOUT. */
 int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request *req);

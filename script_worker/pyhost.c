@@ -27,10 +27,42 @@ static const char bootstrap[] =
     "        self.params = d.get('params') or {}\n"
     "    def __repr__(self):\n"
     "        return 'Context(%r)' % self.__dict__\n"
+    "class Info:\n"
+    "    __slots__ = ('frame', 'time', 'jumped')\n"
+    "    def __init__(self):\n"
+    "        self.frame, self.time, self.jumped = 0, 0.0, False\n"
+    "    def __repr__(self):\n"
+    "        return 'Info(frame=%d, time=%r, jumped=%r)' % (self.frame, self.time, self.jumped)\n"
+    "def wants_info(f):\n"
+    "    import inspect\n"
+    "    try:\n"
+    "        ps = list(inspect.signature(f).parameters.values())\n"
+    "    except (TypeError, ValueError):\n"
+    "        return False\n"
+    "    if any(p.kind == p.VAR_POSITIONAL for p in ps):\n"
+    "        return True\n"
+    "    pos = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]\n"
+    "    need = [p for p in pos if p.default is p.empty]\n"
+    "    if len(need) > 2 or not pos:\n"
+    "        raise TypeError('process() must take (block) or (block, info), not %d '\n"
+    "                        'parameters' % len(need if len(need) > 2 else pos))\n"
+    "    return len(pos) >= 2\n"
     "script_path = None\n"
-    "def load(ctl):\n"
-    "    global script_path\n"
+    "def load(ctl, old):\n"
     "    d = json.loads(ctl)\n"
+    "    mod = build(d)\n"
+    "    hook = getattr(mod, 'reload', None)\n"
+    "    if old is not None and callable(hook):\n"
+    "        try:\n"
+    "            hook(old)\n"
+    "        except Exception as e:\n"
+    "            _shmix.post(1, describe(e))\n"
+    "            mod = build(d)\n"
+    "    reset = getattr(mod, 'reset', None)\n"
+    "    return (mod, mod.process, wants_info(mod.process),\n"
+    "            reset if callable(reset) else None, float(d['sample_rate']))\n"
+    "def build(d):\n"
+    "    global script_path\n"
     "    path = script_path = d['script']\n"
     "    with open(path, 'rb') as f:\n"
     "        src = f.read()\n"
@@ -47,7 +79,7 @@ static const char bootstrap[] =
     "    setup = getattr(mod, 'setup', None)\n"
     "    if setup is not None:\n"
     "        setup(Context(d))\n"
-    "    return (mod, proc)\n"
+    "    return mod\n"
     "def fix(block, r):\n"
     "    if not isinstance(r, np.ndarray):\n"
     "        raise TypeError('process() returned %s, expected None or a numpy array'\n"
@@ -93,6 +125,11 @@ struct pyhost {
     uint32_t nblocks;
     PyObject *module;      /* current script module, or NULL */
     PyObject *process;     /* its process(), or NULL */
+    PyObject *reset;       /* its reset(), or NULL */
+    PyObject *info;        /* the one Info given to a process(block, info), or NULL */
+    PyObject *info_obj;    /* that object, kept across loads */
+    PyObject *s_frame, *s_time, *s_jumped;   /* its attribute names, interned */
+    double rate;           /* the session's sample rate, for info.time */
     PyObject *gc_collect;
     unsigned idle_count;
 };
@@ -257,7 +294,14 @@ static int find_functions(struct pyhost *h, char *err, size_t cap)
     PyObject *gc = PyImport_ImportModule("gc");
     h->gc_collect = gc ? PyObject_GetAttrString(gc, "collect") : NULL;
     Py_XDECREF(gc);
-    if (h->load_fn && h->fix_fn && h->describe_fn && h->gc_collect)
+    PyObject *info_cls = get_fn(h->ns, "Info");
+    h->info_obj = info_cls ? PyObject_CallNoArgs(info_cls) : NULL;
+    Py_XDECREF(info_cls);
+    h->s_frame = PyUnicode_InternFromString("frame");
+    h->s_time = PyUnicode_InternFromString("time");
+    h->s_jumped = PyUnicode_InternFromString("jumped");
+    if (h->load_fn && h->fix_fn && h->describe_fn && h->gc_collect && h->info_obj && h->s_frame
+        && h->s_time && h->s_jumped)
         return SHX_OK;
     PyErr_Clear();
     snprintf(err, cap, "cannot set up the script host");
@@ -340,7 +384,12 @@ void pyhost_destroy(struct pyhost *h)
     if (!h)
         return;
     Py_XDECREF(h->process);
+    Py_XDECREF(h->reset);
     Py_XDECREF(h->module);
+    Py_XDECREF(h->info_obj);
+    Py_XDECREF(h->s_frame);
+    Py_XDECREF(h->s_time);
+    Py_XDECREF(h->s_jumped);
     for (uint32_t i = 0; i < h->nblocks; i++)
         Py_XDECREF(h->block[i]);
     Py_XDECREF(h->gc_collect);
@@ -355,26 +404,43 @@ void pyhost_destroy(struct pyhost *h)
 }
 
 
+/* Takes the script that load() returned: (module, process, wants_info,
+ * reset or None, sample rate). Steals nothing; r stays the caller's. */
+static void take_script(struct pyhost *h, PyObject *r)
+{
+    Py_XDECREF(h->process);
+    Py_XDECREF(h->module);
+    Py_XDECREF(h->reset);
+    h->module = PyTuple_GET_ITEM(r, 0);
+    h->process = PyTuple_GET_ITEM(r, 1);
+    h->info = PyObject_IsTrue(PyTuple_GET_ITEM(r, 2)) == 1 ? h->info_obj : NULL;
+    PyObject *reset = PyTuple_GET_ITEM(r, 3);
+    h->reset = reset == Py_None ? NULL : reset;
+    h->rate = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 4));
+    if (!(h->rate > 0.0))
+        h->rate = 1.0;
+    Py_INCREF(h->module);
+    Py_INCREF(h->process);
+    Py_XINCREF(h->reset);
+    PyErr_Clear();
+}
+
 uint32_t pyhost_load(struct pyhost *h, const char *ctl)
 {
     /* The collector stays off while the script's objects are created; what
      * was frozen before stays frozen (a reloaded script's old cycles are
      * not reclaimed: cheap, and no collection ever walks numpy again). */
     run_gc("enable");
-    PyObject *r = PyObject_CallFunction(h->load_fn, "s", ctl);
-    if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 2) {
+    /* The current module goes to the new one's reload(old), if any. */
+    PyObject *r = PyObject_CallFunction(h->load_fn, "sO", ctl, h->module ? h->module : Py_None);
+    if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 5) {
         if (PyErr_Occurred())
             post_exception(h);
         Py_XDECREF(r);
         run_gc("disable");
         return CHAN_ST_RAISED;
     }
-    Py_XDECREF(h->process);
-    Py_XDECREF(h->module);
-    h->module = PyTuple_GET_ITEM(r, 0);
-    h->process = PyTuple_GET_ITEM(r, 1);
-    Py_INCREF(h->module);
-    Py_INCREF(h->process);
+    take_script(h, r);
     Py_DECREF(r);
     /* Everything that exists after setup() is long-lived: move it to the
      * permanent generation so later collections do not walk it, and turn
@@ -386,14 +452,43 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl)
     return CHAN_ST_OK;
 }
 
-uint32_t pyhost_process(struct pyhost *h, uint32_t i)
+/* Tells the Info object where block lies: three attribute stores, no new
+ * object but the numbers. Returns -1 with a Python error set. */
+static int set_info(struct pyhost *h, int64_t frame, uint32_t flags)
+{
+    PyObject *f = PyLong_FromLongLong(frame);
+    PyObject *tm = PyFloat_FromDouble((double)frame / h->rate);
+    int rc = (f && tm && PyObject_SetAttr(h->info, h->s_frame, f) == 0
+              && PyObject_SetAttr(h->info, h->s_time, tm) == 0
+              && PyObject_SetAttr(h->info, h->s_jumped,
+                                  (flags & CHAN_BLK_JUMPED) ? Py_True : Py_False) == 0)
+                 ? 0 : -1;
+    Py_XDECREF(f);
+    Py_XDECREF(tm);
+    return rc;
+}
+
+uint32_t pyhost_process(struct pyhost *h, uint32_t i, int64_t frame, uint32_t flags)
 {
     if (!h->process)
         return CHAN_ST_NOSCRIPT;
     if (i >= h->nblocks)
         return CHAN_ST_SHAPE;
+    if ((flags & CHAN_BLK_RESET) && h->reset) {
+        PyObject *z = PyObject_CallNoArgs(h->reset);
+        if (!z) {
+            post_exception(h);
+            return CHAN_ST_RAISED;
+        }
+        Py_DECREF(z);
+    }
     PyObject *block = h->block[i];
-    PyObject *r = PyObject_CallOneArg(h->process, block);
+    PyObject *r;
+    if (h->info)   /* process(block, info) */
+        r = set_info(h, frame, flags) == 0
+                ? PyObject_CallFunctionObjArgs(h->process, block, h->info, NULL) : NULL;
+    else
+        r = PyObject_CallOneArg(h->process, block);
     if (!r) {
         post_exception(h);
         return CHAN_ST_RAISED;

@@ -29,15 +29,18 @@ void pyhost_after_fork(int child);
 void pyhost_destroy(struct pyhost *h);
 
 /* Worker. Loads the script described by the LOAD request's JSON text and
- * runs its setup(ctx). On success the new script replaces the current one;
- * on failure the current one (if any) stays and a traceback is posted.
+ * runs its setup(ctx), then - a reload - its reload(old) with the current
+ * script's module (a reload() that raises is reported and the new script
+ * starts fresh). On success the new script replaces the current one; on
+ * failure the current one (if any) stays and a traceback is posted.
  * Returns an enum chan_status. */
 uint32_t pyhost_load(struct pyhost *h, const char *ctl);
 
-/* Worker, inside a block. Calls process(block) on audio block i of the
- * channel; on an exception or a wrong return value posts the traceback.
- * Returns an enum chan_status. */
-uint32_t pyhost_process(struct pyhost *h, uint32_t i);
+/* Worker, inside a block. Calls reset() first when flags has
+ * CHAN_BLK_RESET, then process(block) - or process(block, info) with
+ * info.frame = frame - on audio block i of the channel; on an exception or
+ * a wrong return value posts the traceback. Returns an enum chan_status. */
+uint32_t pyhost_process(struct pyhost *h, uint32_t i, int64_t frame, uint32_t flags);
 
 /* Worker, between blocks (when it would otherwise sleep). Runs the garbage
  * collector now and then. */

@@ -177,7 +177,10 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
              * after that one. */
             st = CHAN_ST_OK;
             for (uint32_t i = 0; i < req.count && fails < CHAN_FAILS_TO_ERROR; i++) {
-                uint32_t s = pyhost_process(py, i);
+                int64_t frame;
+                uint32_t flags;
+                chan_info(ch, i, &frame, &flags);
+                uint32_t s = pyhost_process(py, i, frame, flags);
                 if (s == CHAN_ST_OK) {
                     mask |= 1u << i;
                     fails = 0;

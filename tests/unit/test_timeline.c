@@ -197,6 +197,27 @@ static void test_advance_many_frames_wraps_modulo_the_loop(void **state)
             }
 }
 
+/* What info.jumped and reset() follow: a wrap after the block's first
+ * frame belongs to the block, one exactly at its end to the next block. */
+static void test_wraps_tell_which_block_jumps(void **state)
+{
+    (void)state;
+    assert_int_equal(timeline_wraps(&loop1k, 0, 256), 0);
+    assert_int_equal(timeline_wraps(&loop1k, 1900, 256), TL_WRAP_INSIDE);
+    assert_int_equal(timeline_wraps(&loop1k, 1744, 256), TL_WRAP_AFTER);
+    assert_int_equal(timeline_wraps(&loop1k, 1000, 256), 0);
+    /* A 100-frame loop inside a 256-frame block wraps inside it, and at its
+     * end when the pieces line up: 1950+50, then 100, 100, 6. */
+    struct timeline tiny = {.start = 0, .looping = 1, .loop_start = 1900, .loop_end = 2000};
+    assert_int_equal(timeline_wraps(&tiny, 1950, 256), TL_WRAP_INSIDE);
+    assert_int_equal(timeline_wraps(&tiny, 1950, 250), TL_WRAP_INSIDE | TL_WRAP_AFTER);
+    /* Not looping, or past the loop: never. */
+    struct timeline off = loop1k;
+    off.looping = 0;
+    assert_int_equal(timeline_wraps(&off, 1744, 256), 0);
+    assert_int_equal(timeline_wraps(&loop1k, 2000, 256), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_run_after_the_loop_plays_on),
         cmocka_unit_test(test_run_before_the_loop_wraps_at_its_end),
         cmocka_unit_test(test_advance_many_frames_wraps_modulo_the_loop),
+        cmocka_unit_test(test_wraps_tell_which_block_jumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,2 @@
+def process(block, info, extra):
+    pass
