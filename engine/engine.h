@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mixer;
 struct session;
 struct timeline;
 struct track;
@@ -51,17 +52,25 @@ int engine_supervise(struct engine *e, char *err, size_t cap);
 /* Any thread. The supervisor, NULL before engine_supervise. */
 struct supervisor *engine_supervisor(struct engine *e);
 
-/* Main (the user's switches in the overlay). Mute or solo track i; takes
- * effect from the next block each track renders. */
+/* Any non-real-time thread (overlay keys, OSC, events): the user's faders
+ * and switches for track i, and the master. Heard from the next block the
+ * mixer plays, ramped over that block (mixer.h). */
 void engine_set_mute(struct engine *e, int i, int on);
 void engine_set_solo(struct engine *e, int i, int on);
-int engine_mute(const struct engine *e, int i);
-int engine_solo(const struct engine *e, int i);
+void engine_set_gain_db(struct engine *e, int i, double db);
+void engine_set_pan(struct engine *e, int i, double pan);
+void engine_set_master_db(struct engine *e, double db);
+int engine_mute(struct engine *e, int i);
+int engine_solo(struct engine *e, int i);
+double engine_gain_db(struct engine *e, int i);
+double engine_pan(struct engine *e, int i);
+double engine_master_db(struct engine *e);
+/* The faders, for the one consumer that mixes (player or render). */
+struct mixer *engine_mixer(struct engine *e);
 
 int engine_sample_rate(const struct engine *e);
 uint32_t engine_block_size(const struct engine *e);
 int engine_channels(const struct engine *e);
-double engine_master_gain(const struct engine *e);   /* linear */
 /* Frames from timeline 0 to the end of the longest track. */
 int64_t engine_length(const struct engine *e);
 int engine_ntracks(const struct engine *e);

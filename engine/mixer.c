@@ -1,42 +1,172 @@
-/* mixer.c - the master bus; see mixer.h. */
+/* mixer.c - the mixing desk; see mixer.h. */
 #include "mixer.h"
+#include "errors.h"
 #include "track.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
-static void add(float *restrict out, const float *restrict in, size_t n)
+struct fader {
+    _Atomic uint64_t target;   /* two floats' bits: left (low), right (high) */
+    struct pan_gains now;      /* consumer: where the fader stands */
+};
+
+struct mixer {
+    int n, channels;
+    uint32_t block;
+    struct fader *tracks;
+    struct fader master;       /* left only */
+};
+
+static uint64_t pack(struct pan_gains g)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] += in[i];
+    uint32_t l, r;
+    memcpy(&l, &g.left, sizeof l);
+    memcpy(&r, &g.right, sizeof r);
+    return (uint64_t)l | (uint64_t)r << 32;
 }
 
-static float master_bus(float *out, size_t n, float gain, uint64_t *clips)
+static struct pan_gains unpack(uint64_t v)
+{
+    struct pan_gains g;
+    uint32_t l = (uint32_t)v, r = (uint32_t)(v >> 32);
+    memcpy(&g.left, &l, sizeof l);
+    memcpy(&g.right, &r, sizeof r);
+    return g;
+}
+
+static void set(struct fader *f, struct pan_gains g)
+{
+    atomic_store_explicit(&f->target, pack(g), memory_order_relaxed);
+}
+
+int mixer_create(int n, int channels, uint32_t block, struct mixer **out)
+{
+    struct mixer *m = calloc(1, sizeof *m);
+    if (!m || !(m->tracks = calloc((size_t)(n > 0 ? n : 1), sizeof *m->tracks))) {
+        mixer_destroy(m);
+        return SHX_ENOMEM;
+    }
+    m->n = n;
+    m->channels = channels;
+    m->block = block;
+    struct pan_gains unity = {1.0f, 1.0f};
+    for (int i = 0; i < n; i++)
+        set(&m->tracks[i], unity);
+    set(&m->master, unity);
+    mixer_settle(m);
+    *out = m;
+    return SHX_OK;
+}
+
+void mixer_destroy(struct mixer *m)
+{
+    if (!m)
+        return;
+    free(m->tracks);
+    free(m);
+}
+
+void mixer_set_track(struct mixer *m, int i, struct pan_gains g)
+{
+    if (i >= 0 && i < m->n)
+        set(&m->tracks[i], g);
+}
+
+void mixer_set_master(struct mixer *m, float gain)
+{
+    set(&m->master, (struct pan_gains){gain, gain});
+}
+
+void mixer_settle(struct mixer *m)
+{
+    for (int i = 0; i < m->n; i++)
+        m->tracks[i].now = unpack(atomic_load(&m->tracks[i].target));
+    m->master.now = unpack(atomic_load(&m->master.target));
+}
+
+/* Where the fader goes over this block: from `from` (its place) to its
+ * target, which it reaches on the block's last frame. */
+static struct pan_gains take_target(struct fader *f, struct pan_gains *from)
+{
+    *from = f->now;
+    f->now = unpack(atomic_load_explicit(&f->target, memory_order_relaxed));
+    return f->now;
+}
+
+/* out += in x fader, the fader ramping linearly from `a` to `b` over the
+ * block (flat when they are equal: the common case, vectorised). Returns
+ * the largest |in x fader|. Plain comparisons, not fmaxf (a library call
+ * at -O2). */
+static float add_faded(float *restrict out, const float *restrict in, uint32_t frames, int ch,
+                       struct pan_gains a, struct pan_gains b)
 {
     float peak = 0.0f;
+    if (a.left == b.left && a.right == b.right) {
+        float g[2] = {a.left, a.right};
+        size_t n = (size_t)frames * (size_t)ch;
+        for (size_t i = 0; i < n; i++) {
+            float v = in[i] * g[ch == 2 ? (i & 1) : 0];
+            out[i] += v;
+            float x = fabsf(v);
+            peak = x > peak ? x : peak;
+        }
+        return peak;
+    }
+    float dl = (b.left - a.left) / (float)frames, dr = (b.right - a.right) / (float)frames;
+    for (uint32_t f = 0; f < frames; f++) {
+        float gl = a.left + dl * (float)(f + 1), gr = a.right + dr * (float)(f + 1);
+        if (f + 1 == frames) {   /* exactly the target at the end, whatever the rounding */
+            gl = b.left;
+            gr = b.right;
+        }
+        for (int c = 0; c < ch; c++) {
+            float v = in[(size_t)f * ch + c] * (c ? gr : gl);
+            out[(size_t)f * ch + c] += v;
+            float x = fabsf(v);
+            peak = x > peak ? x : peak;
+        }
+    }
+    return peak;
+}
+
+/* The master fader over the sum, then its peak and clipped samples. */
+static float master_bus(struct mixer *m, float *out, uint64_t *clips)
+{
+    struct pan_gains from, to = take_target(&m->master, &from);
+    float peak = 0.0f;
     uint64_t c = 0;
-    for (size_t i = 0; i < n; i++) {
-        out[i] *= gain;
-        float a = fabsf(out[i]);
-        peak = a > peak ? a : peak;   /* not fmaxf: a library call at -O2 */
-        c += a > 1.0f;
+    float d = (to.left - from.left) / (float)m->block;
+    for (uint32_t f = 0; f < m->block; f++) {
+        float g = from.left == to.left || f + 1 == m->block ? to.left
+                                                            : from.left + d * (float)(f + 1);
+        for (int ch = 0; ch < m->channels; ch++) {
+            float *s = &out[(size_t)f * m->channels + ch];
+            *s *= g;
+            float a = fabsf(*s);
+            peak = a > peak ? a : peak;
+            c += a > 1.0f;
+        }
     }
     *clips += c;
     return peak;
 }
 
-float mixer_mix(struct track *const *tracks, int n, int64_t k, float *out, size_t n_floats,
-                float master, uint64_t *clips)
+float mixer_mix(struct mixer *m, struct track *const *tracks, int64_t k, float *out,
+                uint64_t *clips)
 {
-    memset(out, 0, n_floats * sizeof *out);
-    for (int i = 0; i < n; i++) {
+    memset(out, 0, (size_t)m->block * (size_t)m->channels * sizeof *out);
+    for (int i = 0; i < m->n; i++) {
+        struct pan_gains from, to = take_target(&m->tracks[i], &from);
         const float *b = track_block(tracks[i], k);
         if (b) {
-            add(out, b, n_floats);
+            track_note_peak(tracks[i], add_faded(out, b, m->block, m->channels, from, to));
             track_release(tracks[i]);
         } else {
             track_missed(tracks[i]);   /* only this track drops out of this block */
         }
     }
-    return master_bus(out, n_floats, master, clips);
+    return master_bus(m, out, clips);
 }

@@ -30,7 +30,7 @@ struct player {
     uint32_t ahead;
     int realtime;
     volatile sig_atomic_t *stop;   /* set by a signal, or NULL */
-    float master;
+    struct mixer *mixer;      /* the faders (the engine's) */
 
     /* Callback state (real-time thread only). */
     float *mix;                /* the current mixed block */
@@ -82,7 +82,7 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     p->channels = engine_channels(e);
     p->rate = engine_sample_rate(e);
     p->block = engine_block_size(e);
-    p->master = (float)engine_master_gain(e);
+    p->mixer = engine_mixer(e);
     p->realtime = o->realtime;
     p->stop = o->stop;
     int rc = engine_timeline(e, "play", o->start, o->loop, &p->tl, err, cap);
@@ -181,8 +181,7 @@ static int mix_next(struct player *p)
     if (k >= p->count || atomic_load_explicit(&p->finished, memory_order_relaxed))
         return 0;
     uint64_t t0 = plat_now_ns(), clips = 0;
-    float peak = mixer_mix(p->tracks, p->n, k, p->mix, (size_t)p->block * (size_t)p->channels,
-                           p->master, &clips);
+    float peak = mixer_mix(p->mixer, p->tracks, k, p->mix, &clips);
     if (atomic_load_explicit(&p->stop_requested, memory_order_relaxed))
         fade_out(p);
     if (clips)

@@ -24,7 +24,8 @@ struct bounce {
     size_t n_floats;              /* one block: block x channels */
     int64_t total, nblocks;       /* frames and blocks to write */
     int64_t done;                 /* frames written */
-    float *mix, master, peak;
+    struct mixer *mixer;          /* the faders (the engine's) */
+    float *mix, peak;
     uint64_t clips, mix_cpu;      /* mix_cpu: the mixer's thread CPU time, ns */
 };
 
@@ -65,8 +66,7 @@ static int bounce_all(struct bounce *b, struct outfile *out, const struct render
         if ((o->stop && *o->stop) || await_block(b, k, o->stop) < 0)
             return SHX_ESTOPPED;
         uint64_t c0 = plat_thread_cpu_ns();
-        b->peak = fmaxf(b->peak, mixer_mix(b->tracks, b->n, k, b->mix, b->n_floats, b->master,
-                                           &b->clips));
+        b->peak = fmaxf(b->peak, mixer_mix(b->mixer, b->tracks, k, b->mix, &b->clips));
         b->mix_cpu += plat_thread_cpu_ns() - c0;
         int64_t frames = b->total - b->done < b->block ? b->total - b->done : b->block;
         if (outfile_write(out, b->mix, frames) < 0) {
@@ -132,7 +132,7 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
 {
     struct bounce b = {.e = e, .tracks = engine_tracks(e), .n = engine_ntracks(e),
                        .rate = engine_sample_rate(e), .block = engine_block_size(e),
-                       .master = (float)engine_master_gain(e)};
+                       .mixer = engine_mixer(e)};
     b.n_floats = (size_t)b.block * (size_t)engine_channels(e);
     struct track_run run = {0};
     int rc = engine_timeline(e, "render", o->start, o->loop, &run.tl, err, cap);

@@ -55,7 +55,6 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     snprintf(t->name, sizeof t->name, "%s", cfg->name);
     t->cfg = *cfg;
     t->cfg.name = t->name;
-    t->gains = pan_law(cfg->gain_db, cfg->pan, feed_file_channels(feed), cfg->channels);
     t->block_floats = (size_t)cfg->block_size * (size_t)cfg->channels;
     t->max_batch = cfg->batch ? cfg->batch : 1;
     t->loop.in = calloc(t->block_floats * t->max_batch, sizeof(float));
@@ -237,6 +236,11 @@ const char *track_script_path(const struct track *t)
 const char *track_script_label(const struct track *t)
 {
     return t->cfg.script_label ? t->cfg.script_label : "";
+}
+
+int track_source_channels(const struct track *t)
+{
+    return feed_file_channels(t->feed);
 }
 
 void track_set_audible(struct track *t, int audible)

@@ -44,8 +44,7 @@ struct track_config {
     int sample_rate;          /* Hz */
     uint32_t block_size;      /* frames */
     int channels;             /* output channels, 1 or 2 */
-    double gain_db, pan;
-    int audible;              /* mute and solo resolved: 0 = silent */
+    int audible;              /* mute and solo resolved, for the meters */
     enum on_fault on_fault;
     uint64_t hang_ns;         /* a block may take this long before the worker is killed */
     int worker_memory_mb;
@@ -145,6 +144,9 @@ const float *track_block(struct track *t, int64_t index);
 /* Consumer, real-time safe. Done with the block from track_block (counts
  * it late when its script's answer missed its deadline). */
 void track_release(struct track *t);
+/* Consumer, real-time safe. The peak of what the track added to the mix
+ * (after its fader), for its meter. */
+void track_note_peak(struct track *t, float peak);
 /* Consumer, real-time safe. Counts a block that was not there in time. */
 void track_missed(struct track *t);
 /* Any thread. Blocks rendered and not yet consumed. */
@@ -154,9 +156,11 @@ uint32_t track_ready(struct track *t);
 int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns);
 /* Any thread. True when the thread asked for SCHED_FIFO and was refused. */
 int track_rt_denied(const struct track *t);
-/* Any thread (the user's mute/solo). Takes effect from the next block
- * the track renders. */
+/* Any thread. Records mute/solo resolved, for the meters (the mixer's
+ * fader is what makes the track silent). */
 void track_set_audible(struct track *t, int audible);
+/* Any thread. The track's file's channel count (its pan law). */
+int track_source_channels(const struct track *t);
 /* Any thread. The worker's pid, 0 when none. */
 long track_pid(const struct track *t);
 

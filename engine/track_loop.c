@@ -54,10 +54,11 @@ static float *dry(struct track *t, uint32_t i) { return t->loop.in + (size_t)i *
 #define SOURCE_FAULT 0
 static int64_t source_wet(const struct track *t) { return t->loop.gen + 1; }
 
-/* Applies gain, pan and mute to src and commits it to the mixer's ring as
- * block k, marked late when its script's answer missed the deadline (the
- * consumer counts it). A scripted track's switch of source is smoothed
- * (xfade.h). The caller made sure there is room. */
+/* Commits src to the mixer's ring as block k, pre-fader (the mixer applies
+ * gain, pan, mute and solo when it plays the block), marked late when its
+ * script's answer missed the deadline (the consumer counts it). A scripted
+ * track's switch of source is smoothed (xfade.h). The caller made sure
+ * there is room. */
 static void commit(struct track *t, int64_t k, const float *src, int late, int64_t source)
 {
     if (t->w)
@@ -66,12 +67,7 @@ static void commit(struct track *t, int64_t k, const float *src, int late, int64
     float *out = slot_audio(slot);
     slot_head(slot)->index = k;
     slot_head(slot)->late = (uint32_t)late;
-    float peak = 0.0f;
-    if (atomic_load_explicit(&t->audible, memory_order_relaxed))
-        peak = pan_apply(src, out, t->cfg.block_size, t->cfg.channels, t->gains);
-    else
-        memset(out, 0, t->block_floats * sizeof(float));
-    peak_raise(&t->c.peak_bits, peak);
+    memcpy(out, src, t->block_floats * sizeof(float));
     ring_commit(t->ring);
 }
 

@@ -2,6 +2,7 @@
  * callback (play, real-time: docs/realtime.md) or the render loop takes
  * each rendered block by its number; see track.h. */
 #include "track_priv.h"
+#include "peak.h"
 #include "ring.h"
 
 #include <stdatomic.h>
@@ -23,6 +24,11 @@ void track_release(struct track *t)
     if (slot_head(ring_read_slot(t->ring))->late)
         atomic_fetch_add_explicit(&t->late, 1, memory_order_relaxed);
     ring_release(t->ring);
+}
+
+void track_note_peak(struct track *t, float peak)
+{
+    peak_raise(&t->c.peak_bits, peak);
 }
 
 void track_missed(struct track *t)

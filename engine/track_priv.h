@@ -107,7 +107,6 @@ struct track {
     /* Fixed by track_create and track_run (main), read by every thread. */
     char name[64];
     struct track_config cfg;
-    struct pan_gains gains;
     size_t block_floats;         /* one block: block_size x channels */
     uint32_t max_batch;          /* blocks loop.in (and the channel) can hold */
     struct feed *feed;           /* render: the track thread's; play: the disk thread's */
