@@ -70,6 +70,9 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
                          &t->ring);
     if (rc == SHX_OK && cfg->load_request)
+        rc = (t->loop.payload = calloc(CHAN_CTL_BYTES, 1)) != NULL
+                 ? ring_create(PARAM_SLOTS, sizeof(struct param_msg), &t->params) : SHX_ENOMEM;
+    if (rc == SHX_OK && cfg->load_request)
         rc = create_worker(t, cfg);
     if (rc < 0) {
         track_destroy(t);   /* the caller keeps feed on failure */
@@ -106,6 +109,8 @@ void track_destroy(struct track *t)
     free(t->loop.in);
     free(t->loop.wet);
     free(t->loop.faded);
+    free(t->loop.payload);
+    ring_destroy(t->params);
     free(t->silence);
     free(t);
 }
@@ -236,6 +241,21 @@ const char *track_script_path(const struct track *t)
 const char *track_script_label(const struct track *t)
 {
     return t->cfg.script_label ? t->cfg.script_label : "";
+}
+
+int track_post_param(struct track *t, const char *key_json, const char *value_json)
+{
+    if (!t->params)
+        return SHX_EUSAGE;
+    if (strlen(key_json) >= PARAM_KEY_JSON || strlen(value_json) >= PARAM_VALUE_JSON)
+        return SHX_EFULL;
+    struct param_msg *m = ring_write_slot(t->params);
+    if (!m)
+        return SHX_EFULL;
+    snprintf(m->key, sizeof m->key, "%s", key_json);
+    snprintf(m->value, sizeof m->value, "%s", value_json);
+    ring_commit(t->params);
+    return SHX_OK;
 }
 
 int track_source_channels(const struct track *t)

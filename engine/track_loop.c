@@ -239,9 +239,62 @@ static int take_channel(struct track *t, struct batch *b)
         t->loop.gen = gen;
         t->loop.inflight = -1;
         t->loop.raise_streak = 0;
+        t->loop.resend = 1;   /* a new worker, or a reloaded script: all the live params */
         atomic_store_explicit(&t->c.resume_ns, 0, memory_order_relaxed);
     }
     return 0;
+}
+
+/* Takes the param changes the control side sent into the live table. */
+static void take_params(struct track *t)
+{
+    struct param_msg *m;
+    while ((m = ring_read_slot(t->params)) != NULL) {
+        uint32_t i = 0;
+        while (i < t->loop.nlive && strcmp(t->loop.live[i].key, m->key) != 0)
+            i++;
+        if (i == t->loop.nlive && t->loop.nlive < PARAMS_LIVE)
+            t->loop.nlive++;
+        if (i == PARAMS_LIVE)   /* the table is full: it replaces the newest */
+            i = PARAMS_LIVE - 1;
+        t->loop.live[i] = *m;
+        t->loop.live[i].changed = 1;
+        ring_release(t->params);
+    }
+}
+
+static size_t put(char *dst, size_t at, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(dst + at, s, n);
+    return at + n;
+}
+
+/* The params the next request carries: what changed since the last one,
+ * or all of them for a new worker or script, as [[key, value], ...].
+ * Returns its length, 0 when there is nothing to send. Fits: PARAMS_LIVE
+ * entries of at most PARAM_KEY_JSON + PARAM_VALUE_JSON + 4 bytes. */
+static size_t params_payload(struct track *t)
+{
+    take_params(t);
+    size_t at = 0;
+    char *p = t->loop.payload;
+    for (uint32_t i = 0; i < t->loop.nlive; i++) {
+        struct param_msg *m = &t->loop.live[i];
+        if (!m->changed && !t->loop.resend)
+            continue;
+        at = put(p, at, at ? ",[" : "[[");
+        at = put(p, at, m->key);
+        at = put(p, at, ",");
+        at = put(p, at, m->value);
+        at = put(p, at, "]");
+        m->changed = 0;
+    }
+    t->loop.resend = 0;
+    if (at)
+        at = put(p, at, "]");
+    p[at] = '\0';
+    return at;
 }
 
 /* Posts the batch's blocks from b->next on to the worker in one request
@@ -258,7 +311,7 @@ static enum handoff hand_off(struct track *t, struct batch *b)
     t->loop.unsent = 0;
     b->sent = b->n;
     t->loop.inflight_ns = plat_now_ns();
-    chan_request_blocks(ch, m);
+    chan_request_blocks_ctl(ch, m, t->loop.payload, params_payload(t));
     t->loop.inflight = b->k + first;
     struct chan_reply r;
     enum handoff h = await_answer(t, b, &r);

@@ -49,6 +49,18 @@ struct block_head {
     int64_t pos;                 /* input ring: timeline frame of the block's first frame */
 };
 
+/* A param change on its way to the worker: control side -> track thread. */
+#define PARAM_KEY_JSON 80        /* the key as a JSON string, quotes included */
+#define PARAM_VALUE_JSON 256     /* the value as JSON text */
+#define PARAMS_LIVE 32           /* distinct keys a track remembers (and sends a new
+                                    worker or a reloaded script) */
+#define PARAM_SLOTS 16           /* changes in flight to one track */
+struct param_msg {
+    char key[PARAM_KEY_JSON];
+    char value[PARAM_VALUE_JSON];
+    int changed;                 /* live table: to be sent with the next request */
+};
+
 /* Track thread only (track_loop.c, and track_input.c's take side). */
 struct track_loop {
     float *in;                   /* a batch of dry blocks */
@@ -60,6 +72,10 @@ struct track_loop {
                                     with the next block it does see */
     struct xfade xf;             /* what was played last, for click-free switches */
     int render_carry;            /* render: the last block read ended on a loop wrap */
+    struct param_msg live[PARAMS_LIVE];   /* every param changed while running */
+    uint32_t nlive;
+    int resend;                  /* a new worker or script: send them all again */
+    char *payload;               /* CHAN_CTL_BYTES: the params of the next request */
     uint32_t batch;              /* blocks per request in this run */
     int64_t render_pos;          /* render: timeline frame of the next block it reads */
     int raise_streak;            /* blocks that raised in a row */
@@ -112,6 +128,7 @@ struct track {
     struct feed *feed;           /* render: the track thread's; play: the disk thread's */
     struct ring *ring;           /* rendered blocks: track thread -> consumer */
     struct ring *in_ring;        /* dry blocks: disk thread -> track thread (play), or NULL */
+    struct ring *params;         /* param changes: control side -> track thread, or NULL */
     struct worker *w;            /* NULL without a script */
     float *silence;              /* one block of zeros */
     struct track_run run;

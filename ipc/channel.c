@@ -225,6 +225,8 @@ static int64_t post(struct chan *ch, uint32_t cmd, uint32_t count, const char *c
         memcpy(ch->ctl, ctl, ctl_len);
         ch->ctl[ctl_len] = '\0';
         h->ctl_len = (uint32_t)ctl_len;
+    } else {
+        h->ctl_len = 0;   /* a PROCESS carries no payload unless it says so */
     }
     h->req_cmd = cmd;
     h->req_count = count;
@@ -245,9 +247,14 @@ int64_t chan_request(struct chan *ch, uint32_t cmd, const char *ctl, size_t ctl_
 
 int64_t chan_request_blocks(struct chan *ch, uint32_t count)
 {
+    return chan_request_blocks_ctl(ch, count, NULL, 0);
+}
+
+int64_t chan_request_blocks_ctl(struct chan *ch, uint32_t count, const char *ctl, size_t len)
+{
     if (count == 0 || count > ch->batch)
         return SHX_EUSAGE;
-    return post(ch, CHAN_CMD_PROCESS, count, NULL, 0);
+    return post(ch, CHAN_CMD_PROCESS, count, len ? ctl : NULL, len);
 }
 
 /* Reads and validates the reply fields. The worker may be writing them at

@@ -36,7 +36,8 @@ struct chan;
 
 enum chan_cmd {
     CHAN_CMD_LOAD = 1,    /* import the script named in the control area, run setup */
-    CHAN_CMD_PROCESS = 2, /* run process() on the audio block */
+    CHAN_CMD_PROCESS = 2, /* run process() on the audio blocks (params first, when the
+                             control area carries some: ctl_len > 0) */
     CHAN_CMD_QUIT = 3,    /* exit cleanly */
     CHAN_CMD_END_
 };
@@ -134,6 +135,11 @@ void chan_set_info(struct chan *ch, uint32_t i, int64_t frame, uint32_t flags);
 /* Track thread, real-time safe. Posts PROCESS for blocks 0..count-1.
  * Errors: SHX_EFULL, SHX_EUSAGE (count not in 1..batch). */
 int64_t chan_request_blocks(struct chan *ch, uint32_t count);
+/* Track thread, real-time safe. The same, with params for the script to
+ * take before the first block: a JSON list of [key, value] pairs, copied
+ * into the control area (len 0: none). Errors: as chan_request_blocks,
+ * SHX_EFULL when it does not fit. */
+int64_t chan_request_blocks_ctl(struct chan *ch, uint32_t count, const char *ctl, size_t len);
 /* Track thread, real-time safe. Waits for the reply to the outstanding
  * request until deadline_ns (CLOCK_MONOTONIC, 0 = forever).
  * Errors: SHX_ETIMEOUT, SHX_EDEAD (chan_interrupt'ed as dead), SHX_ECORRUPT

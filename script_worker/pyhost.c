@@ -60,7 +60,25 @@ static const char bootstrap[] =
     "            mod = build(d)\n"
     "    reset = getattr(mod, 'reset', None)\n"
     "    return (mod, mod.process, wants_info(mod.process),\n"
-    "            reset if callable(reset) else None, float(d['sample_rate']))\n"
+    "            reset if callable(reset) else None, float(d['sample_rate']),\n"
+    "            mod.__dict__.get('__shmix_ctx__'))\n"
+    "def set_params(payload, mod, ctx):\n"
+    "    hook = getattr(mod, 'on_param', None)\n"
+    "    for key, value in json.loads(payload):\n"
+    "        missing = object()\n"
+    "        before = ctx.params.get(key, missing) if ctx else missing\n"
+    "        if ctx:\n"
+    "            ctx.params[key] = value\n"
+    "        if not callable(hook):\n"
+    "            continue\n"
+    "        try:\n"
+    "            hook(key, value)\n"
+    "        except Exception as e:\n"
+    "            _shmix.post(1, describe(e))\n"
+    "            if ctx and before is missing:\n"
+    "                del ctx.params[key]\n"
+    "            elif ctx:\n"
+    "                ctx.params[key] = before\n"
     "def build(d):\n"
     "    global script_path\n"
     "    path = script_path = d['script']\n"
@@ -76,9 +94,10 @@ static const char bootstrap[] =
     "    proc = getattr(mod, 'process', None)\n"
     "    if not callable(proc):\n"
     "        raise TypeError('the script defines no process(block) function')\n"
+    "    ctx = mod.__shmix_ctx__ = Context(d)\n"
     "    setup = getattr(mod, 'setup', None)\n"
     "    if setup is not None:\n"
-    "        setup(Context(d))\n"
+    "        setup(ctx)\n"
     "    return mod\n"
     "def fix(block, r):\n"
     "    if not isinstance(r, np.ndarray):\n"
@@ -126,6 +145,8 @@ struct pyhost {
     PyObject *module;      /* current script module, or NULL */
     PyObject *process;     /* its process(), or NULL */
     PyObject *reset;       /* its reset(), or NULL */
+    PyObject *ctx;         /* the ctx its setup() was given (ctx.params kept current) */
+    PyObject *params_fn;   /* the bootstrap's set_params */
     PyObject *info;        /* the one Info given to a process(block, info), or NULL */
     PyObject *info_obj;    /* that object, kept across loads */
     PyObject *s_frame, *s_time, *s_jumped;   /* its attribute names, interned */
@@ -291,6 +312,7 @@ static int find_functions(struct pyhost *h, char *err, size_t cap)
     h->load_fn = get_fn(h->ns, "load");
     h->fix_fn = get_fn(h->ns, "fix");
     h->describe_fn = get_fn(h->ns, "describe");
+    h->params_fn = get_fn(h->ns, "set_params");
     PyObject *gc = PyImport_ImportModule("gc");
     h->gc_collect = gc ? PyObject_GetAttrString(gc, "collect") : NULL;
     Py_XDECREF(gc);
@@ -300,7 +322,7 @@ static int find_functions(struct pyhost *h, char *err, size_t cap)
     h->s_frame = PyUnicode_InternFromString("frame");
     h->s_time = PyUnicode_InternFromString("time");
     h->s_jumped = PyUnicode_InternFromString("jumped");
-    if (h->load_fn && h->fix_fn && h->describe_fn && h->gc_collect && h->info_obj && h->s_frame
+    if (h->load_fn && h->fix_fn && h->describe_fn && h->params_fn && h->gc_collect && h->info_obj && h->s_frame
         && h->s_time && h->s_jumped)
         return SHX_OK;
     PyErr_Clear();
@@ -385,6 +407,8 @@ void pyhost_destroy(struct pyhost *h)
         return;
     Py_XDECREF(h->process);
     Py_XDECREF(h->reset);
+    Py_XDECREF(h->ctx);
+    Py_XDECREF(h->params_fn);
     Py_XDECREF(h->module);
     Py_XDECREF(h->info_obj);
     Py_XDECREF(h->s_frame);
@@ -417,6 +441,9 @@ static void take_script(struct pyhost *h, PyObject *r)
     PyObject *reset = PyTuple_GET_ITEM(r, 3);
     h->reset = reset == Py_None ? NULL : reset;
     h->rate = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 4));
+    Py_XDECREF(h->ctx);
+    h->ctx = PyTuple_GET_ITEM(r, 5);
+    Py_INCREF(h->ctx);
     if (!(h->rate > 0.0))
         h->rate = 1.0;
     Py_INCREF(h->module);
@@ -433,7 +460,7 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl)
     run_gc("enable");
     /* The current module goes to the new one's reload(old), if any. */
     PyObject *r = PyObject_CallFunction(h->load_fn, "sO", ctl, h->module ? h->module : Py_None);
-    if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 5) {
+    if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 6) {
         if (PyErr_Occurred())
             post_exception(h);
         Py_XDECREF(r);
@@ -504,6 +531,17 @@ uint32_t pyhost_process(struct pyhost *h, uint32_t i, int64_t frame, uint32_t fl
     }
     Py_DECREF(r);
     return st;
+}
+
+void pyhost_params(struct pyhost *h, const char *payload)
+{
+    if (!h->module)
+        return;
+    PyObject *r = PyObject_CallFunction(h->params_fn, "sOO", payload, h->module,
+                                        h->ctx ? h->ctx : Py_None);
+    if (!r)
+        post_exception(h);   /* a payload it could not read: the engine's fault, said */
+    Py_XDECREF(r);
 }
 
 void pyhost_idle(struct pyhost *h)

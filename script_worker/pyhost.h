@@ -42,6 +42,12 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl);
  * a wrong return value posts the traceback. Returns an enum chan_status. */
 uint32_t pyhost_process(struct pyhost *h, uint32_t i, int64_t frame, uint32_t flags);
 
+/* Worker, before the blocks of a request that carries params (a JSON list
+ * of [key, value] pairs): each goes into ctx.params, then to the script's
+ * on_param(key, value) if it has one. One that on_param rejects (raises)
+ * is reported like a script error and leaves ctx.params as it was. */
+void pyhost_params(struct pyhost *h, const char *payload);
+
 /* Worker, between blocks (when it would otherwise sleep). Runs the garbage
  * collector now and then. */
 void pyhost_idle(struct pyhost *h);

@@ -176,6 +176,8 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
              * that puts the track in `error`: the script is not called
              * after that one. */
             st = CHAN_ST_OK;
+            if (req.ctl_len > 0)
+                pyhost_params(py, req.ctl);
             for (uint32_t i = 0; i < req.count && fails < CHAN_FAILS_TO_ERROR; i++) {
                 int64_t frame;
                 uint32_t flags;
