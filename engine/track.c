@@ -205,14 +205,11 @@ int track_run(struct track *t, const struct track_run *run)
 {
     t->run = *run;
     t->loop.batch = run->batch == 0 ? 1 : run->batch < t->max_batch ? run->batch : t->max_batch;
-    t->loop.render_pos = run->tl.start;
-    t->loop.render_carry = 0;
+    t->loop.render = (struct track_reader){.pos = run->tl.start, .tl = run->tl};
     t->loop.unsent = 0;
     xfade_init(&t->loop.xf, t->cfg.channels,
                (uint32_t)((uint64_t)XFADE_NS * (uint64_t)t->cfg.sample_rate / S_NS(1)));
-    t->disk.index = 0;
-    t->disk.pos = run->tl.start;
-    t->disk.carry = 0;
+    t->disk = (struct track_reader){.pos = run->tl.start, .tl = run->tl};
     atomic_store(&t->stop, 0);
     if (run->disk_kick && !t->in_ring) {
         int rc = ring_create(t->cfg.prefetch_slots, HEAD_BYTES + t->block_floats * sizeof(float),

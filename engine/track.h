@@ -23,6 +23,7 @@
 
 #include "session.h"
 
+#include "program.h"
 #include "timeline.h"
 
 struct feed;
@@ -89,6 +90,11 @@ struct track_run {
     uint32_t *disk_kick;             /* play: the disk thread's wake-up word; NULL = the
                                         track thread reads its file itself */
     int rt_priority;                 /* SCHED_FIFO priority for the thread, 0 = none */
+    /* Seeks and loop changes while the run goes on (program.h): play
+     * publishes them as they come; render knows them all beforehand. */
+    const struct program *program;   /* play, or NULL */
+    const struct tl_change *changes; /* render: in order of k, or NULL */
+    uint32_t nchanges;
 };
 
 /* A consistent copy of a track's counters, for stats. */

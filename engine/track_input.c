@@ -2,7 +2,9 @@
  * file ahead into the input ring (track_prefetch, not real-time: file I/O)
  * and the track thread takes each block from it (track_input_take,
  * real-time: a copy); in render there is no ring and no deadline, and the
- * track thread reads the file itself. See track_priv.h. */
+ * track thread reads the file itself. Either way one track_reader walks
+ * the timeline, following its changes (seeks, loop changes: program.h).
+ * See track_priv.h. */
 #include "track_priv.h"
 #include "channel.h"
 #include "feed.h"
@@ -15,66 +17,135 @@
 /* What the script is told about the block of the run numbered index at pos
  * (CHAN_BLK_*): jumped on the run's first block; jumped and reset on the
  * block a loop wraps inside of, and on the first after a wrap at a block's
- * end (*carry remembers one from the block before). */
-static uint32_t block_flags(const struct track *t, int64_t index, int64_t pos, int *carry)
+ * end (r->carry remembers one from the block before). */
+static uint32_t block_flags(const struct track *t, struct track_reader *r)
 {
-    uint32_t f = index == 0 ? CHAN_BLK_JUMPED : 0;
-    if (*carry)
+    uint32_t f = r->index == 0 ? CHAN_BLK_JUMPED : 0;
+    if (r->carry)
         f |= CHAN_BLK_JUMPED | CHAN_BLK_RESET;
-    unsigned w = timeline_wraps(&t->run.tl, pos, t->cfg.block_size);
+    unsigned w = timeline_wraps(&r->tl, r->pos, t->cfg.block_size);
     if (w & TL_WRAP_INSIDE)
         f |= CHAN_BLK_JUMPED | CHAN_BLK_RESET;
-    *carry = (w & TL_WRAP_AFTER) != 0;
+    r->carry = (w & TL_WRAP_AFTER) != 0;
+    f |= r->jump;
+    r->jump = 0;
     return f;
+}
+
+static void apply_change(struct track_reader *r, const struct tl_change *c)
+{
+    r->index = c->k;
+    r->pos = c->pos;
+    r->tl = c->tl;
+    r->carry = 0;
+    r->jump = c->jump ? CHAN_BLK_JUMPED | CHAN_BLK_RESET : 0;
+}
+
+/* Before reading block r->index: the timeline change due there, if any.
+ * In play the newest published one - a reader already past its block goes
+ * back to it (what it read from there on is stale: the track thread skips
+ * it by its epoch); in render the next of the run's list. */
+static void follow_changes(const struct track *t, struct track_reader *r)
+{
+    if (t->run.program) {
+        struct tl_change c;
+        uint32_t n = program_read(t->run.program, &c);
+        if (n > r->epoch && r->index >= c.k) {
+            apply_change(r, &c);
+            r->epoch = n;
+        }
+    } else if (r->next_change < t->run.nchanges
+               && t->run.changes[r->next_change].k == r->index) {
+        apply_change(r, &t->run.changes[r->next_change]);
+        r->next_change++;
+        r->epoch++;
+    }
+}
+
+/* Reads block r->index into dst and steps on. */
+static void read_block(struct track *t, struct track_reader *r, float *dst, int64_t *pos,
+                       uint32_t *flags)
+{
+    follow_changes(t, r);
+    *pos = r->pos;
+    *flags = block_flags(t, r);
+    r->pos = feed_read(t->feed, &r->tl, r->pos, dst);
+    r->index++;
 }
 
 int track_prefetch(struct track *t)
 {
     int n = 0;
     void *s;
+    follow_changes(t, &t->disk);   /* a seek: back to its block, even with the ring full */
     while (t->disk.index < t->run.count && (s = ring_write_slot(t->in_ring)) != NULL) {
         slot_head(s)->index = t->disk.index;
-        slot_head(s)->pos = t->disk.pos;
-        slot_head(s)->flags = block_flags(t, t->disk.index, t->disk.pos, &t->disk.carry);
-        t->disk.pos = feed_read(t->feed, &t->run.tl, t->disk.pos, slot_audio(s));
+        read_block(t, &t->disk, slot_audio(s), &slot_head(s)->pos, &slot_head(s)->flags);
+        slot_head(s)->epoch = t->disk.epoch;
         ring_commit(t->in_ring);
-        t->disk.index++;
         n++;
     }
     return n;
 }
 
-void track_input_take(struct track *t, int64_t k, float *dst, int64_t *pos, uint32_t *flags)
+/* Play: the input ring's slot for block k, past those the track no longer
+ * needs (older blocks, and blocks read before a timeline change that
+ * applies to them); NULL when the disk thread has not read it yet.
+ * *skipped collects the flags of skipped blocks that were not stale. */
+static void *find_slot(struct track *t, int64_t k, uint32_t *skipped)
+{
+    struct tl_change c;
+    uint32_t n = t->run.program ? program_read(t->run.program, &c) : 0;
+    void *s;
+    while ((s = ring_read_slot(t->in_ring)) != NULL) {
+        struct block_head *h = slot_head(s);
+        int stale = h->epoch < program_epoch(n, &c, h->index);
+        if (!stale && h->index >= k)
+            break;
+        if (!stale)
+            *skipped |= h->flags;   /* a wrap among skipped blocks still reaches the script */
+        ring_release(t->in_ring);
+    }
+    return s && slot_head(s)->index == k ? s : NULL;
+}
+
+static void kick_disk(struct track *t)
+{
+    __atomic_fetch_add(t->run.disk_kick, 1, __ATOMIC_RELEASE);
+    plat_wake(t->run.disk_kick);
+}
+
+void track_input_take(struct track *t, int64_t k, float *dst, int64_t *pos, uint32_t *flags,
+                      uint64_t wait_until)
 {
     if (!t->in_ring) {   /* render: read here, nothing waits on a deadline */
-        *pos = t->loop.render_pos;
-        *flags = block_flags(t, k, *pos, &t->loop.render_carry);
-        t->loop.render_pos = feed_read(t->feed, &t->run.tl, t->loop.render_pos, dst);
+        read_block(t, &t->loop.render, dst, pos, flags);
         return;
     }
-    void *s;
-    uint32_t skipped = 0;   /* a wrap among skipped blocks still reaches the script */
-    while ((s = ring_read_slot(t->in_ring)) != NULL && slot_head(s)->index < k) {
-        skipped |= slot_head(s)->flags;
-        ring_release(t->in_ring);                       /* skipped blocks */
+    uint32_t skipped = 0;
+    void *s = find_slot(t, k, &skipped);
+    /* Not read yet: after a seek the disk thread starts over at the seek's
+     * block, and the track thread is the one waiting for it. */
+    while (!s && t->run.disk_kick && plat_now_ns() < wait_until && !atomic_load(&t->stop)) {
+        kick_disk(t);
+        ring_wait_data(t->in_ring, 1, wait_until);
+        s = find_slot(t, k, &skipped);
     }
-    if (s && slot_head(s)->index == k) {
+    if (s) {
         memcpy(dst, slot_audio(s), t->block_floats * sizeof(float));
         *pos = slot_head(s)->pos;
         *flags = slot_head(s)->flags | skipped;
         ring_release(t->in_ring);
     } else {
-        /* The disk thread is behind: silence, and the place it would have
-         * had (its wraps reach the script with a block that is there). */
+        /* The disk thread is behind: silence, at the place the block would
+         * have had (its wraps reach the script with a block that is there). */
         memset(dst, 0, t->block_floats * sizeof(float));
-        *pos = timeline_advance(&t->run.tl, t->run.tl.start, k * (int64_t)t->cfg.block_size);
+        *pos = -1;
         *flags = skipped;
         atomic_fetch_add_explicit(&t->c.disk_late, 1, memory_order_relaxed);
     }
     /* Crossing below half full: tell the disk thread (one FUTEX_WAKE per
      * half ring; it also looks on its own every DISK_LOOK_NS). */
-    if (t->run.disk_kick && ring_fill(t->in_ring) == t->cfg.prefetch_slots / 2 - 1) {
-        __atomic_fetch_add(t->run.disk_kick, 1, __ATOMIC_RELEASE);
-        plat_wake(t->run.disk_kick);
-    }
+    if (t->run.disk_kick && ring_fill(t->in_ring) == t->cfg.prefetch_slots / 2 - 1)
+        kick_disk(t);
 }

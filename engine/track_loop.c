@@ -374,8 +374,18 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
 {
     struct batch b = {.k = k, .n = n};
     uint64_t t0 = plat_now_ns();
-    for (uint32_t i = 0; i < n; i++)
-        track_input_take(t, k + i, dry(t, i), &t->loop.pos[i], &t->loop.flags[i]);
+    for (uint32_t i = 0; i < n; i++) {
+        /* After a seek, the disk thread may still be reading: wait for it
+         * while there is time left to run the script (half the slack). */
+        uint64_t d = t->run.clock ? due(t, k + i) : 0;
+        uint64_t until = d > t0 ? t0 + (d - t0) / 2 : 0;
+        if (until > t0 + DISK_WAIT_MAX_NS)
+            until = t0 + DISK_WAIT_MAX_NS;
+        track_input_take(t, k + i, dry(t, i), &t->loop.pos[i], &t->loop.flags[i], until);
+        if (t->loop.pos[i] < 0)   /* not read in time: where it would have been */
+            t->loop.pos[i] = t->loop.next_pos;
+        t->loop.next_pos = t->loop.pos[i] + t->cfg.block_size;
+    }
     if (t->w)
         run_script(t, &b);
     else

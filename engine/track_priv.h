@@ -47,6 +47,7 @@ struct block_head {
     uint32_t late;               /* the script's answer came too late: played per on_fault */
     uint32_t flags;              /* input ring: CHAN_BLK_* for the script (info.jumped, reset) */
     int64_t pos;                 /* input ring: timeline frame of the block's first frame */
+    uint32_t epoch;              /* input ring: the timeline changes it was read under */
 };
 
 /* A param change on its way to the worker: control side -> track thread. */
@@ -61,6 +62,18 @@ struct param_msg {
     int changed;                 /* live table: to be sent with the next request */
 };
 
+/* Where a track's file is being read: by the disk thread (play) or the
+ * track thread (render), reset by main before a run (track_input.c). */
+struct track_reader {
+    int64_t index;               /* next block to read */
+    int64_t pos;                 /* its timeline frame */
+    struct timeline tl;          /* the timeline it reads on (seeks and loop changes) */
+    int carry;                   /* the last block read ended on a loop wrap */
+    uint32_t epoch;              /* timeline changes applied (program.h) */
+    uint32_t next_change;        /* render: the next of run.changes to apply */
+    uint32_t jump;               /* CHAN_BLK_* the next block gets from a change */
+};
+
 /* Track thread only (track_loop.c, and track_input.c's take side). */
 struct track_loop {
     float *in;                   /* a batch of dry blocks */
@@ -71,25 +84,18 @@ struct track_loop {
     uint32_t unsent;             /* CHAN_BLK_* of blocks the script never saw: told
                                     with the next block it does see */
     struct xfade xf;             /* what was played last, for click-free switches */
-    int render_carry;            /* render: the last block read ended on a loop wrap */
     struct param_msg live[PARAMS_LIVE];   /* every param changed while running */
     uint32_t nlive;
     int resend;                  /* a new worker or script: send them all again */
     char *payload;               /* CHAN_CTL_BYTES: the params of the next request */
     uint32_t batch;              /* blocks per request in this run */
-    int64_t render_pos;          /* render: timeline frame of the next block it reads */
+    struct track_reader render;   /* render: the track thread reads its file itself */
+    int64_t next_pos;            /* where the block after the last one taken starts */
     int raise_streak;            /* blocks that raised in a row */
     int64_t gen;                 /* the worker generation it last saw */
     int64_t inflight;            /* block of the outstanding request, -1 none */
     int held_out;                /* the last block found the supervisor holding the channel */
     uint64_t inflight_ns;        /* when it was posted */
-};
-
-/* Disk thread only (track_input.c), reset by main before a run. */
-struct track_disk {
-    int64_t index;               /* next block to read ahead */
-    int64_t pos;                 /* its timeline frame */
-    int carry;                   /* the last block read ended on a loop wrap */
 };
 
 /* Counters the track thread writes, read by the stats thread; relaxed
@@ -139,7 +145,7 @@ struct track {
     atomic_int stop;
 
     struct track_loop loop;      /* track thread */
-    struct track_disk disk;      /* disk thread */
+    struct track_reader disk;    /* disk thread (play) */
     struct track_counters c;     /* written by the track thread */
     /* Written by the consumer, the one place that counts late blocks: a
      * block that was not there when it was due, or that the track thread
@@ -168,8 +174,11 @@ void *track_main(void *arg);
 /* Track thread (track_input.c). Fills dst with block k's dry input: in
  * play from what the disk thread read ahead (real-time: a copy), in render
  * read from the file here (render has no deadline to miss). Sets *pos to
- * its timeline frame and *flags to what the script is told (CHAN_BLK_*). */
-void track_input_take(struct track *t, int64_t k, float *dst, int64_t *pos, uint32_t *flags);
+ * its timeline frame and *flags to what the script is told (CHAN_BLK_*).
+ * In play, a block the disk thread has not read yet (just after a seek)
+ * is waited for until wait_until (CLOCK_MONOTONIC), then played silent. */
+void track_input_take(struct track *t, int64_t k, float *dst, int64_t *pos, uint32_t *flags,
+                      uint64_t wait_until);
 
 /* Main or supervisor (track_report.c). Makes line the track's last_error. */
 void track_set_error(struct track *t, const char *line);

@@ -58,6 +58,10 @@
 #define PREFETCH_MAX_SLOTS 4096u
 /* ... and looks at every input ring at least this often. */
 #define DISK_LOOK_NS MS_NS(20)
+/* A track thread waits at most this long for a block the disk thread has
+ * not read yet (after a seek it starts over), and never past half the time
+ * left before the block is due. */
+#define DISK_WAIT_MAX_NS MS_NS(50)
 /* Play waits at most this long for every track to render ahead. */
 #define PREFILL_TIMEOUT_NS S_NS(10)
 /* The fade-out when playback is stopped. */
