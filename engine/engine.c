@@ -377,15 +377,6 @@ double engine_pan(struct engine *e, int i) { return read_ctl(e, e->pan, NULL, i)
 double engine_master_db(struct engine *e) { return read_ctl(e, NULL, NULL, 0); }
 struct mixer *engine_mixer(struct engine *e) { return e->mixer; }
 
-int engine_set_param(struct engine *e, int i, const char *key_json, const char *value_json)
-{
-    if (i < 0 || i >= e->ntracks)
-        return SHX_EUSAGE;
-    pthread_mutex_lock(&e->ctl);   /* the param ring has one producer */
-    int rc = track_post_param(e->tracks[i], key_json, value_json);
-    pthread_mutex_unlock(&e->ctl);
-    return rc;
-}
 
 int engine_sample_rate(const struct engine *e) { return e->rate; }
 uint32_t engine_block_size(const struct engine *e) { return e->block; }

@@ -65,10 +65,6 @@ int engine_solo(struct engine *e, int i);
 double engine_gain_db(struct engine *e, int i);
 double engine_pan(struct engine *e, int i);
 double engine_master_db(struct engine *e);
-/* Any non-real-time thread. A param change for track i's script (JSON
- * text for both; see track_post_param). Errors: SHX_EUSAGE (no such
- * track, or no script), SHX_EFULL (too many in flight). */
-int engine_set_param(struct engine *e, int i, const char *key_json, const char *value_json);
 /* The faders, for the one consumer that mixes (player or render). */
 struct mixer *engine_mixer(struct engine *e);
 

@@ -240,17 +240,20 @@ const char *track_script_label(const struct track *t)
     return t->cfg.script_label ? t->cfg.script_label : "";
 }
 
-int track_post_param(struct track *t, const char *key_json, const char *value_json)
+int track_post_param(struct track *t, int64_t k, const char *key_json, const char *value_json)
 {
     if (!t->params)
         return SHX_EUSAGE;
-    if (strlen(key_json) >= PARAM_KEY_JSON || strlen(value_json) >= PARAM_VALUE_JSON)
+    size_t kl = strnlen(key_json, PARAM_KEY_JSON), vl = strnlen(value_json, PARAM_VALUE_JSON);
+    if (kl == PARAM_KEY_JSON || vl == PARAM_VALUE_JSON)
         return SHX_EFULL;
     struct param_msg *m = ring_write_slot(t->params);
     if (!m)
         return SHX_EFULL;
-    snprintf(m->key, sizeof m->key, "%s", key_json);
-    snprintf(m->value, sizeof m->value, "%s", value_json);
+    m->k = k;
+    memcpy(m->key, key_json, kl + 1);
+    memcpy(m->value, value_json, vl + 1);
+    m->changed = 1;
     ring_commit(t->params);
     return SHX_OK;
 }

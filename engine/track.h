@@ -165,12 +165,14 @@ int track_rt_denied(const struct track *t);
 /* Any thread. Records mute/solo resolved, for the meters (the mixer's
  * fader is what makes the track silent). */
 void track_set_audible(struct track *t, int audible);
-/* Control side (one thread at a time). Sends a param change to the
- * script: it reaches ctx.params and on_param(key, value) before the next
- * request the track makes (within the render-ahead). key_json and
- * value_json are JSON text ("\"cutoff\"", "800.0"). Errors: SHX_EUSAGE
- * (no script), SHX_EFULL (too many changes in flight, or too long). */
-int track_post_param(struct track *t, const char *key_json, const char *value_json);
+/* The consumer (the audio callback or the render loop), real-time safe.
+ * Sends a param change to the script, for block k of the run on (a block
+ * the track has not rendered yet): it reaches ctx.params and
+ * on_param(key, value) just before that block. Changes come in order of
+ * k. key_json and value_json are JSON text ("\"cutoff\"", "800.0").
+ * Errors: SHX_EUSAGE (no script), SHX_EFULL (too many changes in flight,
+ * or too long). */
+int track_post_param(struct track *t, int64_t k, const char *key_json, const char *value_json);
 /* Any thread. The track's file's channel count (its pan law). */
 int track_source_channels(const struct track *t);
 /* Any thread. The worker's pid, 0 when none. */

@@ -45,6 +45,8 @@ struct batch {
     uint64_t waited;      /* ns spent waiting for the worker */
 };
 
+static void take_params(struct track *t, int64_t upto);
+
 /* Dry input of block i of the current batch. */
 static float *dry(struct track *t, uint32_t i) { return t->loop.in + (size_t)i * t->block_floats; }
 
@@ -245,11 +247,11 @@ static int take_channel(struct track *t, struct batch *b)
     return 0;
 }
 
-/* Takes the param changes the control side sent into the live table. */
-static void take_params(struct track *t)
+/* Takes the param changes due by block `upto` into the live table. */
+static void take_params(struct track *t, int64_t upto)
 {
     struct param_msg *m;
-    while ((m = ring_read_slot(t->params)) != NULL) {
+    while ((m = ring_read_slot(t->params)) != NULL && m->k <= upto) {
         uint32_t i = 0;
         while (i < t->loop.nlive && strcmp(t->loop.live[i].key, m->key) != 0)
             i++;
@@ -274,9 +276,9 @@ static size_t put(char *dst, size_t at, const char *s)
  * or all of them for a new worker or script, as [[key, value], ...].
  * Returns its length, 0 when there is nothing to send. Fits: PARAMS_LIVE
  * entries of at most PARAM_KEY_JSON + PARAM_VALUE_JSON + 4 bytes. */
-static size_t params_payload(struct track *t)
+static size_t params_payload(struct track *t, int64_t first)
 {
-    take_params(t);
+    take_params(t, first);
     size_t at = 0;
     char *p = t->loop.payload;
     for (uint32_t i = 0; i < t->loop.nlive; i++) {
@@ -311,7 +313,7 @@ static enum handoff hand_off(struct track *t, struct batch *b)
     t->loop.unsent = 0;
     b->sent = b->n;
     t->loop.inflight_ns = plat_now_ns();
-    chan_request_blocks_ctl(ch, m, t->loop.payload, params_payload(t));
+    chan_request_blocks_ctl(ch, m, t->loop.payload, params_payload(t, b->k + first));
     t->loop.inflight = b->k + first;
     struct chan_reply r;
     enum handoff h = await_answer(t, b, &r);
@@ -386,8 +388,10 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
             t->loop.pos[i] = t->loop.next_pos;
         t->loop.next_pos = t->loop.pos[i] + t->cfg.block_size;
     }
-    if (t->w)
+    if (t->w) {
+        take_params(t, k);   /* due now, whether or not the worker can take them */
         run_script(t, &b);
+    }
     else
         for (; b.next < n; b.next++)
             commit(t, k + b.next, dry(t, b.next), 0, SOURCE_FAULT);
@@ -437,6 +441,11 @@ void *track_main(void *arg)
         await_room(t, n, ahead, refill);
         if (atomic_load(&t->stop))
             break;
+        /* A param change due inside the batch ends it there: the script
+         * takes it just before its block, in play as in render. */
+        struct param_msg *pm = t->params ? ring_read_slot(t->params) : NULL;
+        if (pm && pm->k > k && pm->k < k + (int64_t)n)
+            n = (uint32_t)(pm->k - k);
         if (t->run.clock) {
             /* Fell behind the mixer (a stall): blocks it has passed are
              * useless, go straight to the first one it still needs. */

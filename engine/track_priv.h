@@ -57,6 +57,7 @@ struct block_head {
                                     worker or a reloaded script) */
 #define PARAM_SLOTS 16           /* changes in flight to one track */
 struct param_msg {
+    int64_t k;                   /* the block of the run it applies from */
     char key[PARAM_KEY_JSON];
     char value[PARAM_VALUE_JSON];
     int changed;                 /* live table: to be sent with the next request */
