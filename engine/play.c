@@ -201,7 +201,7 @@ static int start_engine(const struct session *s, const struct play_options *o, i
         return STOPPED;
     if (engine_supervise(*e, why, sizeof why) < 0)
         fprintf(stderr, "shmix: %s\n", why);
-    struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop};
+    struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop, 0};
     rc = player_create(*e, &po, p, err, cap);
     return rc == SHX_EUSAGE ? 2 : rc < 0 ? 1 : 0;
 }

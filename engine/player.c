@@ -10,6 +10,7 @@
 #include "peak.h"
 #include "timeline.h"
 #include "track.h"
+#include "transport.h"
 #include "tuning.h"
 
 #include <math.h>
@@ -26,24 +27,21 @@ struct player {
     struct disk *disk;
     struct track_clock clock;
     struct timeline tl;
-    int64_t count;             /* blocks in the run */
+    int64_t count;             /* blocks in the run; INT64_MAX: to the end, or forever */
+    int64_t frames;            /* frames the run plays, INT64_MAX: no set length */
     uint32_t ahead;
     int realtime;
     volatile sig_atomic_t *stop;   /* set by a signal, or NULL */
-    struct mixer *mixer;      /* the faders (the engine's) */
+    struct mixer *mixer;       /* the faders (the engine's) */
+    struct transport *x;       /* control changes at exact blocks */
 
     /* Callback state (real-time thread only). */
-    float *mix;                /* the current mixed block */
+    float *mix;                /* the current output block */
     uint32_t mix_off;          /* frames of it already delivered */
-    int64_t pos;               /* timeline frame of the next block */
-    float fade;                /* gain of the stop fade, 1 = none */
-    float fade_step;           /* per frame */
+    uint32_t mix_len;          /* frames of it to deliver (the run's last may be short) */
+    int64_t run_frames;        /* frames of run blocks delivered */
 
     /* Shared with other threads. */
-    atomic_int stop_requested;
-    atomic_int paused;
-    atomic_int finished;
-    _Atomic int64_t position;  /* timeline frame of the block being played */
     _Atomic uint64_t xruns;
     _Atomic uint64_t clips;
     _Atomic uint32_t peak_bits;
@@ -54,12 +52,11 @@ struct player {
 /* How many blocks the run plays, and how many are rendered ahead. */
 static void size_run(struct player *p, struct engine *e, const struct player_options *o)
 {
-    if (o->duration >= 0)
-        p->count = ((int64_t)llround(o->duration * p->rate) + p->block - 1) / p->block;
-    else if (o->loop)
-        p->count = INT64_MAX;
-    else
-        p->count = (engine_length(e) - p->tl.start + p->block - 1) / p->block;
+    p->frames = o->duration >= 0 ? (int64_t)llround(o->duration * p->rate) : INT64_MAX;
+    /* Without a length the run ends where the session does (or loops on):
+     * seeks move that end, so the blocks are not counted beforehand. */
+    p->count = p->frames == INT64_MAX ? INT64_MAX : (p->frames + p->block - 1) / p->block;
+    (void)e;
     p->clock.period_ns = (uint64_t)p->block * NS_PER_S / (uint64_t)p->rate;
     p->ahead = o->ahead;
     if (!p->ahead)
@@ -93,13 +90,14 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     size_run(p, e, o);
     /* Nothing is due before the first callback. */
     atomic_store(&p->clock.at_ns, TRACK_CLOCK_IDLE);
-    p->fade = 1.0f;
-    p->fade_step = 1.0f / (float)((uint64_t)p->rate * STOP_FADE_NS / NS_PER_S + 1);
     p->mix = calloc((size_t)p->block * (size_t)p->channels, sizeof(float));
-    p->mix_off = p->block;   /* nothing delivered yet: mix the first block on demand */
-    p->pos = p->tl.start;
-    atomic_store(&p->position, p->tl.start);
-    if (!p->mix) {
+    p->mix_off = p->mix_len = 0;   /* nothing delivered yet: the first block on demand */
+    struct transport_config tc = {
+        .mixer = p->mixer, .tracks = p->tracks, .n = p->n, .channels = p->channels,
+        .rate = p->rate, .block = p->block, .ahead = p->ahead, .tl = p->tl,
+        .count = p->count, .length = engine_length(e), .capture = o->capture,
+    };
+    if (!p->mix || transport_create(&tc, &p->x) < 0) {
         player_destroy(p);
         snprintf(err, cap, "out of memory");
         return SHX_ENOMEM;
@@ -115,6 +113,7 @@ void player_destroy(struct player *p)
     for (int i = 0; i < p->n; i++)
         track_stop(p->tracks[i]);
     disk_destroy(p->disk);
+    transport_destroy(p->x);
     free(p->mix);
     free(p);
 }
@@ -127,6 +126,7 @@ int player_start(struct player *p, char *err, size_t cap)
         .count = p->count,
         .clock = &p->clock,
         .ahead = p->ahead,
+        .program = transport_program(p->x),
         /* Half the render-ahead per wake-up: a track thread sleeps until
          * that many blocks were played, then renders them with one request
          * to its worker, so the context switches of a hand-off (and the
@@ -161,76 +161,62 @@ int player_start(struct player *p, char *err, size_t cap)
     return SHX_OK;
 }
 
-/* Real-time. The stop fade over the block in p->mix; finishes the run at
- * its end. */
-static void fade_out(struct player *p)
+/* Real-time. Makes the next output block in p->mix; 0 when the run is
+ * over. A paused block is silence and takes no block from the tracks. */
+static int next_block(struct player *p)
 {
-    for (uint32_t f = 0; f < p->block; f++) {
-        for (int c = 0; c < p->channels; c++)
-            p->mix[f * p->channels + c] *= p->fade;
-        p->fade = p->fade > p->fade_step ? p->fade - p->fade_step : 0.0f;
-    }
-    if (p->fade == 0.0f)
-        atomic_store(&p->finished, 1);
-}
-
-/* Real-time. Mixes the next block into p->mix; 0 when the run is over. */
-static int mix_next(struct player *p)
-{
-    int64_t k = atomic_load_explicit(&p->clock.next, memory_order_relaxed);
-    if (k >= p->count || atomic_load_explicit(&p->finished, memory_order_relaxed))
+    int64_t k = 0;
+    enum transport_do what = transport_begin(p->x, &k);
+    if (what == TRANSPORT_END)
         return 0;
     uint64_t t0 = plat_now_ns(), clips = 0;
-    float peak = mixer_mix(p->mixer, p->tracks, k, p->mix, &clips);
-    if (atomic_load_explicit(&p->stop_requested, memory_order_relaxed))
-        fade_out(p);
-    if (clips)
-        atomic_fetch_add_explicit(&p->clips, clips, memory_order_relaxed);
-    peak_raise(&p->peak_bits, peak);
-    atomic_store_explicit(&p->position, p->pos, memory_order_relaxed);
-    p->pos = timeline_advance(&p->tl, p->pos, p->block);
-    /* Publish the clock: at_ns first, then next with release, so a track
-     * thread that sees the new `next` also sees its time. */
-    atomic_store_explicit(&p->clock.at_ns, t0, memory_order_relaxed);
-    atomic_store_explicit(&p->clock.next, k + 1, memory_order_release);
-    if (k + 1 >= p->count)
-        atomic_store(&p->finished, 1);
+    size_t n = (size_t)p->block * (size_t)p->channels;
+    p->mix_len = p->block;
+    if (what == TRANSPORT_SILENCE) {
+        memset(p->mix, 0, n * sizeof(float));
+    } else {
+        float peak = mixer_mix(p->mixer, p->tracks, k, p->mix, &clips);
+        if (clips)
+            atomic_fetch_add_explicit(&p->clips, clips, memory_order_relaxed);
+        peak_raise(&p->peak_bits, peak);
+        /* Publish the clock: at_ns first, then next with release, so a
+         * track thread that sees the new `next` also sees its time. */
+        atomic_store_explicit(&p->clock.at_ns, t0, memory_order_relaxed);
+        atomic_store_explicit(&p->clock.next, k + 1, memory_order_release);
+        /* The run's last block delivers only what --duration asked for. */
+        if (p->frames - p->run_frames < (int64_t)p->block)
+            p->mix_len = (uint32_t)(p->frames - p->run_frames);
+        p->run_frames += p->mix_len;
+    }
+    transport_end(p->x, p->mix);
     atomic_fetch_add_explicit(&p->mix_ns, plat_now_ns() - t0, memory_order_relaxed);
     return 1;
 }
 
 void player_pause(struct player *p, int paused)
 {
-    atomic_store(&p->paused, paused);
+    struct cmd c = {.kind = paused ? CMD_PAUSE : CMD_PLAY};
+    transport_post(p->x, &c, 1);
 }
 
 int player_paused(const struct player *p)
 {
-    return atomic_load(&p->paused);
+    return transport_paused(p->x);
 }
 
-void player_process(struct player *p, float *out, uint32_t frames, int underflow)
+uint32_t player_process(struct player *p, float *out, uint32_t frames, int underflow)
 {
     if (underflow)
         atomic_fetch_add_explicit(&p->xruns, 1, memory_order_relaxed);
-    /* Paused: silence, and no block is taken, so the transport and every
-     * track's clock stand still (the stop fade still runs). */
-    if (atomic_load_explicit(&p->paused, memory_order_relaxed)
-        && !atomic_load_explicit(&p->stop_requested, memory_order_relaxed)) {
-        memset(out, 0, sizeof(float) * frames * (size_t)p->channels);
-        return;
-    }
     uint32_t done = 0;
     int ch = p->channels;
     while (done < frames) {
-        if (p->mix_off == p->block) {
-            if (!mix_next(p)) {
-                memset(out + (size_t)done * ch, 0, sizeof(float) * (frames - done) * (size_t)ch);
-                return;
-            }
+        if (p->mix_off == p->mix_len) {
+            if (!next_block(p))
+                break;
             p->mix_off = 0;
         }
-        uint32_t take = p->block - p->mix_off;
+        uint32_t take = p->mix_len - p->mix_off;
         if (take > frames - done)
             take = frames - done;
         memcpy(out + (size_t)done * ch, p->mix + (size_t)p->mix_off * ch,
@@ -238,17 +224,21 @@ void player_process(struct player *p, float *out, uint32_t frames, int underflow
         p->mix_off += take;
         done += take;
     }
+    memset(out + (size_t)done * ch, 0, sizeof(float) * (frames - done) * (size_t)ch);
+    return done;
 }
 
 void player_request_stop(struct player *p)
 {
-    atomic_store(&p->stop_requested, 1);
+    transport_stop(p->x);
 }
 
 int player_finished(const struct player *p)
 {
-    return atomic_load(&p->finished);
+    return transport_finished(p->x);
 }
+
+struct transport *player_transport(struct player *p) { return p->x; }
 
 int player_rt_denied(const struct player *p)
 {
@@ -260,7 +250,7 @@ int player_rt_denied(const struct player *p)
 
 void player_stats(struct player *p, struct meter_frame *fr)
 {
-    fr->position = (double)atomic_load(&p->position) / p->rate;
+    fr->position = (double)transport_position(p->x) / p->rate;
     fr->xruns = atomic_load(&p->xruns);
     fr->clips = atomic_load(&p->clips);
     fr->master_peak = peak_take(&p->peak_bits);

@@ -17,6 +17,7 @@
 struct engine;
 struct player;
 struct meter_frame;
+struct transport;
 
 struct player_options {
     double start;          /* seconds on the timeline */
@@ -25,6 +26,7 @@ struct player_options {
     uint32_t ahead;        /* blocks rendered ahead; 0 = about 80 ms worth */
     int realtime;          /* ask for SCHED_FIFO for the track threads */
     volatile sig_atomic_t *stop;   /* set by a signal: stop waiting to start; or NULL */
+    int capture;           /* record where each control message took effect */
 };
 
 /* Main. Checks the options against the session. Errors: SHX_EUSAGE (err
@@ -40,8 +42,9 @@ void player_destroy(struct player *p);
 int player_start(struct player *p, char *err, size_t cap);
 
 /* Real-time: the audio callback. Fills frames x channels floats. underflow
- * says the device reported an xrun since the previous call. */
-void player_process(struct player *p, float *out, uint32_t frames, int underflow);
+ * says the device reported an xrun since the previous call. Returns the
+ * frames of the run it delivered (the rest is silence after its end). */
+uint32_t player_process(struct player *p, float *out, uint32_t frames, int underflow);
 
 /* Any thread (signal handlers excepted). Fades out over ~10 ms, then
  * finishes. */
@@ -54,9 +57,11 @@ int player_rt_denied(const struct player *p);
 /* Main. Fills the engine-wide part of a meter update (position, xruns,
  * clips, the master peak since the previous call, the mixer's CPU). */
 void player_stats(struct player *p, struct meter_frame *fr);
-/* Main. Pauses (the callback plays silence and the transport stands
- * still) or resumes. */
+/* Any non-real-time thread (the console's lock). Pauses (the callback
+ * ramps down and plays silence, the transport stands still) or resumes. */
 void player_pause(struct player *p, int paused);
 int player_paused(const struct player *p);
+/* Any thread. The transport, for the console and the capture. */
+struct transport *player_transport(struct player *p);
 
 #endif
