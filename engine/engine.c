@@ -5,6 +5,7 @@
 #include "pan.h"
 #include "platform.h"
 #include "session.h"
+#include "console.h"
 #include "feed.h"
 #include "mixer.h"
 #include "source.h"
@@ -24,22 +25,16 @@ struct engine {
     int rate;                /* Hz */
     uint32_t block;          /* frames */
     int channels;
-    struct mixer *mixer;     /* the faders; set under ctl */
-    pthread_mutex_t ctl;     /* the control side: one change at a time, whoever
-                                makes it (overlay keys, OSC, events) */
-    double master_db;
-    double *gain_db, *pan;   /* each track's fader, under ctl */
+    struct mixer *mixer;     /* the faders */
+    struct console *console; /* the user's side of them: every control decided there */
     int64_t length;          /* frames: timeline 0 to the end of the longest track */
     int ntracks;             /* built so far (all of them once engine_create returns) */
     struct track **tracks;
     struct zygote *zygote;   /* NULL without scripts or when cold-starting */
     struct supervisor *sup;  /* NULL until engine_supervise */
     volatile sig_atomic_t *stop;  /* set by a signal, or NULL */
-    unsigned char *mute, *solo;  /* the user's switches, under ctl */
     int quiet;               /* engine_options.quiet */
 };
-
-static void set_faders(struct engine *e);
 
 /* What every track of this engine shares, worked out once. */
 struct build {
@@ -56,26 +51,16 @@ static int engine_alloc(const struct session *s, const struct engine_options *o,
 {
     struct engine *e = calloc(1, sizeof *e);
     size_t n = (size_t)s->ntracks;
-    if (!e || !(e->tracks = calloc(n, sizeof *e->tracks)) || !(e->mute = calloc(n, 1))
-        || !(e->solo = calloc(n, 1)) || !(e->gain_db = calloc(n, sizeof(double)))
-        || !(e->pan = calloc(n, sizeof(double)))) {
+    if (!e || !(e->tracks = calloc(n, sizeof *e->tracks))) {
         engine_destroy(e);
         return SHX_ENOMEM;
     }
-    pthread_mutex_init(&e->ctl, NULL);
     e->s = s;
     e->rate = o->sample_rate ? o->sample_rate : s->sample_rate;
     e->block = o->block_size ? o->block_size : (uint32_t)s->block_size;
     e->channels = s->channels;
-    e->master_db = s->master_gain_db;
     e->stop = o->stop;
     e->quiet = o->quiet;
-    for (int i = 0; i < s->ntracks; i++) {
-        e->mute[i] = (unsigned char)s->tracks[i].mute;
-        e->solo[i] = (unsigned char)s->tracks[i].solo;
-        e->gain_db[i] = s->tracks[i].gain_db;
-        e->pan[i] = s->tracks[i].pan;
-    }
     *out = e;
     return SHX_OK;
 }
@@ -228,10 +213,13 @@ int engine_create(const struct session *s, const struct engine_options *o,
         engine_destroy(e);
         return rc;
     }
-    pthread_mutex_lock(&e->ctl);
-    set_faders(e);
-    mixer_settle(e->mixer);   /* the run starts where the session says, no ramp */
-    pthread_mutex_unlock(&e->ctl);
+    if (rc == SHX_OK)
+        rc = console_create(e, &e->console);   /* sets the faders as the session says */
+    if (rc < 0) {
+        snprintf(err, cap, "out of memory");
+        engine_destroy(e);
+        return rc;
+    }
     *out = e;
     return SHX_OK;
 }
@@ -246,12 +234,8 @@ void engine_destroy(struct engine *e)
     for (int i = 0; i < e->ntracks; i++)
         track_destroy(e->tracks[i]);
     zygote_destroy(e->zygote);
+    console_destroy(e->console);
     mixer_destroy(e->mixer);
-    pthread_mutex_destroy(&e->ctl);
-    free(e->mute);
-    free(e->solo);
-    free(e->gain_db);
-    free(e->pan);
     free(e->tracks);
     free(e);
 }
@@ -311,70 +295,14 @@ int engine_supervise(struct engine *e, char *err, size_t cap)
 struct supervisor *engine_supervisor(struct engine *e) { return e->sup; }
 struct track *const *engine_tracks(struct engine *e) { return e->tracks; }
 
-/* Under ctl. Every fader where the user's values put it: gain and pan by
- * the pan law, mute and solo resolved the way the session's are (with any
- * track solo, the tracks that are not are silent). */
-static void set_faders(struct engine *e)
+struct track_setting engine_track_setting(const struct engine *e, int i)
 {
-    int any_solo = 0;
-    for (int i = 0; i < e->ntracks; i++)
-        any_solo |= e->solo[i];
-    for (int i = 0; i < e->ntracks; i++) {
-        int audible = !e->mute[i] && (!any_solo || e->solo[i]);
-        struct pan_gains g = {0.0f, 0.0f};
-        if (audible)
-            g = pan_law(e->gain_db[i], e->pan[i], track_source_channels(e->tracks[i]),
-                        e->channels);
-        mixer_set_track(e->mixer, i, g);
-        track_set_audible(e->tracks[i], audible);
-    }
-    mixer_set_master(e->mixer, (float)pan_db_to_linear(e->master_db));
+    const struct session_track *st = &e->s->tracks[i];
+    return (struct track_setting){st->gain_db, st->pan, st->mute, st->solo};
 }
 
-/* Changes one of the user's values under ctl and moves the faders. */
-static void control(struct engine *e, int i, double *values, double v)
-{
-    pthread_mutex_lock(&e->ctl);
-    if (!values || (i >= 0 && i < e->ntracks)) {
-        if (values)
-            values[i] = v;
-        else
-            e->master_db = v;
-        set_faders(e);
-    }
-    pthread_mutex_unlock(&e->ctl);
-}
-
-static void control_switch(struct engine *e, int i, unsigned char *sw, int on)
-{
-    pthread_mutex_lock(&e->ctl);
-    if (i >= 0 && i < e->ntracks) {
-        sw[i] = (unsigned char)!!on;
-        set_faders(e);
-    }
-    pthread_mutex_unlock(&e->ctl);
-}
-
-void engine_set_mute(struct engine *e, int i, int on) { control_switch(e, i, e->mute, on); }
-void engine_set_solo(struct engine *e, int i, int on) { control_switch(e, i, e->solo, on); }
-void engine_set_gain_db(struct engine *e, int i, double db) { control(e, i, e->gain_db, db); }
-void engine_set_pan(struct engine *e, int i, double pan) { control(e, i, e->pan, pan); }
-void engine_set_master_db(struct engine *e, double db) { control(e, -1, NULL, db); }
-
-/* Reads under ctl: a control thread may be changing them. */
-static double read_ctl(struct engine *e, const double *values, const unsigned char *sw, int i)
-{
-    pthread_mutex_lock(&e->ctl);
-    double v = values ? values[i] : sw ? sw[i] : e->master_db;
-    pthread_mutex_unlock(&e->ctl);
-    return v;
-}
-
-int engine_mute(struct engine *e, int i) { return (int)read_ctl(e, NULL, e->mute, i); }
-int engine_solo(struct engine *e, int i) { return (int)read_ctl(e, NULL, e->solo, i); }
-double engine_gain_db(struct engine *e, int i) { return read_ctl(e, e->gain_db, NULL, i); }
-double engine_pan(struct engine *e, int i) { return read_ctl(e, e->pan, NULL, i); }
-double engine_master_db(struct engine *e) { return read_ctl(e, NULL, NULL, 0); }
+double engine_session_master_db(const struct engine *e) { return e->s->master_gain_db; }
+struct console *engine_console(struct engine *e) { return e->console; }
 struct mixer *engine_mixer(struct engine *e) { return e->mixer; }
 
 

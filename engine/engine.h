@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct console;
 struct mixer;
 struct session;
 struct timeline;
@@ -52,19 +53,15 @@ int engine_supervise(struct engine *e, char *err, size_t cap);
 /* Any thread. The supervisor, NULL before engine_supervise. */
 struct supervisor *engine_supervisor(struct engine *e);
 
-/* Any non-real-time thread (overlay keys, OSC, events): the user's faders
- * and switches for track i, and the master. Heard from the next block the
- * mixer plays, ramped over that block (mixer.h). */
-void engine_set_mute(struct engine *e, int i, int on);
-void engine_set_solo(struct engine *e, int i, int on);
-void engine_set_gain_db(struct engine *e, int i, double db);
-void engine_set_pan(struct engine *e, int i, double pan);
-void engine_set_master_db(struct engine *e, double db);
-int engine_mute(struct engine *e, int i);
-int engine_solo(struct engine *e, int i);
-double engine_gain_db(struct engine *e, int i);
-double engine_pan(struct engine *e, int i);
-double engine_master_db(struct engine *e);
+/* Track i's desk settings as the session wrote them. */
+struct track_setting {
+    double gain_db, pan;
+    int mute, solo;
+};
+struct track_setting engine_track_setting(const struct engine *e, int i);
+double engine_session_master_db(const struct engine *e);
+/* Any thread. Where every control message is decided (console.h). */
+struct console *engine_console(struct engine *e);
 /* The faders, for the one consumer that mixes (player or render). */
 struct mixer *engine_mixer(struct engine *e);
 

@@ -1,6 +1,7 @@
 /* meter.c - gathering the meters; see meter.h. */
 #include "meter.h"
 #include "cpuload.h"
+#include "console.h"
 #include "engine.h"
 #include "errors.h"
 #include "snapshot.h"
@@ -60,8 +61,8 @@ static uint64_t fill_track(struct meter *m, int i, struct snapshot_track *mt, do
     snprintf(mt->name, sizeof mt->name, "%s", track_name(t));
     snprintf(mt->state, sizeof mt->state, "%s", track_state_name(now.state));
     mt->pid = (int32_t)now.pid;
-    mt->mute = (uint8_t)engine_mute(m->e, i);
-    mt->solo = (uint8_t)engine_solo(m->e, i);
+    mt->mute = (uint8_t)console_mute(engine_console(m->e), i);
+    mt->solo = (uint8_t)console_solo(engine_console(m->e), i);
     mt->audible = (uint8_t)now.audible;
     mt->blocks = now.blocks;
     mt->cpu_ns = now.cpu_ns;

@@ -39,7 +39,6 @@ struct player {
     float *mix;                /* the current output block */
     uint32_t mix_off;          /* frames of it already delivered */
     uint32_t mix_len;          /* frames of it to deliver (the run's last may be short) */
-    int64_t run_frames;        /* frames of run blocks delivered */
 
     /* Shared with other threads. */
     _Atomic uint64_t xruns;
@@ -95,7 +94,7 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     struct transport_config tc = {
         .mixer = p->mixer, .tracks = p->tracks, .n = p->n, .channels = p->channels,
         .rate = p->rate, .block = p->block, .ahead = p->ahead, .tl = p->tl,
-        .count = p->count, .length = engine_length(e), .capture = o->capture,
+        .frames = p->frames, .length = engine_length(e), .capture = o->capture,
     };
     if (!p->mix || transport_create(&tc, &p->x) < 0) {
         player_destroy(p);
@@ -166,7 +165,8 @@ int player_start(struct player *p, char *err, size_t cap)
 static int next_block(struct player *p)
 {
     int64_t k = 0;
-    enum transport_do what = transport_begin(p->x, &k);
+    uint32_t frames = 0;
+    enum transport_do what = transport_begin(p->x, &k, &frames);
     if (what == TRANSPORT_END)
         return 0;
     uint64_t t0 = plat_now_ns(), clips = 0;
@@ -183,10 +183,7 @@ static int next_block(struct player *p)
          * track thread that sees the new `next` also sees its time. */
         atomic_store_explicit(&p->clock.at_ns, t0, memory_order_relaxed);
         atomic_store_explicit(&p->clock.next, k + 1, memory_order_release);
-        /* The run's last block delivers only what --duration asked for. */
-        if (p->frames - p->run_frames < (int64_t)p->block)
-            p->mix_len = (uint32_t)(p->frames - p->run_frames);
-        p->run_frames += p->mix_len;
+        p->mix_len = frames;   /* the run's last block: only what is left of it */
     }
     transport_end(p->x, p->mix);
     atomic_fetch_add_explicit(&p->mix_ns, plat_now_ns() - t0, memory_order_relaxed);

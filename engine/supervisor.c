@@ -42,6 +42,7 @@ struct slot {
     int watch;                   /* inotify watch of the script's folder */
     const char *base;            /* the script's file name in that folder */
     atomic_int restart_requested;
+    atomic_int reload_requested;   /* a user action: as if the script file changed */
 };
 
 struct supervisor {
@@ -284,6 +285,8 @@ static void step(struct supervisor *s, struct slot *sl)
     default:
         break;
     }
+    if (atomic_exchange(&sl->reload_requested, 0) && sl->w && !sl->reload_at)
+        sl->reload_at = now_ns();
     if (sl->reload_at && now_ns() >= sl->reload_at)
         on_reload(s, sl);
 }
@@ -372,6 +375,14 @@ void supervisor_restart(struct supervisor *s, int track)
     if (track < 0 || track >= s->n)
         return;
     atomic_store(&s->slots[track].restart_requested, 1);
+    kick(s);
+}
+
+void supervisor_reload(struct supervisor *s, int track)
+{
+    if (track < 0 || track >= s->n)
+        return;
+    atomic_store(&s->slots[track].reload_requested, 1);
     kick(s);
 }
 

@@ -35,6 +35,9 @@ int supervisor_create(struct track **tracks, int n, struct zygote *z,
 int supervisor_start(struct supervisor *s);
 /* Any thread. Asks for the track's worker to be restarted (a user action). */
 void supervisor_restart(struct supervisor *s, int track);
+/* Any thread. Asks for the track's script to be reloaded, as when its
+ * file changes (a user action). */
+void supervisor_reload(struct supervisor *s, int track);
 /* Main. Stops the thread; call before ending the workers. NULL is a no-op. */
 void supervisor_destroy(struct supervisor *s);
 

@@ -48,6 +48,9 @@ struct transport {
     struct tl_change change;
     float stop_gain, stop_step;  /* the stop fade, per frame */
     int stopping;
+    int64_t played;              /* frames of run blocks delivered */
+    const struct tl_change *fixed;   /* render: the changes known beforehand */
+    uint32_t nfixed, next_fixed;
 
     /* Shared. */
     _Atomic int64_t out_blocks;
@@ -168,9 +171,12 @@ static int apply(struct transport *x, const struct cmd *c)
     case CMD_MASTER:
         mixer_set_master(x->c.mixer, c->l);
         break;
-    case CMD_PAUSE:
-        if (x->state == PLAYING && !x->ramp) {
+    case CMD_PAUSE:   /* the same rules as events.c's transport_rule */
+        if (x->state == PLAYING && x->ramp == 0) {
             x->ramp = -1;
+        } else if (x->state == PLAYING && x->ramp > 0) {
+            x->state = PAUSED;   /* a play and a pause in one block: still paused */
+            x->ramp = 0;
         }
         break;
     case CMD_PLAY:
@@ -202,8 +208,15 @@ static int apply(struct transport *x, const struct cmd *c)
     return 1;
 }
 
-enum transport_do transport_begin(struct transport *x, int64_t *k)
+void transport_set_changes(struct transport *x, const struct tl_change *c, uint32_t n)
 {
+    x->fixed = c;
+    x->nfixed = n;
+}
+
+enum transport_do transport_begin(struct transport *x, int64_t *k, uint32_t *frames)
+{
+    *frames = x->c.block;
     struct cmd *c;
     while ((c = ring_read_slot(x->cmds)) != NULL && apply(x, c))
         ring_release(x->cmds);
@@ -218,10 +231,6 @@ enum transport_do transport_begin(struct transport *x, int64_t *k)
     x->mixed = x->state == PLAYING;
     if (!x->mixed)
         return TRANSPORT_SILENCE;
-    if (x->next >= x->c.count || (!x->tl.looping && x->pos >= x->c.length && x->next > 0)) {
-        atomic_store(&x->finished, 1);
-        return TRANSPORT_END;
-    }
     /* The block a timeline change was decided for: from here the mixer's
      * view follows it too. */
     if (x->next == x->change_k) {
@@ -229,6 +238,21 @@ enum transport_do transport_begin(struct transport *x, int64_t *k)
         x->pos = x->change.pos;
         x->change_k = -1;
     }
+    if (x->next_fixed < x->nfixed && x->fixed[x->next_fixed].k == x->next) {
+        x->tl = x->fixed[x->next_fixed].tl;
+        x->pos = x->fixed[x->next_fixed].pos;
+        x->next_fixed++;
+    }
+    int64_t left = x->c.frames - x->played;
+    if (!x->tl.looping && x->c.length - x->pos < left)
+        left = x->c.length - x->pos;   /* the session's end (a seek may have moved it) */
+    if (left <= 0) {
+        atomic_store(&x->finished, 1);
+        return TRANSPORT_END;
+    }
+    if (left < (int64_t)*frames)
+        *frames = (uint32_t)left;
+    x->played += *frames;
     *k = x->next;
     return TRANSPORT_MIX;
 }
@@ -273,8 +297,6 @@ void transport_end(struct transport *x, float *out)
         atomic_store_explicit(&x->position, x->pos, memory_order_relaxed);
         x->pos = timeline_advance(&x->tl, x->pos, frames);
         x->next++;
-        if (x->next >= x->c.count)
-            atomic_store(&x->finished, 1);
     }
     x->ramp = 0;
     x->mixed = 0;

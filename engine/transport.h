@@ -77,7 +77,7 @@ struct transport_config {
     uint32_t block;
     uint32_t ahead;           /* blocks the tracks render ahead of the mixer */
     struct timeline tl;       /* the run's timeline at its start */
-    int64_t count;            /* run blocks to play; INT64_MAX: until the end */
+    int64_t frames;           /* frames of the run to play; INT64_MAX: until the end */
     int64_t length;           /* frames of the session (its end, when not looping) */
     int capture;              /* keep a record of what took effect where */
 };
@@ -92,14 +92,20 @@ void transport_destroy(struct transport *x);
 int transport_post(struct transport *x, const struct cmd *cmds, int n);
 
 /* Consumer, real-time safe. Starts an output block: takes the commands
- * that arrived and says what to play; *k is the run block to mix. */
-enum transport_do transport_begin(struct transport *x, int64_t *k);
+ * that arrived and says what to play; *k is the run block to mix and
+ * *frames how many frames of the block to deliver (all of it but for the
+ * run's last: --duration's, or the session's end). */
+enum transport_do transport_begin(struct transport *x, int64_t *k, uint32_t *frames);
 /* Consumer, real-time safe. Ends the output block in out (block x
  * channels, mixed or silent): its ramps and fades, the clock moves on. */
 void transport_end(struct transport *x, float *out);
 /* Consumer, real-time safe. Asks for the stop fade (a signal, a key). */
 void transport_stop(struct transport *x);
 
+/* Main, before the run (render): the timeline changes it will meet, in
+ * order of k (decided beforehand from its events, events.h); the array
+ * must outlive the run. */
+void transport_set_changes(struct transport *x, const struct tl_change *c, uint32_t n);
 /* Any thread. The published timeline changes, for the tracks (track_run). */
 const struct program *transport_program(const struct transport *x);
 /* Any thread. Where the mixer is: the timeline frame of the block played
