@@ -35,6 +35,7 @@ struct player {
     /* Callback state (real-time thread only). */
     float *mix;                /* the current mixed block */
     uint32_t mix_off;          /* frames of it already delivered */
+    int64_t left;              /* frames of the run still to deliver (INT64_MAX: no end) */
     int64_t pos;               /* timeline frame of the next block */
     float fade;                /* gain of the stop fade, 1 = none */
     float fade_step;           /* per frame */
@@ -85,11 +86,12 @@ static int set_timeline(struct player *p, struct engine *e, const struct player_
 static void size_run(struct player *p, struct engine *e, const struct player_options *o)
 {
     if (o->duration >= 0)
-        p->count = ((int64_t)llround(o->duration * p->rate) + p->block - 1) / p->block;
+        p->left = (int64_t)llround(o->duration * p->rate);
     else if (o->loop)
-        p->count = INT64_MAX;
+        p->left = INT64_MAX;
     else
-        p->count = (engine_length(e) - p->tl.start + p->block - 1) / p->block;
+        p->left = engine_length(e) - p->tl.start;
+    p->count = p->left == INT64_MAX ? INT64_MAX : (p->left + p->block - 1) / p->block;
     p->clock.period_ns = (uint64_t)p->block * NS_PER_S / (uint64_t)p->rate;
     p->ahead = o->ahead;
     if (!p->ahead)
@@ -240,7 +242,7 @@ int player_paused(const struct player *p)
     return atomic_load(&p->paused);
 }
 
-void player_process(struct player *p, float *out, uint32_t frames, int underflow)
+uint32_t player_process(struct player *p, float *out, uint32_t frames, int underflow)
 {
     if (underflow)
         atomic_fetch_add_explicit(&p->xruns, 1, memory_order_relaxed);
@@ -249,26 +251,29 @@ void player_process(struct player *p, float *out, uint32_t frames, int underflow
     if (atomic_load_explicit(&p->paused, memory_order_relaxed)
         && !atomic_load_explicit(&p->stop_requested, memory_order_relaxed)) {
         memset(out, 0, sizeof(float) * frames * (size_t)p->channels);
-        return;
+        return atomic_load_explicit(&p->finished, memory_order_relaxed) ? 0 : frames;
     }
     uint32_t done = 0;
     int ch = p->channels;
-    while (done < frames) {
+    while (done < frames && p->left > 0) {
         if (p->mix_off == p->block) {
-            if (!mix_next(p)) {
-                memset(out + (size_t)done * ch, 0, sizeof(float) * (frames - done) * (size_t)ch);
-                return;
-            }
+            if (!mix_next(p))
+                break;
             p->mix_off = 0;
         }
         uint32_t take = p->block - p->mix_off;
         if (take > frames - done)
             take = frames - done;
+        if (take > p->left)
+            take = (uint32_t)p->left;
         memcpy(out + (size_t)done * ch, p->mix + (size_t)p->mix_off * ch,
                sizeof(float) * take * (size_t)ch);
         p->mix_off += take;
+        p->left -= take;
         done += take;
     }
+    memset(out + (size_t)done * ch, 0, sizeof(float) * (frames - done) * (size_t)ch);
+    return done;
 }
 
 void player_request_stop(struct player *p)

@@ -40,8 +40,14 @@ void player_destroy(struct player *p);
 int player_start(struct player *p, char *err, size_t cap);
 
 /* Real-time: the audio callback. Fills frames x channels floats. underflow
- * says the device reported an xrun since the previous call. */
-void player_process(struct player *p, float *out, uint32_t frames, int underflow);
+ * says the device reported an xrun since the previous call. Returns how
+ * many of the frames, from the first, belong to this play: all of them
+ * (the stop fade and the silence of a pause included) until the run has
+ * ended; the silence after its end, which the device gets until it is
+ * stopped, is not counted. The run ends at its exact frame (the end of
+ * --duration or of the session), not at the end of the block it falls
+ * in: the rest of that block is silence too, as in render. */
+uint32_t player_process(struct player *p, float *out, uint32_t frames, int underflow);
 
 /* Any thread (signal handlers excepted). Fades out over ~10 ms, then
  * finishes. */
