@@ -55,13 +55,15 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Rings, channel, supervisor (restarts under a chaos run) and the stats
-# snapshot (a play with stats and meters) under ThreadSanitizer.
+# Rings, channel, the recorder, supervisor (restarts under a chaos run) and the stats
+# snapshot (a play with stats, meters and --record) under ThreadSanitizer.
 test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMIX_TSAN=ON >/dev/null
-	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_ring test_channel shmix shmix-worker
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_ring test_channel test_recorder \
+	  shmix shmix-worker
 	@$(TSAN_BUILD)/test_ring >/dev/null
 	@$(TSAN_BUILD)/test_channel >/dev/null
+	@$(TSAN_BUILD)/test_recorder >/dev/null
 	@tests/sanitize/tsan_play.sh $(TSAN_BUILD)
 
 test-fuzz: deps

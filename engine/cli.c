@@ -13,7 +13,7 @@
 /* Long options without a short form. */
 enum {
     O_DEVICE = 256, O_NULL, O_BLOCK, O_START, O_DURATION, O_LOOP, O_AHEAD, O_STATS,
-    O_INTERVAL, O_GUI, O_METER, O_ONCE, O_JSON, O_STRICT,
+    O_INTERVAL, O_GUI, O_METER, O_ONCE, O_JSON, O_STRICT, O_RECORD, O_PARAM,
 };
 
 #define OPT_HELP {"help", no_argument, NULL, 'h'}
@@ -27,6 +27,7 @@ static const struct option play_opts[] = {
     {"ahead", required_argument, NULL, O_AHEAD},   {"stats", required_argument, NULL, O_STATS},
     {"stats-interval", required_argument, NULL, O_INTERVAL},
     {"gui", no_argument, NULL, O_GUI},             {"meter", no_argument, NULL, O_METER},
+    {"record", required_argument, NULL, O_RECORD},
     OPT_QUIET, OPT_HELP, OPT_END,
 };
 static const struct option render_opts[] = {
@@ -34,6 +35,10 @@ static const struct option render_opts[] = {
     {"start", required_argument, NULL, O_START},   {"loop", no_argument, NULL, O_LOOP},
     {"block", required_argument, NULL, O_BLOCK},   {"stats", required_argument, NULL, O_STATS},
     {"strict", no_argument, NULL, O_STRICT},       OPT_QUIET, OPT_HELP, OPT_END,
+};
+static const struct option fx_opts[] = {
+    {"output", required_argument, NULL, 'o'},      {"param", required_argument, NULL, O_PARAM},
+    {"block", required_argument, NULL, O_BLOCK},   OPT_QUIET, OPT_HELP, OPT_END,
 };
 static const struct option check_opts[] = {OPT_QUIET, OPT_HELP, OPT_END};
 static const struct option devices_opts[] = {OPT_HELP, OPT_END};
@@ -60,6 +65,8 @@ static const char play_usage[] =
     "  --meter               the CPU meters as a table in the terminal (stderr)\n"
     "  --stats FILE|-        a JSON stats line every interval (-: stdout)\n"
     "  --stats-interval SEC  seconds between stats lines (default 0.5)\n"
+    "  --record OUT          also write what is played to OUT: .wav, .flac or .ogg\n"
+    "                        (complete when play ends, also by ^C)\n"
     "  -q, --quiet           no notices (device, real-time limits); errors still\n"
     "  -h, --help            this help\n";
 static const char render_usage[] =
@@ -82,6 +89,23 @@ static const char render_usage[] =
     "when a scripted track's script never processed a block (it failed to load,\n"
     "or every start crashed), and with --strict when any block was faulted.\n"
     "  -h, --help            this help\n";
+static const char fx_usage[] =
+    "usage: shmix fx SCRIPT IN -o OUT.(wav|flac|ogg) [OPTIONS]\n"
+    "\n"
+    "Runs the sound file IN through SCRIPT offline: the render of a one-track\n"
+    "session of IN with SCRIPT, at IN's rate and channels (mono or stereo).\n"
+    "The file appears only when it is complete.\n"
+    "\n"
+    "  -o, --output FILE     the file to write: .wav, .flac or .ogg\n"
+    "  --param KEY=VALUE     ctx.params[KEY] = VALUE, read as YAML reads a value\n"
+    "                        (3 an int, .5 a float, ~ None, abc a string);\n"
+    "                        repeat it for more keys\n"
+    "  --block FRAMES        frames per block, 16..8192 (default 256)\n"
+    "  -q, --quiet           no notices; errors still\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status 2 when SCRIPT fails to load (its setup() raised, say), 1 when\n"
+    "it loaded but never processed a block.\n";
 static const char check_usage[] =
     "usage: shmix check SESSION [OPTIONS]\n"
     "\n"
@@ -113,14 +137,17 @@ static const char overview[] =
     "\n"
     "  shmix play SESSION [--device N|NAME] [--null] [--block FRAMES] [--start SEC]\n"
     "             [--duration SEC] [--loop] [--ahead BLOCKS] [--gui] [--meter]\n"
-    "             [--stats FILE|-] [--stats-interval SEC] [-q]\n"
+    "             [--stats FILE|-] [--stats-interval SEC] [--record OUT] [-q]\n"
     "      play in real time through PortAudio (JACK's output when a JACK server\n"
     "      runs), or --null: a real-time clock with no device; ^C stops.\n"
-    "      --gui: the CPU meter overlay window; --meter: the same in the terminal\n"
+    "      --gui: the CPU meter overlay window; --meter: the same in the terminal;\n"
+    "      --record: what is played, also into a file\n"
     "  shmix render SESSION -o OUT.(wav|flac|ogg) [--duration SEC] [--block FRAMES]\n"
     "               [--stats FILE|-] [--strict] [-q]\n"
     "      bounce the session to a file through the same workers as playback; exit 1\n"
     "      when a script never ran (--strict: when any block was faulted)\n"
+    "  shmix fx SCRIPT IN -o OUT.(wav|flac|ogg) [--param KEY=VALUE]... [--block FRAMES]\n"
+    "      one file through one script offline, as a one-track session renders\n"
     "  shmix check SESSION\n"
     "      validate the session and start every script in a worker; exit 0 or 2\n"
     "  shmix devices\n"
@@ -134,7 +161,7 @@ static const char overview[] =
     "Errors are one line, \"shmix: FILE:LINE:COL: key: message\". Exit status:\n"
     "0 success, 2 bad usage or session, 1 failure at run time.\n";
 
-enum operands { SESSION, PID, NONE };
+enum operands { SESSION, SCRIPT_IN, PID, NONE };
 
 static const struct command {
     const char *name, *shorts;
@@ -144,6 +171,7 @@ static const struct command {
 } commands[] = {
     {"play", ":qh", play_opts, play_usage, SESSION},
     {"render", ":o:qh", render_opts, render_usage, SESSION},
+    {"fx", ":o:qh", fx_opts, fx_usage, SCRIPT_IN},
     {"check", ":qh", check_opts, check_usage, SESSION},
     {"devices", ":h", devices_opts, devices_usage, NONE},
     {"top", ":h", top_opts, top_usage, PID},
@@ -211,12 +239,27 @@ static int take_flag(int c, struct cli *a)
     return flag != NULL;
 }
 
+/* fx --param KEY=VALUE: kept as written (session.c reads VALUE as YAML);
+ * here only its shape. Returns 0, or 2 after the message. */
+static int take_param(const char *v, struct cli *a)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v)
+        return cli_fail(2, "fx: --param: expected KEY=VALUE, got \"%s\"", v);
+    if (a->nparams == CLI_MAX_PARAMS)
+        return cli_fail(2, "fx: --param: at most %d of them", CLI_MAX_PARAMS);
+    a->params[a->nparams++] = v;
+    return 0;
+}
+
 /* Option c with value v. Returns 0, or 2 after the message. */
 static int take_value(const char *cmd, int c, const char *v, struct cli *a)
 {
     switch (c) {
     case 'o': a->out = v; return 0;
     case O_STATS: a->stats = v; return 0;
+    case O_RECORD: a->record = v; return 0;
+    case O_PARAM: return take_param(v, a);
     case O_DEVICE: a->device = v; return 0;
     case O_DURATION: return parse_seconds(cmd, "--duration", v, 0, &a->duration);
     case O_INTERVAL: return parse_seconds(cmd, "--stats-interval", v, 0, &a->stats_interval);
@@ -317,6 +360,15 @@ static int operands(const struct command *c, int ac, char **av, struct cli *a)
         if (n < 1)
             return cli_fail(2, "%s: missing SESSION (see shmix --help)", c->name);
         a->session = op[0];
+        return 0;
+    case SCRIPT_IN:
+        if (n > 2)
+            return cli_fail(2, "%s: unexpected argument \"%s\"", c->name, op[2]);
+        if (n < 2)
+            return cli_fail(2, "%s: missing %s (see shmix fx --help)", c->name,
+                            n ? "IN" : "SCRIPT and IN");
+        a->script = op[0];
+        a->in = op[1];
         return 0;
     case PID:
         if (n > 1)

@@ -9,11 +9,18 @@
 
 #include <stdio.h>
 
+/* The most --param options fx takes (params are at most 8 KiB as JSON). */
+#define CLI_MAX_PARAMS 64
+
 /* A command line, parsed. Zero and the defaults where not given. */
 struct cli {
-    const char *cmd;              /* play, render, check, devices, top */
+    const char *cmd;              /* play, render, fx, check, devices, top */
     const char *session;          /* SESSION (play, render, check) */
-    const char *out;              /* render -o */
+    const char *script, *in;      /* fx SCRIPT IN */
+    const char *out;              /* render -o, fx -o */
+    const char *record;           /* play --record OUT */
+    const char *params[CLI_MAX_PARAMS];   /* fx --param KEY=VALUE, in order */
+    int nparams;
     const char *stats, *device;
     double duration, start, stats_interval;   /* duration < 0: to the end */
     long block, ahead;            /* 0: the session's, the default */

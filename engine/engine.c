@@ -91,8 +91,7 @@ static int probe_rate(struct engine *e, char *err, size_t cap)
     char why[256];
     int rc = source_open(st->file, 48000, e->channels, &src, why, sizeof why);
     if (rc < 0) {
-        session_error_at(e->s, st->file_pos, err, cap, "tracks[0].file: \"%s\" %s",
-                         st->file_arg, why);
+        session_track_error(e->s, 0, 0, why, err, cap);
         return rc;
     }
     e->rate = source_file_rate(src);
@@ -107,8 +106,7 @@ static int open_source(struct engine *e, int i, struct source **src, char *err, 
     char why[256];
     int rc = source_open(st->file, e->rate, e->channels, src, why, sizeof why);
     if (rc < 0)
-        session_error_at(e->s, st->file_pos, err, cap, "tracks[%d].file: \"%s\" %s", i,
-                         st->file_arg, why);
+        session_track_error(e->s, i, 0, why, err, cap);
     return rc;
 }
 
@@ -174,8 +172,7 @@ static int build_track(struct engine *e, struct build *b, int i, char *err, size
     if (offset + source_frames(src) > e->length)
         e->length = offset + source_frames(src);
     if (st->script && session_script_request(e->s, i, e->rate, request, sizeof request) < 0) {
-        session_error_at(e->s, st->script_pos, err, cap, "tracks[%d].script: request too large",
-                         i);
+        session_track_error(e->s, i, 1, "request too large", err, cap);
         source_destroy(src);
         return SHX_EFULL;
     }
@@ -261,8 +258,7 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
         int rc = track_start_worker(e->tracks[i], e->zygote, why, sizeof why);
         if (rc < 0 && first == SHX_OK) {
             first = rc;
-            session_error_at(e->s, e->s->tracks[i].script_pos, err, cap,
-                             "tracks[%d].script: %s", i, why);
+            session_track_error(e->s, i, 1, why, err, cap);
         }
     }
     uint64_t deadline = plat_now_ns() + WORKER_START_NS;
@@ -272,8 +268,7 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
             return rc;
         if (rc < 0 && first == SHX_OK) {
             first = rc;
-            session_error_at(e->s, e->s->tracks[i].script_pos, err, cap,
-                             "tracks[%d].script: %s", i, why);
+            session_track_error(e->s, i, 1, why, err, cap);
         }
     }
     return first;

@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "audio.h"
 #include "errors.h"
+#include "fx.h"
 #include "platform.h"
 #include "play.h"
 #include "render.h"
@@ -31,16 +32,16 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static int load(const struct cli *a, struct session **s, struct engine **e, int start)
+/* The engine for session s (render's options; check's too), and with
+ * start its workers, each through setup(). Returns 0 or the exit status
+ * after the message: a script that fails to load is a bad session (2). */
+static int build(const struct cli *a, const struct session *s, struct engine **e, int start)
 {
     char err[1024];
-    int rc = session_load(a->session, s, err, sizeof err);
-    if (rc < 0)
-        return cli_fail(2, "%s", err);
     struct engine_options eo = {.block_size = (uint32_t)a->block, .quiet = a->quiet,
                                 .stop = &stop_requested};
     render_engine_options(&eo);
-    rc = engine_create(*s, &eo, e, err, sizeof err);
+    int rc = engine_create(s, &eo, e, err, sizeof err);
     if (rc < 0)
         return cli_fail(rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1, "%s", err);
     if (start && (rc = engine_start_workers(*e, err, sizeof err)) == SHX_ESTOPPED)
@@ -48,6 +49,14 @@ static int load(const struct cli *a, struct session **s, struct engine **e, int 
     if (start && rc < 0)
         return cli_fail(2, "%s", err);
     return 0;
+}
+
+static int load(const struct cli *a, struct session **s, struct engine **e, int start)
+{
+    char err[1024];
+    if (session_load(a->session, s, err, sizeof err) < 0)
+        return cli_fail(2, "%s", err);
+    return build(a, *s, e, start);
 }
 
 static FILE *open_stats(const char *cmd, const char *path, int *status)
@@ -70,6 +79,23 @@ static int cmd_check(const struct cli *a)
     return status;
 }
 
+/* Renders engine e (its workers started) to a->out. Returns the exit
+ * status. */
+static int bounce(const struct cli *a, struct engine *e, FILE *stats)
+{
+    char err[1024];
+    if (engine_supervise(e, err, sizeof err) < 0)
+        fprintf(stderr, "shmix: %s\n", err);
+    struct render_options ro = {a->out, a->duration, stats, &stop_requested, a->strict,
+                                a->start, a->loop};
+    int rc = render_run(e, &ro, err, sizeof err);
+    if (rc == SHX_ESCRIPT)
+        return 1;   /* written; render_run said which tracks and why */
+    if (rc < 0)
+        return cli_fail(rc == SHX_EUSAGE ? 2 : 1, "%s", err);
+    return 0;
+}
+
 static int cmd_render(const struct cli *a)
 {
     struct session *s = NULL;
@@ -83,20 +109,32 @@ static int cmd_render(const struct cli *a)
     if (!status && (status = load(a, &s, &e, 0)) == 0) {
         char err[1024];
         engine_start_workers(e, err, sizeof err);
-        if (engine_supervise(e, err, sizeof err) < 0)
-            fprintf(stderr, "shmix: %s\n", err);
-        struct render_options ro = {a->out, a->duration, stats, &stop_requested, a->strict,
-                                    a->start, a->loop};
-        int rc = render_run(e, &ro, err, sizeof err);
-        if (rc == SHX_ESCRIPT)
-            status = 1;   /* written; render_run said which tracks and why */
-        else if (rc < 0)
-            status = cli_fail(rc == SHX_EUSAGE ? 2 : 1, "%s", err);
+        status = bounce(a, e, stats);
     }
     engine_destroy(e);
     session_destroy(s);
     if (stats && stats != stdout)
         fclose(stats);
+    return status;
+}
+
+/* shmix fx: the render of a one-track session built in memory. Unlike
+ * render, a script that fails to load is an error (exit 2, no file), as in
+ * check: there is no other track to render for. */
+static int cmd_fx(const struct cli *a)
+{
+    if (!a->out)
+        return cli_fail(2, "fx: missing -o OUT.wav|flac|ogg");
+    struct session *s = NULL;
+    struct engine *e = NULL;
+    char err[1024];
+    struct fx_options fo = {a->script, a->in, a->params, a->nparams};
+    int rc = fx_session(&fo, &s, err, sizeof err);
+    int status = rc == SHX_ENOMEM ? cli_fail(1, "%s", err) : rc < 0 ? cli_fail(2, "%s", err) : 0;
+    if (!status && (status = build(a, s, &e, 1)) == 0)
+        status = bounce(a, e, NULL);
+    engine_destroy(e);
+    session_destroy(s);
     return status;
 }
 
@@ -114,7 +152,7 @@ static int cmd_play(const struct cli *a)
             .start = a->start, .duration = a->duration, .loop = a->loop,
             .ahead = (unsigned)a->ahead, .stats = stats, .stats_interval = a->stats_interval,
             .stop = &stop_requested, .gui = a->gui, .meter = a->meter, .quiet = a->quiet,
-            .session_name = a->session,
+            .session_name = a->session, .record = a->record,
         };
         status = play_run(s, &po, err, sizeof err);
         if (status)
@@ -188,8 +226,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(const struct cli *a);
-    } run[] = {{"play", cmd_play}, {"render", cmd_render}, {"check", cmd_check},
-               {"devices", cmd_devices}, {"top", cmd_top}};
+    } run[] = {{"play", cmd_play}, {"render", cmd_render}, {"fx", cmd_fx},
+               {"check", cmd_check}, {"devices", cmd_devices}, {"top", cmd_top}};
     for (size_t i = 0; i < sizeof run / sizeof run[0]; i++)
         if (!strcmp(run[i].name, a.cmd))
             return run[i].run(&a);

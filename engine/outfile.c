@@ -113,6 +113,13 @@ int outfile_create(const char *path, int rate, int channels, struct outfile **ou
         snprintf(err, cap, "%s: unsupported output format (use .wav, .flac or .ogg)", path);
         return SHX_EUSAGE;
     }
+    /* A folder by that name would refuse the rename only at the end, after
+     * the whole render or recording. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, cap, "%s: is a folder", path);
+        return SHX_EIO;
+    }
     struct outfile *f = calloc(1, sizeof *f);
     if (!f) {
         snprintf(err, cap, "out of memory");

@@ -6,6 +6,10 @@
 #include "platform.h"
 #include "meter.h"
 #include "player.h"
+#include "recorder.h"
+#include "console.h"
+#include "control.h"
+#include "transport.h"
 #include "session.h"
 #include "snapshot.h"
 #include "overlay.h"
@@ -16,6 +20,7 @@
 #include "tuning.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,9 +45,19 @@ static void notice(const struct play_options *o, const char *fmt, ...)
     va_end(ap);
 }
 
+/* What the audio callback feeds: the player, and with --record the
+ * recorder, which gets exactly the frames of this play the device gets. */
+struct to_device {
+    struct player *p;
+    struct recorder *rec;         /* or NULL */
+};
+
 static void on_audio(void *ctx, float *out, uint32_t frames, int underflow)
 {
-    player_process(ctx, out, frames, underflow);
+    struct to_device *d = ctx;
+    uint32_t played = player_process(d->p, out, frames, underflow);
+    if (d->rec)
+        recorder_push(d->rec, out, played);
 }
 
 static void drain(struct engine *e)
@@ -51,29 +66,58 @@ static void drain(struct engine *e)
         track_drain(engine_track(e, i));
 }
 
-/* Carries out what the user asked for in the overlay. */
+/* The overlay's keys, as control messages: they go through the console
+ * like OSC does (one place decides), relative to where things stand. */
+static int key_message(struct engine *e, struct player *p, const struct overlay_input *in,
+                       struct ctl_msg *m)
+{
+    struct console *c = engine_console(e);
+    int i = in->track;
+    *m = (struct ctl_msg){.track = i};
+    switch (in->action) {
+    case OVERLAY_PAUSE: m->kind = player_paused(p) ? CTL_PLAY : CTL_PAUSE; return 1;
+    case OVERLAY_MUTE: m->kind = CTL_MUTE; m->a = !console_mute(c, i); return 1;
+    case OVERLAY_SOLO: m->kind = CTL_SOLO; m->a = !console_solo(c, i); return 1;
+    case OVERLAY_RESTART: m->kind = CTL_RESTART; return 1;
+    case OVERLAY_GAIN_DOWN:
+    case OVERLAY_GAIN_UP:
+        m->kind = CTL_GAIN;
+        m->a = fmin(24.0, fmax(-120.0, console_gain_db(c, i)
+                                           + (in->action == OVERLAY_GAIN_UP ? 1.0 : -1.0)));
+        return 1;
+    case OVERLAY_PAN_LEFT:
+    case OVERLAY_PAN_RIGHT:
+        m->kind = CTL_PAN;
+        m->a = fmin(1.0, fmax(-1.0, round((console_pan(c, i)
+                                           + (in->action == OVERLAY_PAN_RIGHT ? 0.1 : -0.1))
+                                          * 10.0) / 10.0));
+        return 1;
+    case OVERLAY_SEEK_BACK:
+    case OVERLAY_SEEK_FORWARD: {
+        double rate = engine_sample_rate(e);
+        double at = (double)transport_position(player_transport(p)) / rate
+                    + (in->action == OVERLAY_SEEK_FORWARD ? KEY_SEEK_S : -KEY_SEEK_S);
+        double end = (double)(engine_length(e) - 1) / rate;
+        m->kind = CTL_SEEK;
+        m->a = fmax(0.0, fmin(at, end));
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Carries out what the user asked for in the overlay. Returns 1 to quit. */
 static int act(struct engine *e, struct player *p, const struct overlay_input *in)
 {
-    switch (in->action) {
-    case OVERLAY_QUIT:
+    if (in->action == OVERLAY_QUIT) {
         player_request_stop(p);
         return 1;
-    case OVERLAY_PAUSE:
-        player_pause(p, !player_paused(p));
-        break;
-    case OVERLAY_MUTE:
-        engine_set_mute(e, in->track, !engine_mute(e, in->track));
-        break;
-    case OVERLAY_SOLO:
-        engine_set_solo(e, in->track, !engine_solo(e, in->track));
-        break;
-    case OVERLAY_RESTART:
-        if (engine_supervisor(e))
-            supervisor_restart(engine_supervisor(e), in->track);
-        break;
-    default:
-        break;
     }
+    struct ctl_msg m;
+    char reason[CTL_REASON_MAX];
+    if (key_message(e, p, in, &m) && console_apply(engine_console(e), &m, reason, sizeof reason) < 0)
+        fprintf(stderr, "shmix: %s\n", reason);
     return 0;
 }
 
@@ -203,6 +247,8 @@ static int start_engine(const struct session *s, const struct play_options *o, i
         fprintf(stderr, "shmix: %s\n", why);
     struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop, 0};
     rc = player_create(*e, &po, p, err, cap);
+    if (rc == SHX_OK)   /* from here control messages reach this run */
+        console_attach(engine_console(*e), player_transport(*p), engine_supervisor(*e));
     return rc == SHX_EUSAGE ? 2 : rc < 0 ? 1 : 0;
 }
 
@@ -234,9 +280,9 @@ static void close_views(struct views *v)
 
 /* Starts the device; when it will not start, the null device instead. */
 static int start_output(const struct play_options *o, struct audio **a, struct engine *e,
-                        struct player *p, int rate, char *err, size_t cap)
+                        struct to_device *d, int rate, char *err, size_t cap)
 {
-    int rc = audio_start(*a, on_audio, p, engine_block_size(e), err, cap);
+    int rc = audio_start(*a, on_audio, d, engine_block_size(e), err, cap);
     if (rc == SHX_OK)
         return 0;
     notice(o, "%s; playing on the null device instead", err);
@@ -245,8 +291,42 @@ static int start_output(const struct play_options *o, struct audio **a, struct e
     struct audio_config c = {NULL, rate, engine_channels(e)};
     rc = audio_open_null(&c, a, &rate);
     if (rc == SHX_OK)
-        rc = audio_start(*a, on_audio, p, engine_block_size(e), err, cap);
+        rc = audio_start(*a, on_audio, d, engine_block_size(e), err, cap);
     return rc < 0 ? 1 : 0;
+}
+
+/* --record: the file is opened (and its folder checked) before anything
+ * plays, at the rate the output runs at. Returns an exit status. */
+static int open_record(const struct session *s, const struct play_options *o, int rate,
+                       struct recorder **rec, char *err, size_t cap)
+{
+    char why[1024];
+    uint32_t block = o->block ? o->block : (uint32_t)s->block_size;   /* the engine's */
+    int rc = recorder_create(o->record, rate, s->channels, block, rec, why, sizeof why);
+    if (rc < 0)
+        snprintf(err, cap, "play: --record %s", why);
+    return rc == SHX_EUSAGE || rc == SHX_EIO ? 2 : rc < 0 ? 1 : 0;
+}
+
+/* --record, once the device has stopped: the file linked into place.
+ * Returns the exit status: 1 when it could not be written, or when frames
+ * were dropped - the file is kept, but it is not what was played. */
+static int finish_record(const struct play_options *o, struct recorder *rec, int rate,
+                         char *err, size_t cap)
+{
+    uint64_t dropped = 0;
+    char why[1024];
+    if (recorder_finish(rec, &dropped, why, sizeof why) < 0) {
+        snprintf(err, cap, "play: --record %s", why);
+        return 1;
+    }
+    if (dropped) {
+        snprintf(err, cap, "play: --record %s: %llu frames (%.3f s) dropped because the "
+                 "writer fell behind; the recording is not what was played", o->record,
+                 (unsigned long long)dropped, (double)dropped / rate);
+        return 1;
+    }
+    return 0;
 }
 
 static void say_playing(const struct play_options *o, struct audio *a, struct engine *e,
@@ -264,12 +344,16 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     struct audio *a = NULL;
     struct engine *e = NULL;
     struct player *p = NULL;
+    struct recorder *rec = NULL;
     struct views v = {0};
     int rc, rate = 0, status = open_output(s, o, &a, &rate, err, cap);
     if (status == 1)
         snprintf(err, cap, "cannot open any output");
+    if (!status && o->record)
+        status = open_record(s, o, rate, &rec, err, cap);
     if (!status)
         status = start_engine(s, o, rate, &e, &p, err, cap);
+    struct to_device dev = {p, rec};
     if (!status)
         status = open_views(e, o, &v);
     if (!status && plat_lock_memory() < 0)
@@ -277,15 +361,22 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     if (!status && (rc = player_start(p, err, cap)) < 0)
         status = rc == SHX_ESTOPPED ? STOPPED : 1;
     if (!status)
-        status = start_output(o, &a, e, p, rate, err, cap);
+        status = start_output(o, &a, e, &dev, rate, err, cap);
     if (!status) {
         say_playing(o, a, e, p, rate);
         monitor(e, p, &v, o);
         audio_stop(a);
         drain(e);
+        if (rec)
+            status = finish_record(o, rec, rate, err, cap);
+    } else if (status == STOPPED && rec) {
+        notice(o, "stopped before playing; %s not written", o->record);
     }
     close_views(&v);
     audio_stop(a);
+    recorder_destroy(rec);
+    if (e)
+        console_attach(engine_console(e), NULL, NULL);
     player_destroy(p);
     engine_destroy(e);
     audio_close(a);

@@ -26,6 +26,7 @@ struct play_options {
     int meter;                    /* --meter: the table in the terminal */
     int quiet;                    /* -q: no notices (errors still) */
     const char *session_name;     /* for titles */
+    const char *record;           /* --record OUT: what is played, into a file; or NULL */
     FILE *stats;                  /* or NULL */
     double stats_interval;        /* seconds */
     volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */

@@ -190,12 +190,6 @@ static int next_block(struct player *p)
     return 1;
 }
 
-void player_pause(struct player *p, int paused)
-{
-    struct cmd c = {.kind = paused ? CMD_PAUSE : CMD_PLAY};
-    transport_post(p->x, &c, 1);
-}
-
 int player_paused(const struct player *p)
 {
     return transport_paused(p->x);

@@ -42,8 +42,13 @@ void player_destroy(struct player *p);
 int player_start(struct player *p, char *err, size_t cap);
 
 /* Real-time: the audio callback. Fills frames x channels floats. underflow
- * says the device reported an xrun since the previous call. Returns the
- * frames of the run it delivered (the rest is silence after its end). */
+ * says the device reported an xrun since the previous call. Returns how
+ * many of the frames, from the first, belong to this play: all of them
+ * (the stop fade and the silence of a pause included) until the run has
+ * ended; the silence after its end, which the device gets until it is
+ * stopped, is not counted. The run ends at its exact frame (the end of
+ * --duration or of the session), not at the end of the block it falls
+ * in: the rest of that block is silence too, as in render. */
 uint32_t player_process(struct player *p, float *out, uint32_t frames, int underflow);
 
 /* Any thread (signal handlers excepted). Fades out over ~10 ms, then
@@ -57,9 +62,8 @@ int player_rt_denied(const struct player *p);
 /* Main. Fills the engine-wide part of a meter update (position, xruns,
  * clips, the master peak since the previous call, the mixer's CPU). */
 void player_stats(struct player *p, struct meter_frame *fr);
-/* Any non-real-time thread (the console's lock). Pauses (the callback
- * ramps down and plays silence, the transport stands still) or resumes. */
-void player_pause(struct player *p, int paused);
+/* Any thread. True while paused (the console pauses and resumes through
+ * the transport). */
 int player_paused(const struct player *p);
 /* Any thread. The transport, for the console and the capture. */
 struct transport *player_transport(struct player *p);

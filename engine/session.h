@@ -46,12 +46,33 @@ struct session {
     int worker_memory_mb;
     int ntracks;
     struct session_track *tracks;
+    int in_memory;           /* built by session_one_track: no file, no FILE:LINE:COL */
+};
+
+/* What session_one_track builds a session from (shmix fx). */
+struct session_one {
+    const char *file;        /* the sound file, as given */
+    const char *script;      /* the script, as given (relative to the working folder) */
+    const char *const *params;   /* "KEY=VALUE" texts, KEY not empty; VALUE a YAML scalar */
+    int nparams;
+    int channels;            /* 1 or 2: the file's own */
 };
 
 /* Main. Reads and validates the session at path. On error fills err with
  * "FILE:LINE:COL: key.path: message" (no "shmix: " prefix).
  * Errors: SHX_EIO (cannot read the file), SHX_ESESSION, SHX_ENOMEM. */
 int session_load(const char *path, struct session **out, char *err, size_t cap);
+
+/* Main. A one-track session without a session file: o->file through
+ * o->script, every other key at its default (the sample rate is the
+ * file's), the track named after the file's stem, params from the
+ * KEY=VALUE texts, each VALUE resolved as a params value in a session
+ * file is (`3` an int, `.5` a float, `~` null, `'007'` a string; the last
+ * of a repeated KEY wins). Errors, with "PLACE: message" in err: SHX_EIO
+ * (the script cannot be opened), SHX_EUSAGE (a VALUE that is not one YAML
+ * scalar, or params too large), SHX_ENOMEM. */
+int session_one_track(const struct session_one *o, struct session **out, char *err,
+                      size_t cap);
 
 /* Main. session_destroy(NULL) is a no-op. */
 void session_destroy(struct session *s);
@@ -61,6 +82,15 @@ void session_destroy(struct session *s);
 void session_error_at(const struct session *s, struct session_pos pos,
                       char *err, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Main. A problem with track i's file (script 0) or script (script 1)
+ * found after loading, with why as the reason: "FILE:LINE:COL:
+ * tracks[i].file: \"ARG\" why" or "FILE:LINE:COL: tracks[i].script: why";
+ * for a session built in memory, which has no place to point at, "ARG:
+ * why", or why alone when it starts with the script's name already (a
+ * worker's "x.py:12: ValueError: ..."). */
+void session_track_error(const struct session *s, int i, int script, const char *why,
+                         char *err, size_t cap);
 
 /* Main. The worker's LOAD request for track index as JSON text:
  * {"script", "track", "sample_rate", "block_size", "channels", "params"}.

@@ -71,9 +71,22 @@
  * possible step (2.0, full scale to full scale) changes by under 1% of full
  * scale per sample at 48 kHz, short enough to be heard as a switch. */
 #define XFADE_NS MS_NS(5)
+/* How far [ and ] seek, in the overlay and the terminal. */
+#define KEY_SEEK_S 5.0
 /* The null device counts an xrun when it wakes more than this many
  * periods late (what a device's buffer would have held). */
 #define NULL_SLACK_PERIODS 3u
+
+/* ---- Play --record ---- */
+
+/* The recorder's ring holds this much audio: how far its writer thread may
+ * fall behind (a slow disk, a busy CPU encoding FLAC or Vorbis) before
+ * frames are dropped. 4 s of stereo at 48 kHz is 1.5 MB, locked in RAM. */
+#define RECORD_RING_NS S_NS(4)
+/* The writer looks at the ring this often: the callback never wakes it
+ * (no system call on the audio thread), and a few ms is nothing against
+ * seconds of ring. */
+#define RECORD_POLL_NS MS_NS(5)
 
 /* ---- Render ---- */
 

@@ -263,6 +263,12 @@ int overlay_frame(struct overlay *o, const struct snapshot *s, struct overlay_in
             case SDLK_m: a = OVERLAY_MUTE; break;
             case SDLK_s: a = OVERLAY_SOLO; break;
             case SDLK_r: a = OVERLAY_RESTART; break;
+            case SDLK_LEFT: a = OVERLAY_GAIN_DOWN; break;
+            case SDLK_RIGHT: a = OVERLAY_GAIN_UP; break;
+            case SDLK_COMMA: a = OVERLAY_PAN_LEFT; break;
+            case SDLK_PERIOD: a = OVERLAY_PAN_RIGHT; break;
+            case SDLK_LEFTBRACKET: a = OVERLAY_SEEK_BACK; break;
+            case SDLK_RIGHTBRACKET: a = OVERLAY_SEEK_FORWARD; break;
             case SDLK_UP: o->selected = o->selected > 0 ? o->selected - 1 : 0; break;
             case SDLK_DOWN:
                 o->selected = o->selected + 1 < o->ntracks ? o->selected + 1 : o->selected;

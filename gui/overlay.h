@@ -22,6 +22,12 @@ enum overlay_action {
     OVERLAY_MUTE,          /* m: toggle mute of the selected track */
     OVERLAY_SOLO,          /* s: toggle solo */
     OVERLAY_RESTART,       /* r: restart the selected track's worker */
+    OVERLAY_GAIN_DOWN,     /* left: the selected track's gain down a dB */
+    OVERLAY_GAIN_UP,       /* right: up a dB */
+    OVERLAY_PAN_LEFT,      /* ,: its pan 0.1 to the left */
+    OVERLAY_PAN_RIGHT,     /* .: to the right */
+    OVERLAY_SEEK_BACK,     /* [: 5 s back */
+    OVERLAY_SEEK_FORWARD,  /* ]: 5 s on */
 };
 
 struct overlay_input {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tsan_play.sh BUILD_DIR - the threaded parts of the engine under
 # ThreadSanitizer: plays the demo session (scripts on several tracks) on the
-# null device for a few seconds with stats and meters on, while one worker
+# null device for a few seconds with stats, meters and --record on (the
+# recorder's ring between the callback and its writer), while one worker
 # is killed twice (the supervisor restarts it) and the script of another is
 # touched (hot reload). Fails on any ThreadSanitizer report or a bad exit.
 set -euo pipefail
@@ -15,7 +16,7 @@ cp -r "$src/assets/demo/." "$tmp/"
 cp -r "$src/assets/scripts" "$tmp/scripts"
 sed -i "s#\.\./scripts/#scripts/#g" "$tmp/demo.yaml"
 "$build/shmix" play "$tmp/demo.yaml" --null --duration 6 --stats "$tmp/stats.json" \
-    --stats-interval 0.2 >"$tmp/out.txt" 2>"$tmp/err.txt" &
+    --stats-interval 0.2 --record "$tmp/rec.flac" >"$tmp/out.txt" 2>"$tmp/err.txt" &
 pid=$!
 sleep 2
 victim=$(pgrep -P "$pid" -f "^shmix-worker " | head -n 1 || true)
@@ -35,3 +36,4 @@ lines=$(wc -l <"$tmp/stats.json")
 restarts=$(tail -n 1 "$tmp/stats.json" | grep -o '"restarts": [0-9]*' | awk '{ s += $2 } END { print s + 0 }')
 echo "tsan: play with $lines stats lines, $restarts restarts: no report"
 [[ $restarts -ge 1 ]] || { echo "tsan: no worker was restarted" >&2; exit 1; }
+[[ -s $tmp/rec.flac ]] || { echo "tsan: no recording" >&2; exit 1; }

@@ -253,6 +253,89 @@ static void test_missing_file(void **state)
     assert_string_equal(err, "/nonexistent/s.yaml: No such file or directory");
 }
 
+/* The one-track session of shmix fx: the defaults, the track named after
+ * the file, params from KEY=VALUE as a session file's params would give
+ * them (the last of a repeated key wins), and errors that name the
+ * command line, not a file. */
+static void test_one_track(void **state)
+{
+    (void)state;
+    char script[400], err[512] = "";
+    snprintf(script, sizeof script, "%s/fx.py", dir);
+    const char *params[] = {"drive=3", "gain=.5", "name=abc", "x=~", "empty=", "q='007'",
+                            "k=1", "big=12345678901234567890123", "k=+2", "f=1.5e+3",
+                            "w=two words"};
+    struct session_one one = {"stems/take one.flac", script, params, 11, 1};
+    struct session *s = NULL;
+    if (session_one_track(&one, &s, err, sizeof err) != SHX_OK)
+        fail_msg("unexpected error: %s", err);
+    assert_int_equal(s->ntracks, 1);
+    assert_int_equal(s->in_memory, 1);
+    assert_int_equal(s->channels, 1);
+    assert_int_equal(s->sample_rate, 0);
+    assert_int_equal(s->block_size, 256);
+    assert_true(s->hang_timeout == 0.5);
+    const struct session_track *t = &s->tracks[0];
+    assert_string_equal(t->name, "take one");
+    assert_string_equal(t->file, "stems/take one.flac");
+    assert_string_equal(t->script, script);
+    assert_true(t->gain_db == 0 && t->pan == 0 && !t->mute && t->on_fault == ON_FAULT_BYPASS);
+    assert_string_equal(t->params_json,
+                        "{\"drive\":3,\"gain\":0.5,\"name\":\"abc\",\"x\":null,"
+                        "\"empty\":null,\"q\":\"007\",\"big\":12345678901234567890123,"
+                        "\"k\":2,\"f\":1500.0,\"w\":\"two words\"}");
+    /* Messages about it name the file and the script as given. */
+    session_track_error(s, 0, 0, "cannot open: No such file or directory", err, sizeof err);
+    assert_string_equal(err, "stems/take one.flac: cannot open: No such file or directory");
+    char why[600], want[600];
+    snprintf(why, sizeof why, "%s:4: ValueError: no (in setup)", script);
+    session_track_error(s, 0, 1, why, err, sizeof err);
+    assert_string_equal(err, why);
+    session_track_error(s, 0, 1, "worker died while starting (segfault)", err, sizeof err);
+    snprintf(want, sizeof want, "%s: worker died while starting (segfault)", script);
+    assert_string_equal(err, want);
+    session_destroy(s);
+
+    static const struct {
+        const char *param, *message;
+    } bad[] = {
+        {"l=[1, 2]", "fx: --param l: expected one YAML scalar, got a sequence (quote it to "
+                     "make it a string)"},
+        {"m={a: 1}", "fx: --param m: expected one YAML scalar, got a mapping (quote it to "
+                     "make it a string)"},
+        {"h=0x1FFFFFFFFFFFFFFFFFFF", "fx: --param h: 0x1FFFFFFFFFFFFFFFFFFF: not a number "
+                                     "shmix can carry"},
+        {"q=\"open", "fx: --param q: YAML: found unexpected end of stream while scanning "
+                     "a quoted scalar"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct session_one b = {"a.wav", script, &bad[i].param, 1, 2};
+        s = NULL;
+        assert_int_equal(session_one_track(&b, &s, err, sizeof err), SHX_EUSAGE);
+        assert_string_equal(err, bad[i].message);
+        assert_null(s);
+    }
+    struct session_one missing = {"a.wav", "/nonexistent/x.py", NULL, 0, 2};
+    assert_int_equal(session_one_track(&missing, &s, err, sizeof err), SHX_EIO);
+    assert_string_equal(err, "/nonexistent/x.py: cannot open: No such file or directory");
+}
+
+/* A session file keeps its messages' places. */
+static void test_track_error_in_a_file(void **state)
+{
+    (void)state;
+    struct session *s = load_ok("tracks:\n  - {file: a.wav, script: fx.py}\n");
+    char err[512], want[700];
+    session_track_error(s, 0, 0, "cannot open: No such file or directory", err, sizeof err);
+    snprintf(want, sizeof want, "%s:2:12: tracks[0].file: \"a.wav\" cannot open: No such file "
+             "or directory", path);
+    assert_string_equal(err, want);
+    session_track_error(s, 0, 1, "x.py:3: NameError (in setup)", err, sizeof err);
+    snprintf(want, sizeof want, "%s:2:27: tracks[0].script: x.py:3: NameError (in setup)", path);
+    assert_string_equal(err, want);
+    session_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +346,8 @@ int main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_one_track),
+        cmocka_unit_test(test_track_error_in_a_file),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
