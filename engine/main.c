@@ -87,7 +87,7 @@ static int bounce(const struct cli *a, struct engine *e, FILE *stats)
     if (engine_supervise(e, err, sizeof err) < 0)
         fprintf(stderr, "shmix: %s\n", err);
     struct render_options ro = {a->out, a->duration, stats, &stop_requested, a->strict,
-                                a->start, a->loop};
+                                a->start, a->loop, NULL, 0};
     int rc = render_run(e, &ro, err, sizeof err);
     if (rc == SHX_ESCRIPT)
         return 1;   /* written; render_run said which tracks and why */

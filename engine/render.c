@@ -1,6 +1,8 @@
 /* render.c - offline render; see render.h. */
 #include "render.h"
+#include "console.h"
 #include "engine.h"
+#include "events.h"
 #include "errors.h"
 #include "meter.h"
 #include "mixer.h"
@@ -9,11 +11,13 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "track.h"
+#include "transport.h"
 #include "tuning.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* One render in progress (main thread). */
 struct bounce {
@@ -22,9 +26,12 @@ struct bounce {
     int n, rate;
     uint32_t block;
     size_t n_floats;              /* one block: block x channels */
-    int64_t total, nblocks;       /* frames and blocks to write */
+    int64_t nblocks;              /* run blocks the tracks render (INT64_MAX: until stopped) */
     int64_t done;                 /* frames written */
     struct mixer *mixer;          /* the faders (the engine's) */
+    struct transport *x;          /* the same control rules as play */
+    const struct event_plan *plan;   /* the run's events, or NULL */
+    int next_now, next_param;     /* the plan's next event of each kind */
     float *mix, peak;
     uint64_t clips, mix_cpu;      /* mix_cpu: the mixer's thread CPU time, ns */
 };
@@ -47,7 +54,7 @@ static void drain_all(struct bounce *b)
  * switch on a machine that is short of them. */
 static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
 {
-    int64_t left = b->nblocks - k;
+    int64_t left = b->nblocks == INT64_MAX ? RENDER_BATCH_BLOCKS : b->nblocks - k;
     uint32_t want = left < RENDER_BATCH_BLOCKS ? (uint32_t)left : RENDER_BATCH_BLOCKS;
     for (int i = 0; i < b->n; i++)
         while (!track_block(b->tracks[i], k)) {
@@ -58,26 +65,71 @@ static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
     return SHX_OK;
 }
 
-/* Mixes and writes every block; stops at the first error. */
+/* The plan's params for run blocks up to `upto` go to their tracks: each
+ * before its track can have rendered that block (a track renders at most
+ * RENDER_RING_SLOTS blocks past the one mixed next). A full param queue
+ * waits for the track to take some (it is ahead of us: it will). */
+static void send_params(struct bounce *b, int64_t upto)
+{
+    const struct event_plan *p = b->plan;
+    while (p && b->next_param < p->nparams && p->params[b->next_param].k <= upto) {
+        const struct planned_param *pp = &p->params[b->next_param];
+        char key[CMD_KEY_BYTES];
+        snprintf(key, sizeof key, "\"%s\"", pp->m.key);
+        while (track_post_param(b->tracks[pp->m.track], pp->k, key, pp->m.value_json)
+               == SHX_EFULL)
+            plat_sleep_ns(MS_NS(1));
+        b->next_param++;
+    }
+}
+
+/* The plan's fader and transport messages due at output block o, through
+ * the console as in play. */
+static void send_now(struct bounce *b, int64_t o)
+{
+    const struct event_plan *p = b->plan;
+    char reason[256];
+    while (p && b->next_now < p->nnow && p->now[b->next_now].o <= o) {
+        if (console_apply(engine_console(b->e), &p->now[b->next_now].m, reason, sizeof reason) < 0)
+            fprintf(stderr, "shmix: event at %.3f s: %s\n",
+                    (double)o * b->block / b->rate, reason);
+        b->next_now++;
+    }
+}
+
+/* Mixes and writes every output block; stops at the first error. */
 static int bounce_all(struct bounce *b, struct outfile *out, const struct render_options *o,
                       char *err, size_t cap)
 {
-    for (int64_t k = 0; k < b->nblocks; k++) {
-        if ((o->stop && *o->stop) || await_block(b, k, o->stop) < 0)
+    for (int64_t ob = 0, mixed = 0;; ob++) {
+        if (o->stop && *o->stop)
             return SHX_ESTOPPED;
-        uint64_t c0 = plat_thread_cpu_ns();
-        b->peak = fmaxf(b->peak, mixer_mix(b->mixer, b->tracks, k, b->mix, &b->clips));
-        b->mix_cpu += plat_thread_cpu_ns() - c0;
-        int64_t frames = b->total - b->done < b->block ? b->total - b->done : b->block;
+        send_params(b, mixed + RENDER_RING_SLOTS);
+        send_now(b, ob);
+        int64_t k = 0;
+        uint32_t frames = 0;
+        enum transport_do what = transport_begin(b->x, &k, &frames);
+        if (what == TRANSPORT_END)
+            return SHX_OK;
+        if (what == TRANSPORT_MIX) {
+            if (await_block(b, k, o->stop) < 0)
+                return SHX_ESTOPPED;
+            uint64_t c0 = plat_thread_cpu_ns();
+            b->peak = fmaxf(b->peak, mixer_mix(b->mixer, b->tracks, k, b->mix, &b->clips));
+            b->mix_cpu += plat_thread_cpu_ns() - c0;
+            mixed = k + 1;
+        } else {
+            memset(b->mix, 0, b->n_floats * sizeof(float));
+        }
+        transport_end(b->x, b->mix);
         if (outfile_write(out, b->mix, frames) < 0) {
             snprintf(err, cap, "%s: write failed", o->out_path);
             return SHX_EIO;
         }
         b->done += frames;
-        if (k % RENDER_DRAIN_BLOCKS == 0)
+        if (ob % RENDER_DRAIN_BLOCKS == 0)
             drain_all(b);
     }
-    return SHX_OK;
 }
 
 /* The one stats line a render writes, at the end. */
@@ -128,6 +180,45 @@ static int verdict(struct bounce *b, int strict)
     return rc;
 }
 
+/* The run's length, its events planned (events.h) and its transport: with
+ * no seek to move its end and no pause to stretch it, the tracks render
+ * exactly the blocks that are written. */
+static int plan_events(struct bounce *b, const struct render_options *o, struct track_run *run,
+                       struct event_plan *plan, char *err, size_t cap)
+{
+    struct engine *e = b->e;
+    int64_t length = engine_length(e);
+    int64_t frames = o->duration >= 0 ? (int64_t)llround(o->duration * b->rate) : INT64_MAX;
+    double ls = 0, le = 0;
+    int has_loop = engine_loop(e, &ls, &le);
+    struct event_run er = {
+        .rate = b->rate, .block = b->block, .tl = run->tl, .frames = frames, .length = length,
+        .has_loop = has_loop, .loop_start = (int64_t)llround(ls * b->rate),
+        .loop_end = (int64_t)llround(le * b->rate),
+    };
+    if (events_plan(o->events, o->nevents, &er, plan) < 0) {
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    b->plan = plan;
+    int64_t span = frames != INT64_MAX ? frames : length - run->tl.start;
+    b->nblocks = plan->nchanges ? INT64_MAX : (span + b->block - 1) / b->block;
+    run->count = b->nblocks;
+    run->changes = plan->changes;
+    run->nchanges = plan->nchanges;
+    struct transport_config tc = {
+        .mixer = b->mixer, .tracks = b->tracks, .n = b->n, .channels = engine_channels(e),
+        .rate = b->rate, .block = b->block, .ahead = RENDER_RING_SLOTS, .tl = run->tl,
+        .frames = frames, .length = length,
+    };
+    if (transport_create(&tc, &b->x) < 0) {
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    transport_set_changes(b->x, plan->changes, plan->nchanges);
+    return SHX_OK;
+}
+
 int render_run(struct engine *e, const struct render_options *o, char *err, size_t cap)
 {
     struct bounce b = {.e = e, .tracks = engine_tracks(e), .n = engine_ntracks(e),
@@ -142,21 +233,25 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
         snprintf(err, cap, "render: --loop needs --duration");
         return SHX_EUSAGE;
     }
-    b.total = o->duration >= 0 ? (int64_t)llround(o->duration * b.rate)
-                               : engine_length(e) - run.tl.start;
-    b.nblocks = (b.total + b.block - 1) / b.block;
-    run.count = b.nblocks;
+    struct event_plan plan = {0};
+    rc = plan_events(&b, o, &run, &plan, err, cap);
+    if (rc < 0)
+        return rc;
     uint64_t t0 = plat_now_ns();
     struct outfile *out = NULL;
     b.mix = calloc(b.n_floats, sizeof(float));
     rc = b.mix ? outfile_create(o->out_path, b.rate, engine_channels(e), &out, err, cap)
                : SHX_ENOMEM;
+    if (rc == SHX_OK)
+        console_attach(engine_console(e), b.x, engine_supervisor(e));
+    send_params(&b, RENDER_RING_SLOTS);   /* before any track renders */
     for (int i = 0; i < b.n && rc == SHX_OK; i++)
         rc = track_run(b.tracks[i], &run);
     if (rc == SHX_OK)
         rc = bounce_all(&b, out, o, err, cap);
     for (int i = 0; i < b.n; i++)
         track_stop(b.tracks[i]);
+    console_attach(engine_console(e), NULL, engine_supervisor(e));
     drain_all(&b);
     if (rc == SHX_OK)
         rc = outfile_commit(out, err, cap);
@@ -167,6 +262,8 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
     if (rc == SHX_OK && b.nblocks > 0)   /* after the stats line: it reads the same counters */
         rc = verdict(&b, o->strict);
     outfile_destroy(out);
+    transport_destroy(b.x);
+    events_plan_free(&plan);
     free(b.mix);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 struct engine;
+struct event;
 struct engine_options;
 
 struct render_options {
@@ -22,6 +23,8 @@ struct render_options {
     int strict;                   /* any faulted block fails the render */
     double start;                 /* seconds on the timeline where it begins */
     int loop;                     /* loop the loop region (needs a duration) */
+    const struct event *events;   /* control messages at output times, by time; or NULL */
+    int nevents;
 };
 
 /* Main. The engine options render needs (ring depth, batching). */

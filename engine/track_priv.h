@@ -55,7 +55,7 @@ struct block_head {
 #define PARAM_VALUE_JSON 256     /* the value as JSON text */
 #define PARAMS_LIVE 32           /* distinct keys a track remembers (and sends a new
                                     worker or a reloaded script) */
-#define PARAM_SLOTS 16           /* changes in flight to one track */
+#define PARAM_SLOTS 256          /* changes in flight to one track */
 struct param_msg {
     int64_t k;                   /* the block of the run it applies from */
     char key[PARAM_KEY_JSON];

@@ -190,9 +190,11 @@ static int apply(struct transport *x, const struct cmd *c)
     case CMD_STOP:
         x->stopping = 1;
         break;
-    case CMD_PARAM:
-        if (c->track >= 0 && c->track < x->c.n)
-            track_post_param(x->c.tracks[c->track], first_free_block(x), c->key, c->value);
+    case CMD_PARAM:   /* a full queue to the track: wait in ours, lose nothing */
+        if (c->track >= 0 && c->track < x->c.n
+            && track_post_param(x->c.tracks[c->track], first_free_block(x), c->key, c->value)
+                   == SHX_EFULL)
+            return 0;
         break;
     case CMD_SEEK:
     case CMD_LOOP:
