@@ -11,7 +11,7 @@
 
 /* A command line, parsed. Zero and the defaults where not given. */
 struct cli {
-    const char *cmd;              /* play, render, check, devices, top */
+    const char *cmd;              /* play, render, check, devices, top, ctl */
     const char *session;          /* SESSION (play, render, check) */
     const char *out;              /* render -o */
     const char *stats, *device;
@@ -19,7 +19,10 @@ struct cli {
     long block, ahead;            /* 0: the session's, the default */
     int null, loop, gui, meter, quiet;
     int strict;                   /* render --strict: any faulted block exits 1 */
-    int pid, once, json;          /* top */
+    int pid, once, json;          /* top (pid also ctl --pid) */
+    const char *address;          /* ctl ADDRESS */
+    char **args;                  /* ctl ARG... (into argv) */
+    int nargs;
     int help;                     /* COMMAND --help: show the usage, exit 0 */
 };
 

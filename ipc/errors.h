@@ -22,7 +22,8 @@
     X(SHAPE,    "script returned a block of the wrong shape or type")   \
     X(FULL,     "no room")                                              \
     X(EMPTY,    "nothing to read")                                      \
-    X(STOPPED,  "stopped")
+    X(STOPPED,  "stopped")                                              \
+    X(BADMSG,   "bad control message")
 
 enum shx_err {
 #define X(name, msg) SHX_E##name##_ORD,
