@@ -69,7 +69,7 @@ test-tsan: deps
 test-fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DSHMIX_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_session fuzz_channel
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_session fuzz_channel fuzz_control
 	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS)
 
 fuzz: deps

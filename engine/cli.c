@@ -13,7 +13,7 @@
 /* Long options without a short form. */
 enum {
     O_DEVICE = 256, O_NULL, O_BLOCK, O_START, O_DURATION, O_LOOP, O_AHEAD, O_STATS,
-    O_INTERVAL, O_GUI, O_METER, O_ONCE, O_JSON, O_STRICT, O_RECORD, O_PARAM,
+    O_INTERVAL, O_GUI, O_METER, O_ONCE, O_JSON, O_STRICT, O_RECORD, O_PARAM, O_PID,
 };
 
 #define OPT_HELP {"help", no_argument, NULL, 'h'}
@@ -44,6 +44,9 @@ static const struct option check_opts[] = {OPT_QUIET, OPT_HELP, OPT_END};
 static const struct option devices_opts[] = {OPT_HELP, OPT_END};
 static const struct option top_opts[] = {
     {"once", no_argument, NULL, O_ONCE}, {"json", no_argument, NULL, O_JSON}, OPT_HELP, OPT_END,
+};
+static const struct option ctl_opts[] = {
+    {"pid", required_argument, NULL, O_PID}, OPT_HELP, OPT_END,
 };
 
 static const char play_usage[] =
@@ -131,6 +134,28 @@ static const char top_usage[] =
     "  --once                one table (or with --json one line) and exit\n"
     "  --json                the stats lines that --stats writes, every 0.5 s\n"
     "  -h, --help            this help\n";
+static const char ctl_usage[] =
+    "usage: shmix ctl [--pid PID] ADDRESS [ARG...]\n"
+    "\n"
+    "Sends one OSC control message to a running engine (default: the only one\n"
+    "running) over its control socket and prints the reply: nothing when the\n"
+    "message was accepted, \"pong\" for /shmix/ping, the stats line for\n"
+    "/shmix/stats; a rejected message prints the engine's reason. Options end\n"
+    "at ADDRESS, so a negative number needs no \"--\".\n"
+    "\n"
+    "Each ARG's type follows its spelling: an integer is sent as i, another\n"
+    "decimal number as f, true and false as T and F, nil and null as N,\n"
+    "anything else as a string s. The addresses are in docs/control.md.\n"
+    "\n"
+    "  --pid PID             the engine's process id\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status: 0 accepted; 2 rejected, no such engine or bad usage; 1 no\n"
+    "reply within a second.\n"
+    "\n"
+    "  shmix ctl /shmix/track/drums/gain_db -6\n"
+    "  shmix ctl /shmix/track/0/param/cutoff_hz 800\n"
+    "  shmix ctl /shmix/stats\n";
 
 static const char overview[] =
     "usage: shmix COMMAND [OPTIONS]\n"
@@ -155,13 +180,15 @@ static const char overview[] =
     "      channels, default rate)\n"
     "  shmix top [PID] [--once] [--json]\n"
     "      live meters of a running engine (default: the only one), read-only\n"
+    "  shmix ctl [--pid PID] ADDRESS [ARG...]\n"
+    "      send one control message to a running engine and print its reply\n"
     "  shmix --help | --version | COMMAND --help\n"
     "\n"
     "Options take their value as --opt VALUE or --opt=VALUE; -- ends them.\n"
     "Errors are one line, \"shmix: FILE:LINE:COL: key: message\". Exit status:\n"
     "0 success, 2 bad usage or session, 1 failure at run time.\n";
 
-enum operands { SESSION, SCRIPT_IN, PID, NONE };
+enum operands { SESSION, SCRIPT_IN, PID, MESSAGE, NONE };
 
 static const struct command {
     const char *name, *shorts;
@@ -175,6 +202,8 @@ static const struct command {
     {"check", ":qh", check_opts, check_usage, SESSION},
     {"devices", ":h", devices_opts, devices_usage, NONE},
     {"top", ":h", top_opts, top_usage, PID},
+    /* '+': the options end at ADDRESS, so "-6" after it is an ARG. */
+    {"ctl", "+:h", ctl_opts, ctl_usage, MESSAGE},
 };
 
 static const struct command *find(const char *name)
@@ -272,6 +301,10 @@ static int take_value(const char *cmd, int c, const char *v, struct cli *a)
     case O_BLOCK:
         if ((a->block = parse_count(v, 16, 8192)) < 0)
             return cli_fail(2, "%s: --block: expected 16..8192 frames, got \"%s\"", cmd, v);
+        return 0;
+    case O_PID:
+        if ((a->pid = (int)parse_count(v, 1, INT32_MAX)) < 0)
+            return cli_fail(2, "%s: --pid: expected a process id, got \"%s\"", cmd, v);
         return 0;
     default:
         return 0;
@@ -375,6 +408,13 @@ static int operands(const struct command *c, int ac, char **av, struct cli *a)
             return cli_fail(2, "top: takes at most one PID");
         if (n == 1 && (a->pid = (int)parse_count(op[0], 1, INT32_MAX)) < 0)
             return cli_fail(2, "top: expected a process id, got \"%s\"", op[0]);
+        return 0;
+    case MESSAGE:
+        if (n < 1)
+            return cli_fail(2, "%s: missing ADDRESS (see shmix %s --help)", c->name, c->name);
+        a->address = op[0];
+        a->args = op + 1;
+        a->nargs = n - 1;
         return 0;
     default:
         return n ? cli_fail(2, "%s: takes no arguments", c->name) : 0;

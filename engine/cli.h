@@ -14,7 +14,7 @@
 
 /* A command line, parsed. Zero and the defaults where not given. */
 struct cli {
-    const char *cmd;              /* play, render, fx, check, devices, top */
+    const char *cmd;              /* play, render, fx, check, devices, top, ctl */
     const char *session;          /* SESSION (play, render, check) */
     const char *script, *in;      /* fx SCRIPT IN */
     const char *out;              /* render -o, fx -o */
@@ -26,7 +26,10 @@ struct cli {
     long block, ahead;            /* 0: the session's, the default */
     int null, loop, gui, meter, quiet;
     int strict;                   /* render --strict: any faulted block exits 1 */
-    int pid, once, json;          /* top */
+    int pid, once, json;          /* top (pid also ctl --pid) */
+    const char *address;          /* ctl ADDRESS */
+    char **args;                  /* ctl ARG... (into argv) */
+    int nargs;
     int help;                     /* COMMAND --help: show the usage, exit 0 */
 };
 

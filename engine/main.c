@@ -4,6 +4,7 @@
  * Exit status: 0 success; 2 bad usage or bad session (nothing played);
  * 1 a failure at run time. Every error is one line starting "shmix: ". */
 #include "cli.h"
+#include "ctl.h"
 #include "engine.h"
 #include "audio.h"
 #include "errors.h"
@@ -178,6 +179,13 @@ static int cmd_top(const struct cli *a)
     return 0;
 }
 
+/* shmix ctl: one control message to a running engine, its reply printed. */
+static int cmd_ctl(const struct cli *a)
+{
+    struct ctl_command c = {a->pid, a->address, a->args, a->nargs, &stop_requested};
+    return ctl_command_run(&c);
+}
+
 static int cmd_devices(const struct cli *a)
 {
     (void)a;
@@ -227,7 +235,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(const struct cli *a);
     } run[] = {{"play", cmd_play}, {"render", cmd_render}, {"fx", cmd_fx},
-               {"check", cmd_check}, {"devices", cmd_devices}, {"top", cmd_top}};
+               {"check", cmd_check}, {"devices", cmd_devices}, {"top", cmd_top},
+               {"ctl", cmd_ctl}};
     for (size_t i = 0; i < sizeof run / sizeof run[0]; i++)
         if (!strcmp(run[i].name, a.cmd))
             return run[i].run(&a);

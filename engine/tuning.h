@@ -124,4 +124,18 @@
  * device, inotify, the zygote's pipes, the meters. */
 #define FD_MARGIN 48
 
+/* ---- Control (OSC) ---- */
+
+/* A subscriber is sent stats lines until it unsubscribes or sends nothing
+ * for this long (the contract's 60 s): a client that went away without
+ * unsubscribing is not written to for ever. */
+#define CONTROL_SILENCE_NS S_NS(60)
+/* Subscribers at once; each costs a stats line per period (up to 50 Hz). */
+#define CONTROL_MAX_SUBSCRIBERS 16
+/* Datagrams the control thread reads from one socket before it looks at
+ * its subscribers and its stop pipe again: a flood delays nothing else. */
+#define CONTROL_BURST 64
+/* shmix ctl waits this long for the engine's reply. */
+#define CONTROL_REPLY_NS S_NS(1)
+
 #endif

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "$1" && pwd)
 secs=${2:-30}
 status=0
-for t in fuzz_session fuzz_channel; do
+for t in fuzz_session fuzz_channel fuzz_control; do
     work=$build/corpus-$t
     mkdir -p "$work"
     log=$build/$t.log

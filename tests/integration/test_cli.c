@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -208,6 +209,7 @@ static void test_command_help(void **state)
         {"check", {"usage: shmix check SESSION", "-q, --quiet", NULL}},
         {"devices", {"usage: shmix devices", "input", NULL}},
         {"top", {"usage: shmix top [PID]", "--once", "--json", NULL}},
+        {"ctl", {"usage: shmix ctl [--pid PID] ADDRESS [ARG...]", "--pid PID", NULL}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *flags[] = {"--help", "-h"};
@@ -223,6 +225,38 @@ static void test_command_help(void **state)
     }
     assert_int_equal(shmix("--help", NULL, NULL, NULL), 0);
     assert_non_null(strstr(out, "COMMAND --help"));
+}
+
+/* shmix ctl's own mistakes, found before any engine is looked for; then
+ * no engine (tests/integration/test_ctl.c talks to one). */
+static void test_ctl_usage(void **state)
+{
+    (void)state;
+    assert_int_equal(shmix("ctl", NULL, NULL, NULL), 2);
+    assert_one_line("shmix: ctl: missing ADDRESS (see shmix ctl --help)");
+    assert_int_equal(shmix("ctl", "--pid", "x", "/shmix/ping"), 2);
+    assert_one_line("shmix: ctl: --pid: expected a process id, got \"x\"");
+    assert_int_equal(shmix("ctl", "--bogus", "/shmix/ping", NULL), 2);
+    assert_one_line("shmix: ctl: unknown option --bogus (see shmix --help)");
+    char xdg[600], want[800], *old = getenv("XDG_RUNTIME_DIR");
+    old = old ? strdup(old) : NULL;
+    snprintf(xdg, sizeof xdg, "%s", h_path("xdg"));
+    mkdir(xdg, 0700);
+    setenv("XDG_RUNTIME_DIR", xdg, 1);
+    assert_int_equal(shmix("ctl", "ping", NULL, NULL), 2);
+    assert_one_line("shmix: ctl: the address must start with '/', got \"ping\"");
+    assert_int_equal(shmix("ctl", "/shmix/ping", NULL, NULL), 2);
+    snprintf(want, sizeof want, "shmix: ctl: no shmix engine is running (no control folder "
+             "%s/shmix)", xdg);
+    assert_one_line(want);
+    /* Options end at ADDRESS: "-6" is an argument, "--" is taken. */
+    assert_int_equal(shmix("ctl", "--", "/shmix/track/0/gain_db", "-6"), 2);
+    assert_one_line(want);
+    if (old)
+        setenv("XDG_RUNTIME_DIR", old, 1);
+    else
+        unsetenv("XDG_RUNTIME_DIR");
+    free(old);
 }
 
 /* -q silences the notices ("playing on ...", the fallback to the null
@@ -441,6 +475,7 @@ int main(void)
         H_TEST(test_option_equals_value),
         H_TEST(test_double_dash_ends_options),
         H_TEST(test_command_help),
+        H_TEST(test_ctl_usage),
         H_TEST(test_quiet),
         H_TEST(test_gui_without_overlay_shows_terminal_meters),
         H_TEST(test_top_reads_a_running_engine),
