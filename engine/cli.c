@@ -13,7 +13,8 @@
 /* Long options without a short form. */
 enum {
     O_DEVICE = 256, O_NULL, O_BLOCK, O_START, O_DURATION, O_LOOP, O_AHEAD, O_STATS,
-    O_INTERVAL, O_GUI, O_METER, O_ONCE, O_JSON, O_STRICT, O_RECORD, O_PARAM, O_PID,
+    O_INTERVAL, O_GUI, O_METER, O_ONCE, O_JSON, O_STRICT, O_RECORD, O_PARAM, O_PID, O_OSC, O_OSC_BIND,
+    O_CAPTURE, O_EVENTS,
 };
 
 #define OPT_HELP {"help", no_argument, NULL, 'h'}
@@ -28,13 +29,16 @@ static const struct option play_opts[] = {
     {"stats-interval", required_argument, NULL, O_INTERVAL},
     {"gui", no_argument, NULL, O_GUI},             {"meter", no_argument, NULL, O_METER},
     {"record", required_argument, NULL, O_RECORD},
+    {"osc", required_argument, NULL, O_OSC},       {"osc-bind", required_argument, NULL, O_OSC_BIND},
+    {"capture-events", required_argument, NULL, O_CAPTURE},
     OPT_QUIET, OPT_HELP, OPT_END,
 };
 static const struct option render_opts[] = {
     {"output", required_argument, NULL, 'o'},      {"duration", required_argument, NULL, O_DURATION},
     {"start", required_argument, NULL, O_START},   {"loop", no_argument, NULL, O_LOOP},
     {"block", required_argument, NULL, O_BLOCK},   {"stats", required_argument, NULL, O_STATS},
-    {"strict", no_argument, NULL, O_STRICT},       OPT_QUIET, OPT_HELP, OPT_END,
+    {"strict", no_argument, NULL, O_STRICT},       {"events", required_argument, NULL, O_EVENTS},
+    OPT_QUIET, OPT_HELP, OPT_END,
 };
 static const struct option fx_opts[] = {
     {"output", required_argument, NULL, 'o'},      {"param", required_argument, NULL, O_PARAM},
@@ -70,6 +74,13 @@ static const char play_usage[] =
     "  --stats-interval SEC  seconds between stats lines (default 0.5)\n"
     "  --record OUT          also write what is played to OUT: .wav, .flac or .ogg\n"
     "                        (complete when play ends, also by ^C)\n"
+    "  --osc PORT            also take control messages over UDP on 127.0.0.1:PORT\n"
+    "                        (0: any free port, printed); always on the private\n"
+    "                        socket that shmix ctl uses\n"
+    "  --osc-bind ADDR       listen for UDP on ADDR instead (anyone who can reach it\n"
+    "                        controls the engine)\n"
+    "  --capture-events FILE every accepted control message, at the output time it\n"
+    "                        took effect, as an events: list for render --events\n"
     "  -q, --quiet           no notices (device, real-time limits); errors still\n"
     "  -h, --help            this help\n";
 static const char render_usage[] =
@@ -81,6 +92,8 @@ static const char render_usage[] =
     "  -o, --output FILE     the file to write: .wav, .flac or .ogg\n"
     "  --start SEC           start at this position on the timeline\n"
     "  --duration SEC        render this much (default: to the end)\n"
+    "  --events FILE         control messages at output times (an events: list, as\n"
+    "                        play --capture-events writes)\n"
     "  --loop                loop the session's loop region, or the whole session\n"
     "                        (needs --duration)\n"
     "  --block FRAMES        frames per block, 16..8192 (default: the session's)\n"
@@ -162,13 +175,14 @@ static const char overview[] =
     "\n"
     "  shmix play SESSION [--device N|NAME] [--null] [--block FRAMES] [--start SEC]\n"
     "             [--duration SEC] [--loop] [--ahead BLOCKS] [--gui] [--meter]\n"
-    "             [--stats FILE|-] [--stats-interval SEC] [--record OUT] [-q]\n"
+    "             [--stats FILE|-] [--stats-interval SEC] [--record OUT] [--osc PORT]\n"
+    "             [--osc-bind ADDR] [--capture-events FILE] [-q]\n"
     "      play in real time through PortAudio (JACK's output when a JACK server\n"
     "      runs), or --null: a real-time clock with no device; ^C stops.\n"
     "      --gui: the CPU meter overlay window; --meter: the same in the terminal;\n"
     "      --record: what is played, also into a file\n"
-    "  shmix render SESSION -o OUT.(wav|flac|ogg) [--duration SEC] [--block FRAMES]\n"
-    "               [--stats FILE|-] [--strict] [-q]\n"
+    "  shmix render SESSION -o OUT.(wav|flac|ogg) [--start SEC] [--duration SEC] [--loop]\n"
+    "               [--block FRAMES] [--events FILE] [--stats FILE|-] [--strict] [-q]\n"
     "      bounce the session to a file through the same workers as playback; exit 1\n"
     "      when a script never ran (--strict: when any block was faulted)\n"
     "  shmix fx SCRIPT IN -o OUT.(wav|flac|ogg) [--param KEY=VALUE]... [--block FRAMES]\n"
@@ -288,6 +302,13 @@ static int take_value(const char *cmd, int c, const char *v, struct cli *a)
     case 'o': a->out = v; return 0;
     case O_STATS: a->stats = v; return 0;
     case O_RECORD: a->record = v; return 0;
+    case O_OSC_BIND: a->osc_bind = v; return 0;
+    case O_CAPTURE: a->capture = v; return 0;
+    case O_EVENTS: a->events = v; return 0;
+    case O_OSC:
+        if ((a->osc_port = parse_count(v, 0, 65535)) < 0)
+            return cli_fail(2, "%s: --osc: expected a port 0..65535, got \"%s\"", cmd, v);
+        return 0;
     case O_PARAM: return take_param(v, a);
     case O_DEVICE: a->device = v; return 0;
     case O_DURATION: return parse_seconds(cmd, "--duration", v, 0, &a->duration);
@@ -425,6 +446,7 @@ int cli_parse(int argc, char **argv, struct cli *a)
 {
     memset(a, 0, sizeof *a);
     a->duration = -1;
+    a->osc_port = -1;
     a->stats_interval = 0.5;
     if (argc < 2)
         return cli_fail(2, "missing command (see shmix --help)");

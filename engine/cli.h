@@ -19,6 +19,10 @@ struct cli {
     const char *script, *in;      /* fx SCRIPT IN */
     const char *out;              /* render -o, fx -o */
     const char *record;           /* play --record OUT */
+    long osc_port;                /* play --osc PORT, -1: none */
+    const char *osc_bind;         /* play --osc-bind ADDR */
+    const char *capture;          /* play --capture-events FILE */
+    const char *events;           /* render --events FILE */
     const char *params[CLI_MAX_PARAMS];   /* fx --param KEY=VALUE, in order */
     int nparams;
     const char *stats, *device;

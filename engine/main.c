@@ -6,6 +6,8 @@
 #include "cli.h"
 #include "ctl.h"
 #include "engine.h"
+#include "events_file.h"
+#include "track.h"
 #include "audio.h"
 #include "errors.h"
 #include "fx.h"
@@ -70,26 +72,64 @@ static FILE *open_stats(const char *cmd, const char *path, int *status)
     return f;
 }
 
+static int load_events(const struct cli *a, const struct session *s, struct engine *e,
+                       struct event **ev, int *n);
+
 static int cmd_check(const struct cli *a)
 {
     struct session *s = NULL;
     struct engine *e = NULL;
     int status = load(a, &s, &e, 1);
+    struct event *ev = NULL;
+    int nev;
+    if (!status)   /* the events too: every message checked against the tracks */
+        status = load_events(a, s, e, &ev, &nev);
+    free(ev);
     engine_destroy(e);
     session_destroy(s);
     return status;
 }
 
+/* The run's control events: --events FILE, else the session's own
+ * events: list. Returns the exit status (2 after the message). */
+static int load_events(const struct cli *a, const struct session *s, struct engine *e,
+                       struct event **ev, int *n)
+{
+    *ev = NULL;
+    *n = 0;
+    if (!a->events && (!s || !s->has_events))
+        return 0;
+    int nt = engine_ntracks(e);
+    const char **names = calloc((size_t)nt + 1, sizeof *names);
+    if (!names)
+        return cli_fail(1, "out of memory");
+    for (int i = 0; i < nt; i++)
+        names[i] = track_name(engine_track(e, i));
+    struct ctl_names cn = {names, nt};
+    struct event_clock clock = {engine_sample_rate(e), engine_block_size(e)};
+    char err[1024];
+    int rc = a->events ? events_load(a->events, 1, &cn, &clock, ev, n, err, sizeof err)
+                       : events_load(s->path, 0, &cn, &clock, ev, n, err, sizeof err);
+    free(names);
+    return rc < 0 ? cli_fail(rc == SHX_ENOMEM ? 1 : 2, "%s", err) : 0;
+}
+
 /* Renders engine e (its workers started) to a->out. Returns the exit
  * status. */
-static int bounce(const struct cli *a, struct engine *e, FILE *stats)
+static int bounce(const struct cli *a, const struct session *s, struct engine *e, FILE *stats)
 {
     char err[1024];
+    struct event *ev;
+    int nev;
+    int status = load_events(a, s, e, &ev, &nev);
+    if (status)
+        return status;
     if (engine_supervise(e, err, sizeof err) < 0)
         fprintf(stderr, "shmix: %s\n", err);
     struct render_options ro = {a->out, a->duration, stats, &stop_requested, a->strict,
-                                a->start, a->loop, NULL, 0};
+                                a->start, a->loop, ev, nev};
     int rc = render_run(e, &ro, err, sizeof err);
+    free(ev);
     if (rc == SHX_ESCRIPT)
         return 1;   /* written; render_run said which tracks and why */
     if (rc < 0)
@@ -110,7 +150,7 @@ static int cmd_render(const struct cli *a)
     if (!status && (status = load(a, &s, &e, 0)) == 0) {
         char err[1024];
         engine_start_workers(e, err, sizeof err);
-        status = bounce(a, e, stats);
+        status = bounce(a, s, e, stats);
     }
     engine_destroy(e);
     session_destroy(s);
@@ -133,7 +173,7 @@ static int cmd_fx(const struct cli *a)
     int rc = fx_session(&fo, &s, err, sizeof err);
     int status = rc == SHX_ENOMEM ? cli_fail(1, "%s", err) : rc < 0 ? cli_fail(2, "%s", err) : 0;
     if (!status && (status = build(a, s, &e, 1)) == 0)
-        status = bounce(a, e, NULL);
+        status = bounce(a, NULL, e, NULL);
     engine_destroy(e);
     session_destroy(s);
     return status;
@@ -153,7 +193,8 @@ static int cmd_play(const struct cli *a)
             .start = a->start, .duration = a->duration, .loop = a->loop,
             .ahead = (unsigned)a->ahead, .stats = stats, .stats_interval = a->stats_interval,
             .stop = &stop_requested, .gui = a->gui, .meter = a->meter, .quiet = a->quiet,
-            .session_name = a->session, .record = a->record,
+            .session_name = a->session, .record = a->record, .osc_port = (int)a->osc_port,
+            .osc_bind = a->osc_bind, .capture = a->capture,
         };
         status = play_run(s, &po, err, sizeof err);
         if (status)

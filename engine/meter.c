@@ -108,6 +108,9 @@ static void fill(struct meter *m, struct snapshot *s, const struct meter_frame *
     s->xruns = fr->xruns;
     s->clips = fr->clips;
     s->mix_ns = fr->mix_cpu_ns;
+    s->control = fr->control;
+    s->osc_port = fr->osc_port;
+    s->control_errors = fr->control_errors;
 }
 
 void meter_update(struct meter *m, const struct meter_frame *fr)

@@ -24,6 +24,9 @@ struct meter_frame {
     float master_peak;            /* since the previous update */
     uint64_t mix_cpu_ns;          /* the mixer's total */
     float gui_cpu;                /* % of one CPU */
+    int control;                  /* play: control messages are taken */
+    int osc_port;                 /* UDP port, 0: none */
+    uint64_t control_errors;      /* rejected control messages */
 };
 
 /* Main. publish: also under /dev/shm for `shmix top` (best effort).

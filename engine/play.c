@@ -7,6 +7,7 @@
 #include "meter.h"
 #include "player.h"
 #include "recorder.h"
+#include "remote.h"
 #include "console.h"
 #include "control.h"
 #include "transport.h"
@@ -130,6 +131,7 @@ struct views {
     uint64_t t0;                  /* when playback started */
     uint64_t next_stats, next_term, every, term_every;   /* ns */
     const char *snapshot_path;    /* tests: one picture of the window */
+    struct remote *remote;        /* OSC and the capture */
 };
 
 /* The overlay's frame: draws, then carries out the keys pressed. */
@@ -154,6 +156,8 @@ static void tick(struct views *v, struct engine *e, struct player *p,
     uint64_t now = plat_now_ns();
     struct meter_frame fr = {.state = ended ? "stopped" : player_paused(p) ? "paused" : "playing"};
     player_stats(p, &fr);
+    remote_frame(v->remote, &fr);
+    remote_tick(v->remote);
     fr.time = (double)(now - v->t0) / NS_PER_S;
     fr.gui_cpu = v->ov ? (float)(100.0 * (double)overlay_cpu_ns(v->ov) / (double)(now - v->t0 + 1))
                        : 0.0f;
@@ -245,7 +249,8 @@ static int start_engine(const struct session *s, const struct play_options *o, i
         return STOPPED;
     if (engine_supervise(*e, why, sizeof why) < 0)
         fprintf(stderr, "shmix: %s\n", why);
-    struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop, 0};
+    struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop,
+                                o->capture != NULL};
     rc = player_create(*e, &po, p, err, cap);
     if (rc == SHX_OK)   /* from here control messages reach this run */
         console_attach(engine_console(*e), player_transport(*p), engine_supervisor(*e));
@@ -267,6 +272,20 @@ static int open_views(struct engine *e, const struct play_options *o, struct vie
     if ((o->meter || (o->gui && !v->ov))
         && termview_create(stderr, TERMVIEW_LOG_ABOVE, &v->tv) < 0)
         return 1;
+    return 0;
+}
+
+/* The control side: OSC (always the private socket; UDP with --osc) and
+ * the capture file. */
+static int open_remote(struct engine *e, const struct play_options *o, struct views *v,
+                       char *err, size_t cap)
+{
+    struct remote_options ro = {o->osc_port, o->osc_bind, o->capture};
+    int rc = remote_create(e, v->meter, &ro, &v->remote, err, cap);
+    if (rc < 0)
+        return rc == SHX_EIO ? 2 : 1;
+    if (o->osc_port >= 0)   /* printed whatever -q says: it is what the user needs to connect */
+        fprintf(stderr, "shmix: OSC on udp port %d\n", remote_udp_port(v->remote));
     return 0;
 }
 
@@ -356,6 +375,8 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     struct to_device dev = {p, rec};
     if (!status)
         status = open_views(e, o, &v);
+    if (!status)
+        status = open_remote(e, o, &v, err, cap);
     if (!status && plat_lock_memory() < 0)
         notice(o, "cannot lock memory (raise `ulimit -l`); playing without it");
     if (!status && (rc = player_start(p, err, cap)) < 0)
@@ -372,8 +393,9 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     } else if (status == STOPPED && rec) {
         notice(o, "stopped before playing; %s not written", o->record);
     }
-    close_views(&v);
     audio_stop(a);
+    remote_destroy(v.remote);   /* no more messages; the last captured events written */
+    close_views(&v);
     recorder_destroy(rec);
     if (e)
         console_attach(engine_console(e), NULL, NULL);

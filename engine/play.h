@@ -27,6 +27,9 @@ struct play_options {
     int quiet;                    /* -q: no notices (errors still) */
     const char *session_name;     /* for titles */
     const char *record;           /* --record OUT: what is played, into a file; or NULL */
+    int osc_port;                 /* --osc PORT, -1: none */
+    const char *osc_bind;         /* --osc-bind ADDR, or NULL */
+    const char *capture;          /* --capture-events FILE, or NULL */
     FILE *stats;                  /* or NULL */
     double stats_interval;        /* seconds */
     volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */

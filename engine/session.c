@@ -443,8 +443,9 @@ static char *resolve(const struct session *s, const char *p)
 /* ---- the keys ---- */
 
 static const char *const top_keys[] = {"sample_rate", "block_size", "channels", "master",
-                                       "loop", "supervisor", "tracks", NULL};
-enum { K_RATE, K_BLOCK, K_CHANNELS, K_MASTER, K_LOOP, K_SUPERVISOR, K_TRACKS };
+                                       "loop", "supervisor", "tracks", "events", NULL};
+/* events: is read by events_file.c, with the tracks known (render). */
+enum { K_RATE, K_BLOCK, K_CHANNELS, K_MASTER, K_LOOP, K_SUPERVISOR, K_TRACKS, K_EVENTS };
 static const char *const master_keys[] = {"gain_db", NULL};
 static const char *const loop_keys[] = {"start", "end", NULL};
 static const char *const sup_keys[] = {"max_restarts", "window", "hang_timeout",
@@ -659,6 +660,9 @@ static void top_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
     case K_SUPERVISOR:
         if (expect_kind(L, v, YAML_MAPPING_NODE, path))
             walk(L, v, path, sup_keys, NULL, sup_key, &seen);
+        break;
+    case K_EVENTS:
+        s->has_events = 1;   /* read once the tracks are known (events_file.h) */
         break;
     default:
         load_tracks(L, v);

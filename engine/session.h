@@ -46,6 +46,7 @@ struct session {
     int worker_memory_mb;
     int ntracks;
     struct session_track *tracks;
+    int has_events;          /* an events: key (events_file.h reads it) */
     int in_memory;           /* built by session_one_track: no file, no FILE:LINE:COL */
 };
 

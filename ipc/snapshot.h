@@ -54,6 +54,9 @@ struct snapshot {
     float master_peak;            /* since the last update */
     float gui_cpu;                /* % of one CPU, the overlay's own cost */
     uint64_t xruns, clips, mix_ns;
+    int32_t control;              /* the run takes control messages (play) */
+    int32_t osc_port;             /* its UDP port, 0 when none */
+    uint64_t control_errors;      /* control messages rejected */
     uint32_t ntracks;
     struct snapshot_track tracks[SNAPSHOT_MAX_TRACKS];
 };

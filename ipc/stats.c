@@ -98,7 +98,36 @@ static void put_track(struct json *j, struct track_interval *p, const struct sna
     p->peak = p->cpu_peak = 0.0f;
 }
 
+/* The line for snapshot s into j (the interval's figures taken). */
+static void stats_json(struct stats *st, const struct snapshot *s, struct json *j);
+
 int stats_write(struct stats *st, FILE *f, const struct snapshot *s)
+{
+    struct json j = {0};
+    stats_json(st, s, &j);
+    int rc = j.failed ? SHX_ENOMEM : SHX_OK;
+    if (rc == SHX_OK) {
+        fwrite(j.p, 1, j.len, f);
+        fflush(f);
+    }
+    json_free(&j);
+    return rc;
+}
+
+int stats_line(struct stats *st, const struct snapshot *s, char *buf, size_t cap)
+{
+    struct json j = {0};
+    stats_json(st, s, &j);
+    int rc = j.failed ? SHX_ENOMEM : j.len >= cap ? SHX_EFULL : (int)j.len;
+    if (rc >= 0) {
+        memcpy(buf, j.p, j.len);
+        buf[j.len] = '\0';
+    }
+    json_free(&j);
+    return rc;
+}
+
+static void stats_json(struct stats *st, const struct snapshot *s, struct json *jp)
 {
     double block_ns = (double)NS_PER_S * s->block_size / s->sample_rate;
     int playing = !strcmp(s->state, "playing");
@@ -117,28 +146,30 @@ int stats_write(struct stats *st, FILE *f, const struct snapshot *s)
                                block_ns, 0.0, playing);
         tracks += cpu[i];
     }
-    struct json j = {0};
-    json_fmt(&j, "{\"time\": %.3f, \"position\": %.3f, \"state\": ", s->time, s->position);
-    json_str(&j, s->state);
-    json_fmt(&j, ", \"sample_rate\": %d, \"block_size\": %d, \"dsp_load\": %.1f, "
+    struct json *j = jp;
+    json_fmt(j, "{\"time\": %.3f, \"position\": %.3f, \"state\": ", s->time, s->position);
+    json_str(j, s->state);
+    json_fmt(j, ", \"sample_rate\": %d, \"block_size\": %d, \"dsp_load\": %.1f, "
                  "\"xruns\": %llu, \"master_peak_dbfs\": ",
              s->sample_rate, s->block_size,
              cpuload_dsp(&st->dsp, tracks, max_blocks, s->mix_ns, block_ns, playing),
              (unsigned long long)s->xruns);
-    put_db(&j, st->master_peak);
-    json_fmt(&j, ", \"clips\": %llu, \"tracks\": [", (unsigned long long)s->clips);
+    put_db(j, st->master_peak);
+    json_fmt(j, ", \"clips\": %llu, \"tracks\": [", (unsigned long long)s->clips);
     for (uint32_t i = 0; i < s->ntracks; i++) {
         if (i)
-            json_put(&j, ", ");
-        put_track(&j, &st->t[i], &s->tracks[i], cpu[i], rendered[i], playing);
+            json_put(j, ", ");
+        put_track(j, &st->t[i], &s->tracks[i], cpu[i], rendered[i], playing);
     }
-    json_put(&j, "]}\n");
+    json_put(j, "]");
+    if (s->control) {
+        json_put(j, ", \"osc_port\": ");
+        if (s->osc_port > 0)
+            json_fmt(j, "%d", s->osc_port);
+        else
+            json_put(j, "null");
+        json_fmt(j, ", \"control_errors\": %llu", (unsigned long long)s->control_errors);
+    }
+    json_put(j, "}\n");
     st->master_peak = 0.0f;
-    int rc = j.failed ? SHX_ENOMEM : SHX_OK;
-    if (rc == SHX_OK) {
-        fwrite(j.p, 1, j.len, f);
-        fflush(f);
-    }
-    json_free(&j);
-    return rc;
 }

@@ -28,5 +28,8 @@ void stats_observe(struct stats *st, const struct snapshot *s);
 /* Main. Writes one JSON object and a newline for snapshot s, in one
  * write, then flushes. Errors: SHX_ENOMEM (nothing written). */
 int stats_write(struct stats *st, FILE *f, const struct snapshot *s);
+/* The same line into buf (NUL-terminated, newline included). Returns its
+ * length, or SHX_EFULL (does not fit cap), SHX_ENOMEM. */
+int stats_line(struct stats *st, const struct snapshot *s, char *buf, size_t cap);
 
 #endif

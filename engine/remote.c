@@ -1,0 +1,126 @@
+/* remote.c - play's control side; see remote.h. */
+#include "remote.h"
+#include "console.h"
+#include "engine.h"
+#include "errors.h"
+#include "meter.h"
+#include "osc.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "track.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct remote {
+    struct engine *e;
+    struct meter *meter;
+    struct osc *osc;
+    FILE *capture;
+    /* Control thread only: the stats a /shmix/stats request reads. */
+    struct stats *st;
+    struct snapshot *snap;
+    int st_started;
+};
+
+static int on_message(void *user, const struct ctl_msg *m, char *reason, size_t cap)
+{
+    struct remote *r = user;
+    return console_apply(engine_console(r->e), m, reason, cap);
+}
+
+/* A stats line as of the latest snapshot; its interval figures since the
+ * previous request (subscribers share them). */
+static int on_stats(void *user, char *buf, size_t cap)
+{
+    struct remote *r = user;
+    meter_read(r->meter, r->snap);
+    if (!r->st_started) {
+        stats_start(r->st, r->snap);
+        r->st_started = 1;
+    }
+    stats_observe(r->st, r->snap);
+    int n = stats_line(r->st, r->snap, buf, cap);
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    return n;
+}
+
+int remote_create(struct engine *e, struct meter *m, const struct remote_options *o,
+                  struct remote **out, char *err, size_t cap)
+{
+    struct remote *r = calloc(1, sizeof *r);
+    int n = engine_ntracks(e);
+    const char **names = calloc((size_t)n + 1, sizeof *names);
+    if (!r || !names || !(r->snap = calloc(1, sizeof *r->snap)) || stats_create(&r->st) < 0) {
+        free(names);
+        remote_destroy(r);
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
+    r->e = e;
+    r->meter = m;
+    if (o->capture) {
+        /* Written as it happens, so that a play stopped any way leaves a
+         * valid list of what took effect up to there. */
+        r->capture = fopen(o->capture, "w");
+        if (!r->capture || fputs("events:\n", r->capture) < 0 || fflush(r->capture) != 0) {
+            snprintf(err, cap, "%s: cannot write: %s", o->capture, strerror(errno));
+            free(names);
+            remote_destroy(r);
+            return SHX_EIO;
+        }
+        console_capture(engine_console(e));
+    }
+    for (int i = 0; i < n; i++)
+        names[i] = track_name(engine_track(e, i));
+    struct osc_options oo = {
+        .track_names = names, .ntracks = n, .udp = o->osc_port >= 0,
+        .udp_port = o->osc_port >= 0 ? o->osc_port : 0, .udp_bind = o->osc_bind,
+        .apply = on_message, .stats = on_stats, .user = r,
+    };
+    int rc = osc_create(&oo, &r->osc, err, cap);
+    free(names);   /* copied */
+    if (rc < 0) {
+        remote_destroy(r);
+        return rc;
+    }
+    *out = r;
+    return SHX_OK;
+}
+
+void remote_tick(struct remote *r)
+{
+    if (r && r->capture)
+        console_capture_drain(engine_console(r->e), r->capture);
+}
+
+void remote_frame(struct remote *r, struct meter_frame *fr)
+{
+    if (!r)
+        return;
+    fr->control = 1;
+    fr->osc_port = osc_udp_port(r->osc);
+    fr->control_errors = osc_control_errors(r->osc);
+}
+
+int remote_udp_port(const struct remote *r)
+{
+    return r ? osc_udp_port(r->osc) : 0;
+}
+
+void remote_destroy(struct remote *r)
+{
+    if (!r)
+        return;
+    osc_destroy(r->osc);   /* first: no message arrives after this */
+    if (r->capture) {
+        console_capture_drain(engine_console(r->e), r->capture);
+        fclose(r->capture);
+    }
+    stats_destroy(r->st);
+    free(r->snap);
+    free(r);
+}
