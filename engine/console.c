@@ -37,6 +37,7 @@ struct console {
     uint32_t next_id;
     int capturing;
     char **text;                  /* capture: each message's "ADDR, ARGS", by id */
+    int64_t *arrived;             /* capture: the output block it arrived in, by id */
     uint32_t ntext;
     struct now_record *now;
     uint32_t nnow, now_cap;
@@ -91,6 +92,7 @@ void console_destroy(struct console *c)
     for (uint32_t i = 0; i < c->ntext; i++)
         free(c->text[i]);
     free(c->text);
+    free(c->arrived);
     free(c->now);
     free(c->gain_db);
     free(c->pan);
@@ -314,12 +316,19 @@ static void keep_text(struct console *c, const struct ctl_msg *m, uint32_t id)
     if (id >= c->ntext) {
         uint32_t n = id * 2 + 16;
         char **t = realloc(c->text, n * sizeof *t);
-        if (!t)
+        if (t)
+            c->text = t;
+        int64_t *ar = realloc(c->arrived, n * sizeof *ar);
+        if (ar)
+            c->arrived = ar;
+        if (!t || !ar)
             return;
         memset(t + c->ntext, 0, (n - c->ntext) * sizeof *t);
-        c->text = t;
         c->ntext = n;
     }
+    /* The output blocks produced when it arrived: it takes effect in this
+     * one at the earliest (the callback may be mixing it right now). */
+    c->arrived[id] = c->x ? transport_output_blocks(c->x) : 0;
     size_t len = strlen(addr) + strlen(args) + 1;
     c->text[id] = malloc(len);
     if (c->text[id])
@@ -407,7 +416,8 @@ static int write_event(struct console *c, FILE *out, uint32_t id, int64_t o)
         return 0;
     /* Exact: o blocks of output, written so that reading it back and
      * rounding at x rate / block gives o again. */
-    fprintf(out, "  - {at: %.17g, osc: [%s]}\n", (double)o * c->block / c->rate, c->text[id]);
+    fprintf(out, "  - {at: %.17g, arrived: %.17g, osc: [%s]}\n", (double)o * c->block / c->rate,
+            (double)c->arrived[id] * c->block / c->rate, c->text[id]);
     free(c->text[id]);
     c->text[id] = NULL;
     return 1;

@@ -109,8 +109,8 @@ static void read_event(struct reader *R, const yaml_node_t *item, int index,
             at = v;
         else if (!strcmp(key, "osc"))
             osc = v;
-        else
-            return fail(R, k, what, "unknown key \"%s\" (at, osc)", key);
+        else if (strcmp(key, "arrived") != 0)   /* what capture adds: when it arrived */
+            return fail(R, k, what, "unknown key \"%s\" (at, osc, arrived)", key);
     }
     if (!at || !osc)
         return fail(R, item, what, "expected at: and osc:");

@@ -111,6 +111,8 @@ static void fill(struct meter *m, struct snapshot *s, const struct meter_frame *
     s->control = fr->control;
     s->osc_port = fr->osc_port;
     s->control_errors = fr->control_errors;
+    s->control_accepted = fr->control_accepted;
+    s->control_dropped = fr->control_dropped;
 }
 
 void meter_update(struct meter *m, const struct meter_frame *fr)

@@ -27,6 +27,7 @@ struct meter_frame {
     int control;                  /* play: control messages are taken */
     int osc_port;                 /* UDP port, 0: none */
     uint64_t control_errors;      /* rejected control messages */
+    uint64_t control_accepted, control_dropped;
 };
 
 /* Main. publish: also under /dev/shm for `shmix top` (best effort).

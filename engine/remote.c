@@ -104,6 +104,8 @@ void remote_frame(struct remote *r, struct meter_frame *fr)
     fr->control = 1;
     fr->osc_port = osc_udp_port(r->osc);
     fr->control_errors = osc_control_errors(r->osc);
+    fr->control_accepted = console_accepted(engine_console(r->e));
+    fr->control_dropped = console_dropped(engine_console(r->e));
 }
 
 int remote_udp_port(const struct remote *r)

@@ -57,6 +57,7 @@ struct snapshot {
     int32_t control;              /* the run takes control messages (play) */
     int32_t osc_port;             /* its UDP port, 0 when none */
     uint64_t control_errors;      /* control messages rejected */
+    uint64_t control_accepted, control_dropped;   /* ... taken, and dropped (queue full) */
     uint32_t ntracks;
     struct snapshot_track tracks[SNAPSHOT_MAX_TRACKS];
 };

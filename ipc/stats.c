@@ -168,7 +168,10 @@ static void stats_json(struct stats *st, const struct snapshot *s, struct json *
             json_fmt(j, "%d", s->osc_port);
         else
             json_put(j, "null");
-        json_fmt(j, ", \"control_errors\": %llu", (unsigned long long)s->control_errors);
+        json_fmt(j, ", \"control_errors\": %llu, \"control_accepted\": %llu, "
+                    "\"control_dropped\": %llu",
+                 (unsigned long long)s->control_errors, (unsigned long long)s->control_accepted,
+                 (unsigned long long)s->control_dropped);
     }
     json_put(j, "}\n");
     st->master_peak = 0.0f;
