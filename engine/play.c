@@ -8,6 +8,7 @@
 #include "player.h"
 #include "recorder.h"
 #include "remote.h"
+#include "termkeys.h"
 #include "console.h"
 #include "control.h"
 #include "transport.h"
@@ -132,6 +133,7 @@ struct views {
     uint64_t next_stats, next_term, every, term_every;   /* ns */
     const char *snapshot_path;    /* tests: one picture of the window */
     struct remote *remote;        /* OSC and the capture */
+    struct termkeys *keys;        /* --meter: the overlay's keys from the terminal, or NULL */
 };
 
 /* The overlay's frame: draws, then carries out the keys pressed. */
@@ -167,6 +169,10 @@ static void tick(struct views *v, struct engine *e, struct player *p,
         stats_observe(v->st, &snap);
     if (v->ov)
         overlay_tick(v, e, p, &snap);
+    struct overlay_input in[16];
+    int nk = termkeys_read(v->keys, in, 16);
+    for (int i = 0; i < nk; i++)
+        act(e, p, &in[i]);
     if (v->tv && (now >= v->next_term || ended)) {
         termview_draw(v->tv, &snap);
         v->next_term = now + v->term_every;
@@ -270,7 +276,8 @@ static int open_views(struct engine *e, const struct play_options *o, struct vie
             notice(o, "%s; showing the meters in the terminal instead", why);
     }
     if ((o->meter || (o->gui && !v->ov))
-        && termview_create(stderr, TERMVIEW_LOG_ABOVE, &v->tv) < 0)
+        && (termview_create(stderr, TERMVIEW_LOG_ABOVE, &v->tv) < 0
+            || termkeys_create(engine_ntracks(e), &v->keys) < 0))
         return 1;
     return 0;
 }
@@ -291,6 +298,7 @@ static int open_remote(struct engine *e, const struct play_options *o, struct vi
 
 static void close_views(struct views *v)
 {
+    termkeys_destroy(v->keys);
     termview_destroy(v->tv);   /* first: the terminal as it was for what follows */
     overlay_destroy(v->ov);
     meter_destroy(v->meter);

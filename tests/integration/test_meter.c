@@ -229,6 +229,42 @@ static char *screen_of(const char *cmd, double wait, int cols)
     return strdup(out);
 }
 
+/* The overlay's keys from the terminal: play --meter under tmux, keys sent
+ * as a user types them, what they did read back from the captured events
+ * (they go through the same control path as OSC). */
+static void test_meter_takes_keys(void **state)
+{
+    (void)state;
+    char cmd[1024], name[48];
+    snprintf(cmd, sizeof cmd,
+             "%s play %s --null --duration 20 --meter --capture-events %s 2>%s", SHMIX_BIN,
+             h_path("m.yaml"), h_path("keys.yaml"), h_path("keys.err"));
+    snprintf(name, sizeof name, "shmixkeys%d", (int)getpid());
+    const char *start[] = {"/usr/bin/tmux", "-L", name, "new-session", "-d", "-s", name,
+                           "-x", "100", "-y", "40", cmd, NULL};
+    assert_int_equal(h_run(start, out, sizeof out, err, sizeof err, 10), 0);
+    h_sleep(2.5);   /* the workers started and playing */
+    const char *keys[][2] = {{"Down", NULL}, {"m", NULL}, {"Right", NULL}, {".", NULL},
+                             {"Space", NULL}, {"Space", NULL}, {"q", NULL}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *send[] = {"/usr/bin/tmux", "-L", name, "send-keys", "-t", name, keys[i][0],
+                              NULL};
+        assert_int_equal(h_run(send, out, sizeof out, err, sizeof err, 10), 0);
+        h_sleep(0.3);
+    }
+    h_sleep(1.0);
+    const char *kill_[] = {"/usr/bin/tmux", "-L", name, "kill-server", NULL};
+    h_run(kill_, NULL, 0, NULL, 0, 10);
+    char *ev = h_slurp(h_path("keys.yaml"));
+    assert_non_null(ev);
+    assert_non_null(strstr(ev, "osc: [/shmix/track/busy10/mute, 1]"));
+    assert_non_null(strstr(ev, "osc: [/shmix/track/busy10/gain_db, -11.0]"));
+    assert_non_null(strstr(ev, "osc: [/shmix/track/busy10/pan, 0.10000000000000001]"));
+    assert_non_null(strstr(ev, "osc: [/shmix/transport/pause]"));
+    assert_non_null(strstr(ev, "osc: [/shmix/transport/play]"));
+    free(ev);
+}
+
 /* The numbers on the screen line that starts with the track's name. */
 static double cpu_on_screen(const char *screen, const char *name)
 {
@@ -599,6 +635,7 @@ int main(void)
         H_TEST(test_plays_without_dev_shm),
         H_TEST(test_overlay_without_font),
         H_TEST(test_overlay_window),
+        H_TEST(test_meter_takes_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
