@@ -9,6 +9,8 @@
 #include "recorder.h"
 #include "remote.h"
 #include "termkeys.h"
+#include "events_file.h"
+#include "track.h"
 #include "console.h"
 #include "control.h"
 #include "transport.h"
@@ -134,6 +136,8 @@ struct views {
     const char *snapshot_path;    /* tests: one picture of the window */
     struct remote *remote;        /* OSC and the capture */
     struct termkeys *keys;        /* --meter: the overlay's keys from the terminal, or NULL */
+    struct event *ev;             /* the session's events:, by time */
+    int nev, next_ev;
 };
 
 /* The overlay's frame: draws, then carries out the keys pressed. */
@@ -148,6 +152,18 @@ static void overlay_tick(struct views *v, struct engine *e, struct player *p,
         overlay_save(v->ov, v->snapshot_path);
         v->snapshot_path = NULL;
     }
+}
+
+/* The session's events that have come due (load_session_events). */
+static void apply_due_events(struct views *v, struct engine *e, struct player *p)
+{
+    int64_t now = transport_output_blocks(player_transport(p));
+    char reason[CTL_REASON_MAX];
+    for (; v->next_ev < v->nev && v->ev[v->next_ev].o <= now; v->next_ev++)
+        if (console_apply(engine_console(e), &v->ev[v->next_ev].m, reason, sizeof reason) < 0)
+            fprintf(stderr, "shmix: event at %.3f s: %s\n",
+                    (double)v->ev[v->next_ev].o * engine_block_size(e) / engine_sample_rate(e),
+                    reason);
 }
 
 /* One tick: meters gathered and published, then every view fed. */
@@ -169,6 +185,7 @@ static void tick(struct views *v, struct engine *e, struct player *p,
         stats_observe(v->st, &snap);
     if (v->ov)
         overlay_tick(v, e, p, &snap);
+    apply_due_events(v, e, p);
     struct overlay_input in[16];
     int nk = termkeys_read(v->keys, in, 16);
     for (int i = 0; i < nk; i++)
@@ -282,6 +299,27 @@ static int open_views(struct engine *e, const struct play_options *o, struct vie
     return 0;
 }
 
+/* The session's events: play applies them as they come due, as live
+ * messages (within a tick of their time; render applies them exactly). */
+static int load_session_events(const struct session *s, struct engine *e, struct views *v,
+                               char *err, size_t cap)
+{
+    if (!s->has_events)
+        return 0;
+    int n = engine_ntracks(e);
+    const char **names = calloc((size_t)n + 1, sizeof *names);
+    if (!names)
+        return 1;
+    for (int i = 0; i < n; i++)
+        names[i] = track_name(engine_track(e, i));
+    struct ctl_names cn = {names, n};
+    struct event_clock clock = {engine_sample_rate(e), engine_block_size(e)};
+    int rc = events_load(s->path, 0, &cn, &clock, &v->ev, &v->nev, err, cap);
+    free(names);
+    return rc == SHX_ENOMEM ? 1 : rc < 0 ? 2 : 0;
+}
+
+
 /* The control side: OSC (always the private socket; UDP with --osc) and
  * the capture file. */
 static int open_remote(struct engine *e, const struct play_options *o, struct views *v,
@@ -299,6 +337,7 @@ static int open_remote(struct engine *e, const struct play_options *o, struct vi
 static void close_views(struct views *v)
 {
     termkeys_destroy(v->keys);
+    free(v->ev);
     termview_destroy(v->tv);   /* first: the terminal as it was for what follows */
     overlay_destroy(v->ov);
     meter_destroy(v->meter);
@@ -383,6 +422,8 @@ int play_run(const struct session *s, const struct play_options *o, char *err, s
     struct to_device dev = {p, rec};
     if (!status)
         status = open_views(e, o, &v);
+    if (!status)
+        status = load_session_events(s, e, &v, err, cap);
     if (!status)
         status = open_remote(e, o, &v, err, cap);
     if (!status && plat_lock_memory() < 0)
