@@ -11,6 +11,8 @@
 struct fader {
     _Atomic uint64_t target;   /* two floats' bits: left (low), right (high) */
     struct pan_gains now;      /* consumer: where the fader stands */
+    float last[2];             /* consumer: the track's last frame in the mix */
+    int missed;                /* consumer: its previous block was not there */
 };
 
 struct mixer {
@@ -154,19 +156,50 @@ static float master_bus(struct mixer *m, float *out, uint64_t *clips)
     return peak;
 }
 
+/* A block that was not there in time (play only): the track's last frame
+ * decays to silence over this block instead of stopping dead, and its
+ * next block ramps in from silence - a dropout, not two clicks. */
+static void add_dropout(float *out, struct fader *f, uint32_t frames, int ch)
+{
+    for (uint32_t i = 0; i < frames; i++) {
+        float w = 1.0f - (float)(i + 1) / (float)frames;
+        for (int c = 0; c < ch; c++)
+            out[(size_t)i * ch + c] += f->last[c] * w;
+    }
+    f->last[0] = f->last[1] = 0.0f;
+    f->missed = 1;
+}
+
+/* The block after a dropout ramps in (its fader ramps from zero). */
+static void after_dropout(struct fader *f, struct pan_gains *from)
+{
+    if (f->missed) {
+        *from = (struct pan_gains){0.0f, 0.0f};
+        f->missed = 0;
+    }
+}
+
 float mixer_mix(struct mixer *m, struct track *const *tracks, int64_t k, float *out,
                 uint64_t *clips)
 {
-    memset(out, 0, (size_t)m->block * (size_t)m->channels * sizeof *out);
+    size_t n = (size_t)m->block * (size_t)m->channels;
+    memset(out, 0, n * sizeof *out);
     for (int i = 0; i < m->n; i++) {
-        struct pan_gains from, to = take_target(&m->tracks[i], &from);
+        struct fader *f = &m->tracks[i];
+        struct pan_gains from, to = take_target(f, &from);
         const float *b = track_block(tracks[i], k);
-        if (b) {
-            track_note_peak(tracks[i], add_faded(out, b, m->block, m->channels, from, to));
-            track_release(tracks[i]);
-        } else {
+        if (!b) {
             track_missed(tracks[i]);   /* only this track drops out of this block */
+            add_dropout(out, f, m->block, m->channels);
+            continue;
         }
+        after_dropout(f, &from);
+        track_note_peak(tracks[i], add_faded(out, b, m->block, m->channels, from, to));
+        /* Its last frame as mixed, for a dropout of the next block. */
+        const float *lastf = b + n - (size_t)m->channels;
+        f->last[0] = lastf[0] * to.left;
+        f->last[1] = m->channels == 2 ? lastf[1] * to.right : 0.0f;
+        track_release(tracks[i]);
     }
     return master_bus(m, out, clips);
 }

@@ -380,6 +380,59 @@ static void test_no_click_when_a_worker_crashes(void **state)
     assert_true(2.0 * fabs(full_sine(29 * 100, 0)) > CLICK_BOUND);
 }
 
+/* In play, through --record: late blocks (a script slower than its
+ * deadline), a reload that changes what the script does, a restart asked
+ * for by ctl, and mute toggled by ctl (the mixer's one-block ramp): no
+ * switch is a step. */
+static void test_no_click_in_play(void **state)
+{
+    (void)state;
+    h_write("live/flipper.py", "import time\nn = 0\ndef process(block):\n    global n\n"
+                               "    n += 1\n    if n % 40 == 20:\n        time.sleep(0.15)\n"
+                               "    block *= -1.0\n");
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "sample_rate: 48000\nblock_size: 128\nchannels: 1\n"
+             "tracks:\n  - {name: x, file: tone.wav, script: %s}\n", h_path("live/flipper.py"));
+    h_write("click.yaml", yaml);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("click.yaml"), "--null", "--loop", "--duration", "4",
+                          "--record", h_path("click.wav"), "--stats", h_path("click.jsonl"),
+                          NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    h_sleep(1.5);
+    /* A reload: the new version passes the sine through (a switch from -x
+     * to x without a fault in between, if the reload is quick). */
+    h_write("live/flipper.tmp", "def process(block):\n    pass\n");
+    char to[600];
+    snprintf(to, sizeof to, "%s", h_path("live/flipper.py"));
+    assert_int_equal(rename(h_path("live/flipper.tmp"), to), 0);
+    h_sleep(0.8);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", p.pid);
+    const char *restart[] = {SHMIX_BIN, "ctl", "--pid", pid, "/shmix/track/x/restart", NULL};
+    assert_int_equal(h_run(restart, out, sizeof out, err, sizeof err, 10), 0);
+    h_sleep(0.6);
+    const char *mute[] = {SHMIX_BIN, "ctl", "--pid", pid, "/shmix/track/x/mute", "1", NULL};
+    assert_int_equal(h_run(mute, out, sizeof out, err, sizeof err, 10), 0);
+    h_sleep(0.3);
+    const char *unmute[] = {SHMIX_BIN, "ctl", "--pid", pid, "/shmix/track/x/mute", "0", NULL};
+    assert_int_equal(h_run(unmute, out, sizeof out, err, sizeof err, 10), 0);
+    assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 30, NULL), 0);
+    char *text = h_slurp_lines(h_path("click.jsonl"));
+    char *v[64];
+    int n = h_lines(text, v, 64);
+    const char *t = h_track_at(v[n - 1], 0);
+    assert_true(h_num(t, "late_blocks") >= 1);   /* the slow blocks were late */
+    assert_int_equal((int)h_num(t, "restarts"), 1);
+    free(text);
+    assert_non_null(strstr(err, "reloaded"));
+    int64_t frames;
+    double m = max_step("click.wav", &frames);
+    assert_true(frames >= 4 * RATE - 128);
+    assert_true(m < CLICK_BOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +444,7 @@ int main(void)
         H_TEST(test_reload_carries_state),
         H_TEST(test_no_click_when_a_script_raises),
         H_TEST(test_no_click_when_a_worker_crashes),
+        H_TEST(test_no_click_in_play),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }
