@@ -40,7 +40,14 @@ void render_engine_options(struct engine_options *eo)
 {
     eo->ring_slots = RENDER_RING_SLOTS;
     eo->refill = RENDER_BATCH_BLOCKS;
-    eo->pin = 1;   /* one request per block: local hand-offs pay (performance.md) */
+    eo->pin = 1;   /* a track thread and its worker take turns: local hand-offs pay */
+    /* A request covers a batch of blocks, as in play: a round trip's two
+     * context switches are paid once per RENDER_BATCH_BLOCKS blocks, so a
+     * render's speed does not hang on what one costs on this machine. Each
+     * block keeps its own hang_timeout and on_fault (the worker reports its
+     * progress block by block): the output is the same as one block per
+     * request. */
+    eo->batch_frames = RENDER_BATCH_BLOCKS * 8192u;
 }
 
 static void drain_all(struct bounce *b)
@@ -204,6 +211,7 @@ static int plan_events(struct bounce *b, const struct render_options *o, struct 
     int64_t span = frames != INT64_MAX ? frames : length - run->tl.start;
     b->nblocks = plan->nchanges ? INT64_MAX : (span + b->block - 1) / b->block;
     run->count = b->nblocks;
+    run->batch = RENDER_BATCH_BLOCKS;
     run->changes = plan->changes;
     run->nchanges = plan->nchanges;
     struct transport_config tc = {

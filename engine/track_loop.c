@@ -123,10 +123,35 @@ static int next_is_due(const struct track *t, const struct batch *b)
     return t->run.clock && plat_now_ns() >= due(t, b->k + b->next);
 }
 
-/* The worker is dead, hung or wrote garbage: kill it (one kill(2)) and
- * give the channel to the supervisor, which reaps and restarts it. */
-static enum handoff worker_lost(struct track *t, enum handoff how, int corrupt)
+/* The blocks of the outstanding request that the worker finished before it
+ * died or hung are in the channel: they play as the script made them (the
+ * block it was on, and those after, per on_fault). So a batch loses only
+ * the block that failed, as a request of one block would. */
+static void salvage(struct track *t, struct batch *b)
 {
+    uint32_t done, mask;
+    int64_t first = t->loop.inflight - b->k;   /* the request's first block in b */
+    if (t->loop.inflight < 0 || first < 0 || b->next < first
+        || !chan_progress(worker_chan(t->w), &done, &mask))
+        return;
+    while (b->next < b->n && b->next - first < done) {
+        uint32_t j = (uint32_t)(b->next - first);
+        if (mask >> j & 1u) {
+            commit_wet(t, b, j);
+        } else {
+            atomic_fetch_add_explicit(&t->c.errors, 1, memory_order_relaxed);
+            commit_fault(t, b, FAULT_DOWN);
+        }
+    }
+}
+
+/* The worker is dead, hung or wrote garbage: keep what it finished (unless
+ * it scribbled), kill it (one kill(2)) and give the channel to the
+ * supervisor, which reaps and restarts it. */
+static enum handoff worker_lost(struct track *t, struct batch *b, enum handoff how, int corrupt)
+{
+    if (!corrupt)
+        salvage(t, b);
     if (how == HANDOFF_HUNG || corrupt)
         worker_set_kill_reason(t->w, how == HANDOFF_HUNG ? "hang" : "corrupt channel");
     worker_kill(t->w);
@@ -166,6 +191,19 @@ static void count_raises(struct track *t, const struct chan_reply *r)
     }
 }
 
+/* When the worker last showed progress on the outstanding request: its
+ * posting, or its last finished block. hang_timeout runs from there, so
+ * each block of a batch has its own, as a request of one block would. */
+static uint64_t hang_clock(struct track *t)
+{
+    uint32_t done, mask;
+    if (chan_progress(worker_chan(t->w), &done, &mask) && done > t->loop.prog_done) {
+        t->loop.prog_done = done;
+        t->loop.prog_ns = plat_now_ns();
+    }
+    return t->loop.prog_ns;
+}
+
 /* Waits for the answer to the outstanding request. In play each block of
  * the batch whose time comes first is committed late (a later answer is
  * then useless for it) and the wait goes on for the next one, until all
@@ -174,7 +212,7 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
 {
     for (;;) {
         uint64_t t0 = plat_now_ns();
-        uint64_t deadline = t->loop.inflight_ns + t->cfg.hang_ns;
+        uint64_t deadline = hang_clock(t) + t->cfg.hang_ns;
         if (t->run.clock) {
             uint64_t d = due(t, b->k + b->next);
             deadline = d < deadline ? d : deadline;
@@ -193,9 +231,10 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
             return HANDOFF_DELIVERED;
         }
         if (rc != SHX_ETIMEOUT)
-            return worker_lost(t, HANDOFF_LOST, rc == SHX_ECORRUPT);
-        if (plat_now_ns() - t->loop.inflight_ns >= t->cfg.hang_ns)
-            return worker_lost(t, HANDOFF_HUNG, 0);
+            return worker_lost(t, b, HANDOFF_LOST, rc == SHX_ECORRUPT);
+        uint64_t since = hang_clock(t);   /* before reading the time: it may move on */
+        if (plat_now_ns() - since >= t->cfg.hang_ns)
+            return worker_lost(t, b, HANDOFF_HUNG, 0);
         if (atomic_load(&t->stop))
             return HANDOFF_PENDING;   /* the run is over: nobody needs the rest */
         if (!next_is_due(t, b))
@@ -312,7 +351,8 @@ static enum handoff hand_off(struct track *t, struct batch *b)
     }
     t->loop.unsent = 0;
     b->sent = b->n;
-    t->loop.inflight_ns = plat_now_ns();
+    t->loop.inflight_ns = t->loop.prog_ns = plat_now_ns();
+    t->loop.prog_done = 0;
     chan_request_blocks_ctl(ch, m, t->loop.payload, params_payload(t, b->k + first));
     t->loop.inflight = b->k + first;
     struct chan_reply r;

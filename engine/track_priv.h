@@ -97,6 +97,8 @@ struct track_loop {
     int64_t inflight;            /* block of the outstanding request, -1 none */
     int held_out;                /* the last block found the supervisor holding the channel */
     uint64_t inflight_ns;        /* when it was posted */
+    uint32_t prog_done;          /* blocks of it the worker said it finished */
+    uint64_t prog_ns;            /* when it said so last (or posting) */
 };
 
 /* Counters the track thread writes, read by the stats thread; relaxed

@@ -52,6 +52,10 @@ struct chan_header {
     uint64_t done_ns;               /* CLOCK_MONOTONIC when it answered */
     uint32_t msg_head;              /* messages the worker has written */
     uint32_t ack_mask;              /* bit i: block i processed without error */
+    /* progress within a request: worker writes after each block */
+    uint32_t prog_seq;              /* the request it is for (written last) */
+    uint32_t prog_done;             /* blocks finished */
+    uint32_t prog_mask;             /* bit i: block i processed without error */
 };
 
 _Static_assert(offsetof(struct chan_header, magic) == 0, "layout");
@@ -59,6 +63,7 @@ _Static_assert(offsetof(struct chan_header, req_seq) == 64, "layout");
 _Static_assert(offsetof(struct chan_header, ack_seq) == 128, "layout");
 _Static_assert(offsetof(struct chan_header, msg_head) == 160, "layout");
 _Static_assert(sizeof(struct chan_header) == 192, "layout");
+_Static_assert(offsetof(struct chan_header, prog_mask) < 192, "layout");
 _Static_assert(sizeof(struct msg_slot) == 2048, "layout");
 _Static_assert(CHAN_MAX_BATCH < 32, "ack_mask has a bit per block");
 _Static_assert(sizeof(struct chan_block_info) == 16, "layout");
@@ -316,6 +321,23 @@ int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *re
     }
 }
 
+int chan_progress(struct chan *ch, uint32_t *done, uint32_t *mask)
+{
+    struct chan_header *h = ch->hdr;
+    if (ch->acked == ch->seq || load_acq(&h->prog_seq) != ch->seq)
+        return 0;
+    uint32_t d = __atomic_load_n(&h->prog_done, __ATOMIC_RELAXED);
+    uint32_t m = __atomic_load_n(&h->prog_mask, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&h->prog_seq, __ATOMIC_ACQUIRE) != ch->seq)
+        return 0;   /* the worker moved on meanwhile: nothing to trust */
+    /* Untrusted: only blocks of this request, only blocks finished. */
+    if (d > ch->count)
+        d = ch->count;
+    *done = d;
+    *mask = m & (uint32_t)((1ull << d) - 1u);
+    return 1;
+}
+
 int chan_dead(const struct chan *ch)
 {
     return atomic_load(&((struct chan *)ch)->dead);
@@ -439,6 +461,15 @@ void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
                 uint64_t wake_ns)
 {
     chan_reply_blocks(ch, seq, status, status == CHAN_ST_OK ? 1u : 0u, cpu_ns, wake_ns);
+}
+
+void chan_note_progress(struct chan *ch, uint32_t seq, uint32_t done, uint32_t ok_mask)
+{
+    struct chan_header *h = ch->hdr;
+    __atomic_store_n(&h->prog_seq, 0, __ATOMIC_RELAXED);   /* no mix of two requests' words */
+    __atomic_store_n(&h->prog_done, done, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->prog_mask, ok_mask, __ATOMIC_RELAXED);
+    store_rel(&h->prog_seq, seq);
 }
 
 void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t ok_mask,

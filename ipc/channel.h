@@ -145,6 +145,11 @@ int64_t chan_request_blocks_ctl(struct chan *ch, uint32_t count, const char *ctl
  * Errors: SHX_ETIMEOUT, SHX_EDEAD (chan_interrupt'ed as dead), SHX_ECORRUPT
  * (the worker wrote something invalid; the engine should kill it). */
 int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *reply);
+/* Track thread, real-time safe. How far the worker got with the outstanding
+ * request: blocks finished and which of them succeeded (their audio is in
+ * place). Returns 1, or 0 when it has said nothing about this request yet.
+ * Untrusted like every reply: clamped to the request. */
+int chan_progress(struct chan *ch, uint32_t *done, uint32_t *mask);
 /* Any thread. Marks the worker dead (dead != 0) or alive again, and wakes a
  * thread waiting in chan_wait_reply. */
 void chan_set_dead(struct chan *ch, int dead);
@@ -175,6 +180,10 @@ void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
  * of ok_mask set when block i succeeded. */
 void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t ok_mask,
                        uint64_t cpu_ns, uint64_t wake_ns);
+/* Worker, after each block of a request: done blocks finished, ok_mask
+ * those that succeeded. What the engine keeps of a batch whose worker dies
+ * or hangs part-way, and what restarts its hang clock. */
+void chan_note_progress(struct chan *ch, uint32_t seq, uint32_t done, uint32_t ok_mask);
 /* Worker. Queues a message; drops it when the engine has not drained the
  * ring. Errors: SHX_EFULL. */
 int chan_post_msg(struct chan *ch, uint32_t type, const char *text, size_t len);

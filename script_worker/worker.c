@@ -191,6 +191,7 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
                     if (st == CHAN_ST_OK)
                         st = s;
                 }
+                chan_note_progress(ch, req.seq, i + 1, mask);
             }
             /* Blocks left unprocessed failed too (the channel takes OK
              * only with every bit set). */
