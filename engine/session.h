@@ -31,6 +31,18 @@ struct session_track {
     enum on_fault on_fault;
 };
 
+/* python: what every worker of the session gets before any script loads
+ * (docs/scripting.md). Folders are absolute and were found to exist. */
+struct session_python {
+    char **path;             /* folders for sys.path, in order; npath of them */
+    int npath;
+    char *site;              /* the venv's site-packages folder, or NULL */
+    char **preload;          /* module names, imported once in the zygote */
+    struct session_pos *preload_pos;
+    int npreload;
+    struct session_pos pos;  /* the python: mapping itself */
+};
+
 struct session {
     char *path;              /* as given on the command line */
     char *dir;               /* folder that relative paths start from */
@@ -46,6 +58,7 @@ struct session {
     int worker_memory_mb;
     int ntracks;
     struct session_track *tracks;
+    struct session_python python;   /* all empty without python: */
 };
 
 /* Main. Reads and validates the session at path. On error fills err with
@@ -61,6 +74,11 @@ void session_destroy(struct session *s);
 void session_error_at(const struct session *s, struct session_pos pos,
                       char *err, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Main. Formats what a worker said when a python.preload module failed to
+ * import ("cannot import NAME: ...") at that module's place in the session:
+ * "FILE:LINE:COL: python.preload[i]: cannot import NAME: ...". */
+void session_python_error(const struct session *s, const char *what, char *err, size_t cap);
 
 /* Main. The worker's LOAD request for track index as JSON text:
  * {"script", "track", "sample_rate", "block_size", "channels", "params"}.
