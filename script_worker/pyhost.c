@@ -92,6 +92,10 @@ static const char bootstrap[] =
     "def import_error(e):\n"
     "    import importlib\n"
     "    head = traceback.format_exception_only(type(e), e)[-1].strip()\n"
+    /* Started cold, a worker imports under its RLIMIT_AS: a library that
+     * cannot be mapped is the limit, not the library. */
+    "    if isinstance(e, MemoryError) or 'failed to map segment' in str(e):\n"
+    "        head += ' (is supervisor.worker_memory_mb too small?)'\n"
     "    if isinstance(e, SyntaxError) and e.filename:\n"
     "        return '%s:%s: %s' % (e.filename, e.lineno, head)\n"
     "    frames = [f for f in traceback.extract_tb(e.__traceback__)\n"
