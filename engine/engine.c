@@ -4,6 +4,7 @@
 #include "errors.h"
 #include "pan.h"
 #include "platform.h"
+#include "proc.h"
 #include "session.h"
 #include "console.h"
 #include "feed.h"
@@ -31,6 +32,7 @@ struct engine {
     int ntracks;             /* built so far (all of them once engine_create returns) */
     struct track **tracks;
     struct zygote *zygote;   /* NULL without scripts or when cold-starting */
+    char **py_args;          /* the session's python: for every worker (proc_python_args) */
     struct supervisor *sup;  /* NULL until engine_supervise */
     volatile sig_atomic_t *stop;  /* set by a signal, or NULL */
     int quiet;               /* engine_options.quiet */
@@ -56,6 +58,10 @@ static int engine_alloc(const struct session *s, const struct engine_options *o,
         return SHX_ENOMEM;
     }
     e->s = s;
+    if (!(e->py_args = proc_python_args(&s->python))) {
+        engine_destroy(e);
+        return SHX_ENOMEM;
+    }
     e->rate = o->sample_rate ? o->sample_rate : s->sample_rate;
     e->block = o->block_size ? o->block_size : (uint32_t)s->block_size;
     e->channels = s->channels;
@@ -155,6 +161,7 @@ static struct track_config track_config_of(const struct engine *e, struct build 
         .worker_index = st->script ? b->nscripted++ : -1,
         .script_label = st->script_arg,
         .script_path = st->script,
+        .py_args = e->py_args,
     };
 }
 
@@ -233,6 +240,7 @@ void engine_destroy(struct engine *e)
     zygote_destroy(e->zygote);
     console_destroy(e->console);
     mixer_destroy(e->mixer);
+    free(e->py_args);
     free(e->tracks);
     free(e);
 }
@@ -241,21 +249,30 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
 {
     int first = SHX_OK;
     char why[512];
-    /* One zygote imports numpy once and clones a worker per scripted track;
-     * SHMIX_COLD_START=1 starts every worker from scratch instead (to
-     * measure the difference, or to debug). A zygote that fails to start
-     * is not an error: the tracks start cold. */
-    int *fds = calloc((size_t)e->ntracks, sizeof *fds), nfds = 0;
+    /* One zygote imports numpy (and python.preload) once and clones a
+     * worker per scripted track; SHMIX_COLD_START=1 starts every worker
+     * from scratch instead (to measure the difference, or to debug). A
+     * zygote that fails to start is not an error: the tracks start cold.
+     * A preload module that fails to import is: the session asks for
+     * something that is not there, and nothing plays. */
+    int *fds = calloc((size_t)e->ntracks, sizeof *fds), nfds = 0, rc = SHX_OK;
     const char *cold = getenv("SHMIX_COLD_START");
     for (int i = 0; fds && i < e->ntracks; i++)
         if ((fds[nfds] = track_chan_fd(e->tracks[i])) >= 0)
             nfds++;
-    if (nfds > 0 && !(cold && *cold == '1') && !e->zygote
-        && zygote_create(fds, nfds, &e->zygote, why, sizeof why) < 0 && !e->quiet)
-        fprintf(stderr, "shmix: %s; starting workers without it\n", why);
+    if (nfds > 0 && !(cold && *cold == '1') && !e->zygote)
+        rc = zygote_create(fds, nfds, e->py_args, e->stop, &e->zygote, why, sizeof why);
     free(fds);
+    if (rc == SHX_ESTOPPED)
+        return rc;
+    if (rc == SHX_ESCRIPT) {
+        session_python_error(e->s, why, err, cap);
+        return SHX_ESESSION;
+    }
+    if (rc < 0 && !e->quiet)
+        fprintf(stderr, "shmix: %s; starting workers without it\n", why);
     for (int i = 0; i < e->ntracks; i++) {
-        int rc = track_start_worker(e->tracks[i], e->zygote, why, sizeof why);
+        rc = track_start_worker(e->tracks[i], e->zygote, why, sizeof why);
         if (rc < 0 && first == SHX_OK) {
             first = rc;
             session_track_error(e->s, i, 1, why, err, cap);
@@ -263,9 +280,16 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
     }
     uint64_t deadline = plat_now_ns() + WORKER_START_NS;
     for (int i = 0; i < e->ntracks; i++) {
-        int rc = track_await_worker(e->tracks[i], deadline, e->stop, why, sizeof why);
+        rc = track_await_worker(e->tracks[i], deadline, e->stop, why, sizeof why);
         if (rc == SHX_ESTOPPED)
             return rc;
+        /* Started cold, each worker imports python.preload itself: the
+         * first that cannot is the answer, whatever failed before it. */
+        if (rc == SHX_ESESSION && first != SHX_ESESSION) {
+            first = rc;
+            session_python_error(e->s, why, err, cap);
+            continue;
+        }
         if (rc < 0 && first == SHX_OK) {
             first = rc;
             session_track_error(e->s, i, 1, why, err, cap);

@@ -44,7 +44,10 @@ void engine_destroy(struct engine *e);
  * failed: playback never starts with a worker still importing numpy.
  * Returns SHX_OK when all loaded; otherwise the first failure's code with
  * "FILE:LINE:COL: tracks[i].script: reason" in err (the others still run),
- * or SHX_ESTOPPED as soon as the options' stop flag is set. */
+ * SHX_ESESSION when a python.preload module failed to import (err:
+ * "FILE:LINE:COL: python.preload[i]: cannot import NAME: ..."; a bad
+ * session, exit 2, nothing may play), or SHX_ESTOPPED as soon as the
+ * options' stop flag is set. */
 int engine_start_workers(struct engine *e, char *err, size_t cap);
 
 /* Main. Starts the supervisor (after engine_start_workers): crashed and

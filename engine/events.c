@@ -78,7 +78,7 @@ static void transport_rule(struct walk *w, enum ctl_kind k)
 static int ended(const struct walk *w)
 {
     int64_t left = w->run->frames - w->played;
-    if (!w->tl.looping && w->run->length - w->pos < left)
+    if (w->run->frames == INT64_MAX && !w->tl.looping)
         left = w->run->length - w->pos;
     return left <= 0;
 }
@@ -118,7 +118,7 @@ int events_plan(const struct event *ev, int n, const struct event_run *run,
                 plan_change(&w, m, out);
         }
         int64_t left = run->frames - w.played;
-        if (!w.tl.looping && run->length - w.pos < left)
+        if (run->frames == INT64_MAX && !w.tl.looping)
             left = run->length - w.pos;
         w.played += left < (int64_t)run->block ? left : run->block;
         w.pos = timeline_advance(&w.tl, w.pos, run->block);

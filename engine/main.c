@@ -146,10 +146,13 @@ static int cmd_render(const struct cli *a)
         status = cli_fail(2, "render: missing -o OUT.wav|flac|ogg");
     FILE *stats = status ? NULL : open_stats("render", a->stats, &status);
     /* A script that fails setup() does not stop a render: its track plays
-     * per on_fault, as the contract's fault table says. */
-    if (!status && (status = load(a, &s, &e, 0)) == 0) {
-        char err[1024];
-        engine_start_workers(e, err, sizeof err);
+     * per on_fault, as the contract's fault table says. A preload module
+     * that does not import is a bad session: nothing is rendered. */
+    char err[1024];
+    if (!status && (status = load(a, &s, &e, 0)) == 0
+        && engine_start_workers(e, err, sizeof err) == SHX_ESESSION)
+        status = cli_fail(2, "%s", err);
+    if (!status) {
         status = bounce(a, s, e, stats);
     }
     engine_destroy(e);

@@ -255,7 +255,8 @@ static int open_output(const struct session *s, const struct play_options *o,
  * CPU is free, so a stalled or slowed CPU (a VM's neighbours) does not hold
  * up the half of the tracks that would be pinned to it. A script that
  * fails setup() does not stop playback: its track plays per on_fault (the
- * traceback is on stderr already). Returns an exit status, or STOPPED. */
+ * traceback is on stderr already); a python.preload module that fails to
+ * import does (exit 2). Returns an exit status, or STOPPED. */
 static int start_engine(const struct session *s, const struct play_options *o, int rate,
                         struct engine **e, struct player **p, char *err, size_t cap)
 {
@@ -268,8 +269,13 @@ static int start_engine(const struct session *s, const struct play_options *o, i
     if (rc < 0)
         return rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1;
     char why[1024];
-    if (engine_start_workers(*e, why, sizeof why) == SHX_ESTOPPED)
+    rc = engine_start_workers(*e, why, sizeof why);
+    if (rc == SHX_ESTOPPED)
         return STOPPED;
+    if (rc == SHX_ESESSION) {   /* a python.preload module does not import */
+        snprintf(err, cap, "%s", why);
+        return 2;
+    }
     if (engine_supervise(*e, why, sizeof why) < 0)
         fprintf(stderr, "shmix: %s\n", why);
     struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop,

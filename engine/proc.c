@@ -2,6 +2,7 @@
 #include "proc.h"
 #include "errors.h"
 #include "platform.h"
+#include "session.h"
 #include "units.h"
 
 #include <errno.h>
@@ -77,8 +78,45 @@ void proc_spawn_attr(posix_spawnattr_t *at)
                                      | POSIX_SPAWN_SETPGROUP);
 }
 
-int proc_spawn(int chan_fd, int memory_mb, const char *name, pid_t *pid, char *err,
-               size_t cap)
+char **proc_python_args(const struct session_python *py)
+{
+    size_t n = 2 * ((size_t)py->npath + (py->site != NULL) + (size_t)py->npreload) + 1, k = 0;
+    char **a = calloc(n, sizeof *a);
+    if (!a)
+        return NULL;
+    for (int i = 0; i < py->npath; i++) {
+        a[k++] = (char *)"--path";
+        a[k++] = py->path[i];
+    }
+    if (py->site) {
+        a[k++] = (char *)"--site";
+        a[k++] = py->site;
+    }
+    for (int i = 0; i < py->npreload; i++) {
+        a[k++] = (char *)"--preload";
+        a[k++] = py->preload[i];
+    }
+    return a;
+}
+
+char **proc_argv_join(char *const *base, char *const *extra)
+{
+    size_t nb = 0, ne = 0;
+    while (base[nb])
+        nb++;
+    while (extra && extra[ne])
+        ne++;
+    char **a = calloc(nb + ne + 1, sizeof *a);
+    if (a) {
+        memcpy(a, base, nb * sizeof *a);
+        if (ne)
+            memcpy(a + nb, extra, ne * sizeof *a);
+    }
+    return a;
+}
+
+int proc_spawn(int chan_fd, int memory_mb, const char *name, char *const *py_args, pid_t *pid,
+               char *err, size_t cap)
 {
     const char *wp = proc_worker_path();
     if (!wp) {
@@ -100,8 +138,15 @@ int proc_spawn(int chan_fd, int memory_mb, const char *name, pid_t *pid, char *e
     snprintf(fdarg, sizeof fdarg, "%d", CHANNEL_FD);
     snprintf(parg, sizeof parg, "%ld", (long)getpid());
     snprintf(marg, sizeof marg, "%d", memory_mb);
-    char *argv[] = {(char *)"shmix-worker", (char *)"--fd", fdarg, (char *)"--parent", parg,
+    char *base[] = {(char *)"shmix-worker", (char *)"--fd", fdarg, (char *)"--parent", parg,
                     (char *)"--memory-mb", marg, (char *)"--name", (char *)name, NULL};
+    char **argv = proc_argv_join(base, py_args);
+    if (!argv) {
+        if (tmp >= 0)
+            close(tmp);
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
 
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -116,6 +161,7 @@ int proc_spawn(int chan_fd, int memory_mb, const char *name, pid_t *pid, char *e
     int rc = posix_spawn(pid, wp, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    free(argv);
     if (tmp >= 0)
         close(tmp);
     if (rc != 0) {
@@ -148,6 +194,8 @@ void proc_describe(int status, char *why, size_t cap)
         snprintf(why, cap, "abort");
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_NO_MEMORY) {
         snprintf(why, cap, "out of memory (worker_memory_mb)");
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_PRELOAD) {
+        snprintf(why, cap, "a python.preload module failed to import");
     } else if (WIFEXITED(status)) {
         snprintf(why, cap, "exit status %d", WEXITSTATUS(status));
     } else {

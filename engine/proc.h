@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct session_python;
+
 /* Main, once. Finds shmix-worker: $SHMIX_WORKER, else beside the running
  * executable (build tree), else ../libexec/shmix/ relative to it, else the
  * configured libexec folder. Returns a static path, or NULL. */
@@ -20,11 +22,24 @@ const char *proc_worker_path(void);
  * starts with: no blocked signals, default handlers, its own process group. */
 void proc_spawn_attr(posix_spawnattr_t *at);
 
+/* Main. The arguments that give every worker (and the zygote) a session's
+ * python: settings: "--path DIR", "--site DIR", "--preload MODULE", each
+ * repeated as needed (script_worker/worker.c reads them). One malloc'ed
+ * NULL-terminated array, free() it; its strings are py's, so py must
+ * outlive it. NULL when out of memory. */
+char **proc_python_args(const struct session_python *py);
+
+/* Main or supervisor. base followed by extra (may be NULL), both
+ * NULL-terminated, as one malloc'ed NULL-terminated array pointing at
+ * their strings; NULL when out of memory. */
+char **proc_argv_join(char *const *base, char *const *extra);
+
 /* Main or supervisor. Starts a worker on channel descriptor chan_fd with an
- * address-space limit of memory_mb, for track `name` (its process title).
+ * address-space limit of memory_mb, for track `name` (its process title),
+ * with py_args (proc_python_args, or NULL) on its command line.
  * Errors: SHX_ESYS (err says why). */
-int proc_spawn(int chan_fd, int memory_mb, const char *name, pid_t *pid, char *err,
-               size_t cap);
+int proc_spawn(int chan_fd, int memory_mb, const char *name, char *const *py_args, pid_t *pid,
+               char *err, size_t cap);
 
 /* Main or supervisor. SIGKILLs the worker's process group. */
 void proc_kill(pid_t pid);

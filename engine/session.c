@@ -3,7 +3,7 @@
  * The document is loaded whole (libyaml's document API keeps each node's
  * position), then walked once. Every check names its place as
  * FILE:LINE:COL and the key path (tracks[1].gain_db). The first error wins. */
-#include "session.h"
+#include "session_priv.h"
 #include "errors.h"
 #include "json.h"
 #include "utf8.h"
@@ -16,21 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
 #define PARAMS_MAX 8192   /* bytes of params as JSON; the LOAD request must fit the channel */
-
-struct loader {
-    struct session *s;
-    yaml_document_t doc;
-    char *err;
-    size_t cap;
-    int failed;
-    const char *where;       /* what errors name instead of FILE:LINE:COL (a --param), or NULL */
-};
-
-static void fail(struct loader *L, const yaml_node_t *n, const char *path,
-                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Error messages quote the user's text (keys, values, paths), which may
  * hold newlines or other control bytes; the message must stay one line.
@@ -42,8 +29,7 @@ static void one_line(char *s)
             *s = *s == '\n' || *s == '\t' || *s == '\r' ? ' ' : '?';
 }
 
-static void fail(struct loader *L, const yaml_node_t *n, const char *path,
-                 const char *fmt, ...)
+void fail(struct loader *L, const yaml_node_t *n, const char *path, const char *fmt, ...)
 {
     if (L->failed)
         return;
@@ -118,7 +104,7 @@ static int plain(const yaml_node_t *n)
 }
 
 /* "got ..." for a value of the wrong type. */
-static void got(const yaml_node_t *n, char *buf, size_t cap)
+void got(const yaml_node_t *n, char *buf, size_t cap)
 {
     const char *v = scalar(n);
     if (!v)
@@ -190,7 +176,7 @@ static int get_bool(struct loader *L, const yaml_node_t *n, const char *path)
     return 0;
 }
 
-static const char *get_string(struct loader *L, const yaml_node_t *n, const char *path)
+const char *get_string(struct loader *L, const yaml_node_t *n, const char *path)
 {
     const char *v = scalar(n);
     if (!v) {
@@ -204,13 +190,12 @@ static const char *get_string(struct loader *L, const yaml_node_t *n, const char
     return v;
 }
 
-static yaml_node_t *node(struct loader *L, int id)
+yaml_node_t *node(struct loader *L, int id)
 {
     return yaml_document_get_node(&L->doc, id);
 }
 
-static int expect_kind(struct loader *L, const yaml_node_t *n, yaml_node_type_t t,
-                       const char *path)
+int expect_kind(struct loader *L, const yaml_node_t *n, yaml_node_type_t t, const char *path)
 {
     if (n->type == t)
         return 1;
@@ -219,14 +204,8 @@ static int expect_kind(struct loader *L, const yaml_node_t *n, yaml_node_type_t 
     return 0;
 }
 
-/* Walks a mapping's keys against a list of known names. For each pair
- * calls back with the key's index in names; rejects unknown and duplicate
- * keys and non-scalar keys. */
-typedef void (*key_fn)(struct loader *L, void *ctx, int which, yaml_node_t *val,
-                       const char *path);
-
-static void walk(struct loader *L, yaml_node_t *map, const char *prefix,
-                 const char *const *names, void *ctx, key_fn fn, unsigned *seen)
+void walk(struct loader *L, yaml_node_t *map, const char *prefix, const char *const *names,
+          void *ctx, key_fn fn, unsigned *seen)
 {
     *seen = 0;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
@@ -427,7 +406,7 @@ static int to_json(struct loader *L, yaml_node_t *n, const char *path, struct js
 
 /* ---- paths ---- */
 
-static char *resolve(const struct session *s, const char *p)
+char *resolve(const struct session *s, const char *p)
 {
     size_t n = strlen(s->dir) + strlen(p) + 2;
     char *r = malloc(n);
@@ -443,9 +422,11 @@ static char *resolve(const struct session *s, const char *p)
 /* ---- the keys ---- */
 
 static const char *const top_keys[] = {"sample_rate", "block_size", "channels", "master",
-                                       "loop", "supervisor", "tracks", "events", NULL};
+                                       "loop", "supervisor", "tracks", "events", "python",
+                                       NULL};
 /* events: is read by events_file.c, with the tracks known (render). */
-enum { K_RATE, K_BLOCK, K_CHANNELS, K_MASTER, K_LOOP, K_SUPERVISOR, K_TRACKS, K_EVENTS };
+enum { K_RATE, K_BLOCK, K_CHANNELS, K_MASTER, K_LOOP, K_SUPERVISOR, K_TRACKS, K_EVENTS,
+       K_PYTHON };
 static const char *const master_keys[] = {"gain_db", NULL};
 static const char *const loop_keys[] = {"start", "end", NULL};
 static const char *const sup_keys[] = {"max_restarts", "window", "hang_timeout",
@@ -664,6 +645,9 @@ static void top_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
     case K_EVENTS:
         s->has_events = 1;   /* read once the tracks are known (events_file.h) */
         break;
+    case K_PYTHON:
+        python_load(L, v, path);
+        break;
     default:
         load_tracks(L, v);
     }
@@ -763,6 +747,7 @@ void session_destroy(struct session *s)
         free(t->params_json);
     }
     free(s->tracks);
+    python_free(&s->python);
     free(s->path);
     free(s->dir);
     free(s);

@@ -31,6 +31,18 @@ struct session_track {
     enum on_fault on_fault;
 };
 
+/* python: what every worker of the session gets before any script loads
+ * (docs/scripting.md). Folders are absolute and were found to exist. */
+struct session_python {
+    char **path;             /* folders for sys.path, in order; npath of them */
+    int npath;
+    char *site;              /* the venv's site-packages folder, or NULL */
+    char **preload;          /* module names, imported once in the zygote */
+    struct session_pos *preload_pos;
+    int npreload;
+    struct session_pos pos;  /* the python: mapping itself */
+};
+
 struct session {
     char *path;              /* as given on the command line */
     char *dir;               /* folder that relative paths start from */
@@ -46,6 +58,7 @@ struct session {
     int worker_memory_mb;
     int ntracks;
     struct session_track *tracks;
+    struct session_python python;   /* all empty without python: */
     int has_events;          /* an events: key (events_file.h reads it) */
     int in_memory;           /* built by session_one_track: no file, no FILE:LINE:COL */
 };
@@ -92,6 +105,10 @@ void session_error_at(const struct session *s, struct session_pos pos,
  * worker's "x.py:12: ValueError: ..."). */
 void session_track_error(const struct session *s, int i, int script, const char *why,
                          char *err, size_t cap);
+/* Main. Formats what a worker said when a python.preload module failed to
+ * import ("cannot import NAME: ...") at that module's place in the session:
+ * "FILE:LINE:COL: python.preload[i]: cannot import NAME: ...". */
+void session_python_error(const struct session *s, const char *what, char *err, size_t cap);
 
 /* Main. The worker's LOAD request for track index as JSON text:
  * {"script", "track", "sample_rate", "block_size", "channels", "params"}.

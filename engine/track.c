@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define WORKER_KILL_TRIES 100   /* x 10 ms: a worker killed while starting */
 
@@ -42,6 +43,7 @@ static int create_worker(struct track *t, const struct track_config *cfg)
         .rt_prio = cfg->worker_rt_prio,
         .zygote_index = cfg->worker_index,
         .name = t->name,
+        .py_args = cfg->py_args,
     };
     atomic_store(&t->state, TRACK_STARTING);
     return worker_create(&wc, &t->w);
@@ -151,13 +153,17 @@ static void first_error_line(struct track *t, char *err, size_t cap)
 
 /* Main. A worker that died, timed out or broke the channel while
  * starting: make sure it is gone and say why. The supervisor (play,
- * render) will try again; check reports it. */
-static int start_failed(struct track *t, enum worker_load st, int died, char *why, size_t wcap,
-                        char *err, size_t cap)
+ * render) will try again; check reports it. A cold worker whose
+ * python.preload failed (status: its waitpid status, -1 when not reaped
+ * yet) is SHX_ESESSION: the session is what is wrong, and no restart
+ * would fix it. */
+static int start_failed(struct track *t, enum worker_load st, int died, int status, char *why,
+                        size_t wcap, char *err, size_t cap)
 {
     if (!died) {
         worker_kill(t->w);
-        for (int i = 0; i < WORKER_KILL_TRIES && !(died = worker_reap(t->w, why, wcap, NULL)); i++)
+        for (int i = 0; i < WORKER_KILL_TRIES && !(died = worker_reap(t->w, why, wcap, &status));
+             i++)
             plat_sleep_ns(MS_NS(10));
     }
     worker_mark_dead(t->w);
@@ -167,6 +173,8 @@ static int start_failed(struct track *t, enum worker_load st, int died, char *wh
         snprintf(err, cap, "worker %s while starting (%s)",
                  st == WORKER_LOAD_PENDING ? "timed out" : "died", why[0] ? why : "?");
     track_set_error(t, err);
+    if (died && status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == SHX_EXIT_PRELOAD)
+        return SHX_ESESSION;
     return st == WORKER_LOAD_PENDING ? SHX_ETIMEOUT : SHX_EDEAD;
 }
 
@@ -181,11 +189,12 @@ int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomi
      * crash in setup must not cost the whole start-up timeout). */
     enum worker_load st;
     char why[128] = "";
-    int died = 0;
+    int died = 0, status = -1;
     while ((st = worker_poll_load(t->w, plat_now_ns() + WORKER_POLL_NS)) == WORKER_LOAD_PENDING) {
         if (stop && *stop)
             return SHX_ESTOPPED;   /* the worker is ended with the engine */
-        if ((died = worker_reap(t->w, why, sizeof why, NULL)) != 0 || plat_now_ns() >= deadline_ns)
+        if ((died = worker_reap(t->w, why, sizeof why, &status)) != 0
+            || plat_now_ns() >= deadline_ns)
             break;
     }
     if (st == WORKER_LOADED) {
@@ -198,7 +207,7 @@ int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomi
         first_error_line(t, err, cap);
         return SHX_ESCRIPT;
     }
-    return start_failed(t, st, died, why, sizeof why, err, cap);
+    return start_failed(t, st, died, status, why, sizeof why, err, cap);
 }
 
 int track_run(struct track *t, const struct track_run *run)

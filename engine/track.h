@@ -58,6 +58,7 @@ struct track_config {
     int worker_index;         /* the worker's channel number in the zygote */
     const char *script_label; /* the script as the session names it, for messages */
     const char *script_path;  /* the script's path to open (watched for changes) */
+    char *const *py_args;     /* worker_config.py_args */
     uint32_t refill;          /* free slots a full ring needs before the thread
                                  resumes: 1 to stay full (play), a batch (render) */
     uint32_t batch;           /* most blocks one request to the worker may cover
@@ -128,8 +129,10 @@ int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap)
 int track_chan_fd(const struct track *t);
 /* Main. Waits until the worker has loaded the script and run setup, or
  * deadline_ns. Returns SHX_OK, or SHX_ESCRIPT / SHX_ETIMEOUT / SHX_EDEAD
- * with the reason in err (the track then plays per on_fault), or
- * SHX_ESTOPPED at once when *stop is set (stop may be NULL). */
+ * with the reason in err (the track then plays per on_fault), SHX_ESESSION
+ * when a python.preload module failed to import in a cold-started worker
+ * (err: "cannot import NAME: ..."), or SHX_ESTOPPED at once when *stop is
+ * set (stop may be NULL). */
 int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomic_t *stop,
                        char *err, size_t cap);
 

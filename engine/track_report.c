@@ -66,6 +66,11 @@ void track_drain(struct track *t)
         else if (type == CHAN_MSG_ERROR) {
             report_locked(t, text);
             utf8_copy(t->rep.worker_error, sizeof t->rep.worker_error, t->rep.last_error);
+        } else if (type == CHAN_MSG_PRELOAD) {
+            /* Kept, not printed: engine_start_workers says it once, at its
+             * place in the session, however many workers tried. */
+            set_error_locked(t, text);
+            utf8_copy(t->rep.worker_error, sizeof t->rep.worker_error, t->rep.last_error);
         }
         else
             fprintf(stderr, "[%s] %s\n", t->name, text);

@@ -245,9 +245,11 @@ enum transport_do transport_begin(struct transport *x, int64_t *k, uint32_t *fra
         x->pos = x->fixed[x->next_fixed].pos;
         x->next_fixed++;
     }
+    /* --duration's frames, silence past the session's end included; else
+     * the session's end (a seek may have moved it), unless looping. */
     int64_t left = x->c.frames - x->played;
-    if (!x->tl.looping && x->c.length - x->pos < left)
-        left = x->c.length - x->pos;   /* the session's end (a seek may have moved it) */
+    if (x->c.frames == INT64_MAX && !x->tl.looping)
+        left = x->c.length - x->pos;
     if (left <= 0) {
         atomic_store(&x->finished, 1);
         return TRANSPORT_END;

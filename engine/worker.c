@@ -86,7 +86,8 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
                               cap)
                : -1;
     if (rc < 0)   /* no zygote, or it failed: start one from scratch */
-        rc = proc_spawn(chan_fd(w->chan), w->cfg.memory_mb, w->cfg.name, &pid, err, cap);
+        rc = proc_spawn(chan_fd(w->chan), w->cfg.memory_mb, w->cfg.name, w->cfg.py_args, &pid,
+                        err, cap);
     if (rc < 0)
         return rc;
     atomic_store(&w->pid, pid);

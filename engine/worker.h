@@ -32,6 +32,9 @@ struct worker_config {
     int rt_prio;                 /* SCHED_FIFO priority, 0 = time-sharing */
     int zygote_index;            /* its channel's index in the zygote */
     const char *name;            /* the track's: the process's title (copied) */
+    char *const *py_args;        /* the session's python: arguments of a cold
+                                    start (proc_python_args), or NULL; not
+                                    copied: they outlive the worker */
 };
 
 enum worker_load {

@@ -2,6 +2,7 @@
  * ipc/zygote_proto.h. */
 #include "zygote.h"
 #include "errors.h"
+#include "platform.h"
 #include "proc.h"
 #include "tuning.h"
 #include "utf8.h"
@@ -47,7 +48,8 @@ static int park(int rq, int rp, const int *chan_fds, int count, int *parked)
 }
 
 /* Spawns shmix-worker --zygote with the parked descriptors in place. */
-static int spawn(const char *wp, const int *parked, int count, pid_t *pid, char *err, size_t cap)
+static int spawn(const char *wp, const int *parked, int count, char *const *py_args, pid_t *pid,
+                 char *err, size_t cap)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -63,9 +65,11 @@ static int spawn(const char *wp, const int *parked, int count, pid_t *pid, char 
     char carg[16], parg[24];
     snprintf(carg, sizeof carg, "%d", count);
     snprintf(parg, sizeof parg, "%ld", (long)getpid());
-    char *argv[] = {(char *)"shmix-zygote", (char *)"--zygote", carg, (char *)"--parent",
+    char *base[] = {(char *)"shmix-zygote", (char *)"--zygote", carg, (char *)"--parent",
                     parg, NULL};
-    int e = posix_spawn(pid, wp, &fa, &at, argv, environ);
+    char **argv = proc_argv_join(base, py_args);
+    int e = argv ? posix_spawn(pid, wp, &fa, &at, argv, environ) : ENOMEM;
+    free(argv);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (e) {
@@ -75,7 +79,52 @@ static int spawn(const char *wp, const int *parked, int count, pid_t *pid, char 
     return SHX_OK;
 }
 
-int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err, size_t cap)
+/* Waits for the zygote's hello (zygote_proto.h): Python started, numpy and
+ * the preload modules imported. That takes from a tenth of a second to
+ * many (a big preload on a busy machine), so the wait is as long as a
+ * worker's start and looks at the stop flag every WORKER_POLL_NS. */
+static int await_hello(struct zygote *z, volatile sig_atomic_t *stop, char *err, size_t cap)
+{
+    uint64_t deadline = plat_now_ns() + WORKER_START_NS;
+    struct pollfd p = {z->reply, POLLIN, 0};
+    for (;;) {
+        if (stop && *stop)
+            return SHX_ESTOPPED;
+        int n = poll(&p, 1, (int)(WORKER_POLL_NS / NS_PER_MS));
+        if (n > 0)
+            break;
+        if (n < 0 && errno != EINTR) {
+            snprintf(err, cap, "zygote: poll: %s", strerror(errno));
+            return SHX_ESYS;
+        }
+        if (plat_now_ns() >= deadline) {
+            snprintf(err, cap, "zygote did not start in %d s",
+                     (int)(WORKER_START_NS / NS_PER_S));
+            return SHX_ETIMEOUT;
+        }
+    }
+    /* One write of less than PIPE_BUF bytes: it arrives whole or not at all. */
+    struct zyg_hello h;
+    ssize_t r;
+    while ((r = read(z->reply, &h, sizeof h)) < 0 && errno == EINTR)
+        ;
+    if (r != (ssize_t)sizeof h || h.magic != ZYG_MAGIC) {
+        snprintf(err, cap, "zygote exited while starting");
+        return SHX_ESYS;
+    }
+    h.text[sizeof h.text - 1] = '\0';
+    if (h.status == ZYG_READY)
+        return SHX_OK;
+    if (h.status == ZYG_PRELOAD_FAILED) {
+        snprintf(err, cap, "%s", h.text);
+        return SHX_ESCRIPT;
+    }
+    snprintf(err, cap, "zygote: %s", h.text[0] ? h.text : "cannot start Python");
+    return SHX_ESYS;
+}
+
+int zygote_create(const int *chan_fds, int count, char *const *py_args,
+                  volatile sig_atomic_t *stop, struct zygote **out, char *err, size_t cap)
 {
     const char *wp = proc_worker_path();
     if (!wp) {
@@ -93,7 +142,7 @@ int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err
     }
     int rc = park(rq[0], rp[1], chan_fds, count, parked);
     if (rc == SHX_OK)
-        rc = spawn(wp, parked, count, &z->pid, err, cap);
+        rc = spawn(wp, parked, count, py_args, &z->pid, err, cap);
     else
         snprintf(err, cap, "zygote: %s", strerror(errno));
     for (int i = 0; i < count + 2; i++)
@@ -104,8 +153,11 @@ int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err
     close(rp[1]);
     z->req = rq[1];
     z->reply = rp[0];
-    if (rc < 0) {
+    if (rc == SHX_OK)
+        rc = await_hello(z, stop, err, cap);
+    else
         z->pid = 0;
+    if (rc < 0) {
         zygote_destroy(z);
         return rc;
     }

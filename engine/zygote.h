@@ -9,14 +9,22 @@
 #ifndef SHX_ZYGOTE_H
 #define SHX_ZYGOTE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 struct zygote;
 
 /* Main. Starts the zygote with the given channel descriptors (channel i is
- * what zygote_spawn(z, i, ...) serves). Errors: SHX_ESYS (err says why). */
-int zygote_create(const int *chan_fds, int count, struct zygote **out, char *err, size_t cap);
+ * what zygote_spawn(z, i, ...) serves) and py_args (proc_python_args, or
+ * NULL; they must outlive the zygote's start), and waits until it has
+ * Python up and the session's python: settings applied (preload modules
+ * imported), or until *stop (may be NULL) is set.
+ * Errors: SHX_ESCRIPT (a python.preload module failed to import: err is
+ * the zygote's "cannot import NAME: ..."), SHX_ESTOPPED, SHX_ESYS and
+ * SHX_ETIMEOUT (err says why: workers can still start cold). */
+int zygote_create(const int *chan_fds, int count, char *const *py_args,
+                  volatile sig_atomic_t *stop, struct zygote **out, char *err, size_t cap);
 /* Main. Ends the zygote (not the workers it made); NULL is a no-op. */
 void zygote_destroy(struct zygote *z);
 /* Main. Clones a worker for channel index with an address-space limit of

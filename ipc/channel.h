@@ -53,6 +53,9 @@ enum chan_status {
 enum chan_msg_type {
     CHAN_MSG_ERROR = 1,   /* a traceback or load error, first line is the summary */
     CHAN_MSG_LOG = 2,     /* text the script printed */
+    CHAN_MSG_PRELOAD = 3, /* "cannot import NAME: ...": a python.preload module failed in
+                             a cold-started worker, which then exits SHX_EXIT_PRELOAD; the
+                             engine reports it once, as a session error, not per track */
     CHAN_MSG_END_
 };
 

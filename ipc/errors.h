@@ -43,6 +43,10 @@ SHX_ERRORS(X)
 /* The exit status of a worker whose script called abort() where the
  * signal itself cannot end it (the init of a PID namespace). */
 #define SHX_EXIT_ABORTED 87
+/* The exit status of a worker that could not import a module of the
+ * session's python.preload (it posted "cannot import NAME: ..." first):
+ * a bad session, not a crash to restart. */
+#define SHX_EXIT_PRELOAD 88
 
 /* Any thread. The message for code rc (0 or negative); never NULL. */
 const char *shx_strerror(int rc);

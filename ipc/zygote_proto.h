@@ -4,7 +4,12 @@
  * once and then makes workers by cloning itself (with CLONE_PARENT, so each
  * worker is the engine's own child: reaped, watched and killed like a cold
  * one). It inherits every track's channel at fixed descriptors and reads
- * spawn requests from a pipe; only the spawn path uses pipes, never audio. */
+ * spawn requests from a pipe; only the spawn path uses pipes, never audio.
+ *
+ * Once Python is up and the session's python: settings are applied (the
+ * path, the venv, the preload modules imported), the zygote writes one
+ * struct zyg_hello on the reply pipe and only then reads requests; after
+ * a failed hello it exits. */
 #ifndef SHX_ZYGOTE_PROTO_H
 #define SHX_ZYGOTE_PROTO_H
 
@@ -16,6 +21,20 @@
 #define ZYG_CHAN_FD0 5          /* channel i is descriptor ZYG_CHAN_FD0 + i */
 
 #define ZYG_NAME_BYTES 64       /* a track name, NUL-terminated */
+
+#define ZYG_TEXT_BYTES 1024      /* a hello's reason, NUL-terminated */
+
+enum zyg_status {
+    ZYG_READY = 0,              /* serving requests */
+    ZYG_NO_PYTHON = 1,          /* Python or numpy would not start */
+    ZYG_PRELOAD_FAILED = 2,     /* text: "cannot import NAME: Exception: message" */
+};
+
+struct zyg_hello {
+    uint32_t magic;
+    uint32_t status;            /* enum zyg_status */
+    char text[ZYG_TEXT_BYTES];  /* why, when not ready */
+};
 
 struct zyg_request {
     uint32_t magic;

@@ -134,7 +134,43 @@ static const char bootstrap[] =
     "        return len(s)\n"
     "    def flush(self):\n"
     "        pass\n"
-    "sys.stdout = Out()\n";
+    "sys.stdout = Out()\n"
+    /* The session's python: settings (pyhost_prepare). User folders go
+     * first, as PYTHONPATH's would; a venv's site-packages (with its .pth
+     * files) between the standard library and the system's packages, where
+     * the venv itself puts them; then the preload modules are imported.
+     * Returns None, or "cannot import NAME: PLACE: Exception: message". */
+    "def import_error(e):\n"
+    "    import importlib\n"
+    "    head = traceback.format_exception_only(type(e), e)[-1].strip()\n"
+    /* Started cold, a worker imports under its RLIMIT_AS: a library that
+     * cannot be mapped is the limit, not the library. */
+    "    if isinstance(e, MemoryError) or 'failed to map segment' in str(e):\n"
+    "        head += ' (is supervisor.worker_memory_mb too small?)'\n"
+    "    if isinstance(e, SyntaxError) and e.filename:\n"
+    "        return '%s:%s: %s' % (e.filename, e.lineno, head)\n"
+    "    frames = [f for f in traceback.extract_tb(e.__traceback__)\n"
+    "              if not f.filename.startswith('<') and f.filename != importlib.__file__]\n"
+    "    if frames:\n"
+    "        return '%s:%d: %s' % (frames[-1].filename, frames[-1].lineno, head)\n"
+    "    return head\n"
+    "def prepare(paths, sites, preload):\n"
+    "    import importlib, site\n"
+    "    base = list(sys.path)\n"
+    "    for d in sites:\n"
+    "        site.addsitedir(d)\n"
+    "    added = [p for p in sys.path if p not in base]\n"
+    "    at = next((i for i, p in enumerate(base)\n"
+    "               if os.path.basename(p) in ('site-packages', 'dist-packages')), len(base))\n"
+    "    mine = [p for p in dict.fromkeys(paths) if p not in base and p not in added]\n"
+    "    sys.path[:] = mine + base[:at] + added + base[at:]\n"
+    "    importlib.invalidate_caches()\n"
+    "    for name in preload:\n"
+    "        try:\n"
+    "            importlib.import_module(name)\n"
+    "        except BaseException as e:\n"
+    "            return 'cannot import %s: %s' % (name, import_error(e))\n"
+    "    return None\n";
 
 struct pyhost {
     struct chan *ch;
@@ -555,4 +591,64 @@ void pyhost_idle(struct pyhost *h)
     PyObject *r = PyObject_CallFunction(h->gc_collect, "i", h->idle_count % 256 == 0 ? 2 : 0);
     Py_XDECREF(r);
     PyErr_Clear();
+}
+
+/* A list of str from a NULL-terminated array of file-system strings (NULL:
+ * an empty list); NULL with a Python error set. */
+static PyObject *str_list(const char *const *v)
+{
+    PyObject *l = PyList_New(0);
+    for (; l && v && *v; v++) {
+        PyObject *s = PyUnicode_DecodeFSDefault(*v);
+        if (!s || PyList_Append(l, s) < 0) {
+            Py_XDECREF(s);
+            Py_CLEAR(l);
+            break;
+        }
+        Py_DECREF(s);
+    }
+    return l;
+}
+
+int pyhost_prepare(struct pyhost *h, const char *const *paths, const char *const *sites,
+                   const char *const *preload, char *err, size_t cap)
+{
+    PyObject *fn = get_fn(h->ns, "prepare");
+    PyObject *p = str_list(paths), *s = str_list(sites), *m = str_list(preload);
+    PyObject *r = fn && p && s && m ? PyObject_CallFunctionObjArgs(fn, p, s, m, NULL) : NULL;
+    Py_XDECREF(fn);
+    Py_XDECREF(p);
+    Py_XDECREF(s);
+    Py_XDECREF(m);
+    int rc = SHX_OK;
+    if (!r) {   /* prepare() itself failed (out of memory, a broken site.py) */
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        PyObject *str = v ? PyObject_Str(v) : NULL;
+        snprintf(err, cap, "cannot apply the session's python: settings: %s",
+                 str && PyUnicode_Check(str) ? PyUnicode_AsUTF8(str) : "unknown error");
+        Py_XDECREF(str);
+        Py_XDECREF(t);
+        Py_XDECREF(v);
+        Py_XDECREF(tb);
+        PyErr_Clear();
+        return SHX_ESYS;
+    }
+    if (r != Py_None) {
+        const char *text = PyUnicode_Check(r) ? PyUnicode_AsUTF8(r) : NULL;
+        snprintf(err, cap, "%s", text ? text : "cannot import a python.preload module");
+        PyErr_Clear();
+        rc = SHX_ESCRIPT;
+    }
+    Py_DECREF(r);
+    if (rc == SHX_OK) {
+        /* What the preload created lives as long as the process: into the
+         * permanent generation with the rest (see pyhost_create), so no
+         * collection walks it and, in the zygote, the workers' copies of
+         * those pages stay shared. */
+        PyObject *c = PyObject_CallNoArgs(h->gc_collect);
+        Py_XDECREF(c);
+        run_gc("freeze");
+    }
+    return rc;
 }

@@ -52,4 +52,17 @@ void pyhost_params(struct pyhost *h, const char *payload);
  * collector now and then. */
 void pyhost_idle(struct pyhost *h);
 
+/* Zygote, or a worker started cold: once, after pyhost_create and before
+ * any script, applies the session's python: settings. paths: folders put
+ * first on sys.path (as PYTHONPATH's are); sites: a venv's site-packages
+ * folders, added with site.addsitedir (so .pth files work) ahead of the
+ * system's packages; preload: modules imported now, so that every worker
+ * cloned afterwards has them (and a restart does not import them again).
+ * NULL-terminated arrays, each may be NULL. What was imported is frozen
+ * with the rest of the interpreter's objects (see pyhost_create).
+ * Errors: SHX_ESCRIPT (a module failed to import; err: "cannot import
+ * NAME: Exception: message"), SHX_ESYS. */
+int pyhost_prepare(struct pyhost *h, const char *const *paths, const char *const *sites,
+                   const char *const *preload, char *err, size_t cap);
+
 #endif

@@ -2,16 +2,20 @@
  * the zygote that makes them.
  *
  * DESIGN. Started only by the engine, either cold, as
- *     shmix-worker --fd N --parent PID [--memory-mb MB]
+ *     shmix-worker --fd N --parent PID [--memory-mb MB] [PYTHON...]
  * with the track's channel inherited as descriptor N, or as the zygote,
- *     shmix-worker --zygote COUNT --parent PID
+ *     shmix-worker --zygote COUNT --parent PID [PYTHON...]
  * which starts Python and imports numpy once, then clones itself into a
  * worker per request (see ipc/zygote_proto.h): a new worker costs a fork,
- * not an interpreter start. Either way a worker contains itself (own
- * process group, address-space limit, no core dumps, dies with the engine)
- * and serves requests in a loop: wait -> LOAD/PROCESS/QUIT -> reply. The
- * wait is timed so the parent is re-checked every second even if
- * PR_SET_PDEATHSIG was somehow missed. Single-threaded.
+ * not an interpreter start. PYTHON is the session's python: settings,
+ * applied before any script (pyhost_prepare): --path DIR, --site DIR and
+ * --preload MODULE, each as often as needed; the zygote imports the
+ * preload modules once, so its clones start with them. Either way a
+ * worker contains itself (own process group, address-space limit, no core
+ * dumps, dies with the engine) and serves requests in a loop: wait ->
+ * LOAD/PROCESS/QUIT -> reply. The wait is timed so the parent is
+ * re-checked every second even if PR_SET_PDEATHSIG was somehow missed.
+ * Single-threaded.
  *
  * In play the engine makes a worker SCHED_FIFO with a soft RLIMIT_RTTIME
  * (see docs/realtime.md): when a script runs that long without its worker
@@ -28,6 +32,7 @@
 #include "../ipc/zygote_proto.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,8 +116,21 @@ static uint32_t load_time_shared(struct pyhost *py, const char *ctl)
 static void usage_exit(void)
 {
     fprintf(stderr, "shmix-worker: started by shmix only "
-                    "(--fd N --parent PID [--memory-mb MB] | --zygote COUNT --parent PID)\n");
+                    "(--fd N --parent PID [--memory-mb MB] | --zygote COUNT --parent PID) "
+                    "[--path DIR] [--site DIR] [--preload MODULE]\n");
     exit(2);
+}
+
+/* The session's python: settings from the command line, copied (the
+ * process title overwrites argv): NULL-terminated lists. */
+struct py_settings {
+    const char **path, **site, **preload;
+};
+
+/* Applies them to a started interpreter; see pyhost_prepare. */
+static int prepare(struct pyhost *py, const struct py_settings *ps, char *err, size_t cap)
+{
+    return pyhost_prepare(py, ps->path, ps->site, ps->preload, err, cap);
 }
 
 /* Limits every worker process has, the zygote included. */
@@ -212,18 +230,25 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
 }
 
 /* Attaches to the channel on fd and serves it until told to quit. py is
- * the interpreter (already started), or NULL to start one here. */
-static int run_worker(int fd, pid_t parent, struct pyhost *py)
+ * the interpreter (already started and prepared), or NULL to start one
+ * here with the settings ps. A preload module that does not import ends
+ * the worker with SHX_EXIT_PRELOAD: the engine reports the session, and
+ * does not restart a worker that would fail the same way. */
+static int run_worker(int fd, pid_t parent, struct pyhost *py, const struct py_settings *ps)
 {
     struct chan *ch;
-    char err[256];
+    char err[1024];
     int rc = chan_attach(fd, &ch);
     if (rc < 0) {
         fprintf(stderr, "shmix-worker: descriptor %d: %s\n", fd, shx_strerror(rc));
         return 1;
     }
-    if ((!py && pyhost_create(&py, err, sizeof err) < 0)
-        || pyhost_attach(py, ch, err, sizeof err) < 0) {
+    if (!py && pyhost_create(&py, err, sizeof err) == SHX_OK
+        && (rc = prepare(py, ps, err, sizeof err)) == SHX_ESCRIPT) {
+        chan_post_msg(ch, CHAN_MSG_PRELOAD, err, strlen(err));
+        return SHX_EXIT_PRELOAD;
+    }
+    if (!py || rc < 0 || pyhost_attach(py, ch, err, sizeof err) < 0) {
         chan_post_msg(ch, CHAN_MSG_ERROR, err, strlen(err));
         fprintf(stderr, "shmix-worker: %s\n", err);
         return 1;
@@ -315,7 +340,7 @@ static int read_full(int fd, void *buf, size_t n)
 /* In the new worker, just cloned from the zygote: drop everything that was
  * the zygote's and become an ordinary worker for channel `index`. */
 static int become_worker(uint32_t index, uint32_t count, long memory_mb, const char *name,
-                         pid_t parent, struct pyhost *py)
+                         pid_t parent, struct pyhost *py, const struct py_settings *ps)
 {
     close(ZYG_REQ_FD);
     close(ZYG_REPLY_FD);
@@ -329,17 +354,36 @@ static int become_worker(uint32_t index, uint32_t count, long memory_mb, const c
     limit_memory(memory_mb);
     set_title(name);
     become_script_host();
-    return run_worker(ZYG_CHAN_FD0 + (int)index, parent, py);
+    return run_worker(ZYG_CHAN_FD0 + (int)index, parent, py, ps);
 }
 
-static int zygote(uint32_t count, pid_t parent)
+/* The zygote's first word to the engine (ipc/zygote_proto.h): ready, or
+ * why not. Returns 0 when it was sent and the zygote may serve. */
+static int hello(uint32_t status, const char *why)
+{
+    struct zyg_hello h;
+    memset(&h, 0, sizeof h);
+    h.magic = ZYG_MAGIC;
+    h.status = status;
+    snprintf(h.text, sizeof h.text, "%s", why);
+    _Static_assert(sizeof h <= PIPE_BUF, "one write, never torn");
+    ssize_t n = write(ZYG_REPLY_FD, &h, sizeof h);
+    return n == (ssize_t)sizeof h && status == ZYG_READY ? 0 : -1;
+}
+
+static int zygote(uint32_t count, pid_t parent, const struct py_settings *ps)
 {
     struct pyhost *py;
-    char err[256];
-    if (pyhost_create(&py, err, sizeof err) < 0) {
-        fprintf(stderr, "shmix-worker: zygote: %s\n", err);
+    char err[ZYG_TEXT_BYTES];
+    /* Everything every worker shares is done here, once: Python, numpy,
+     * the session's folders and preload modules. The engine waits for the
+     * hello, so a preload that fails stops the session before it plays. */
+    int rc = pyhost_create(&py, err, sizeof err);
+    if (rc == SHX_OK)
+        rc = prepare(py, ps, err, sizeof err);
+    if (hello(rc == SHX_OK ? ZYG_READY : rc == SHX_ESCRIPT ? ZYG_PRELOAD_FAILED : ZYG_NO_PYTHON,
+              rc == SHX_OK ? "" : err) < 0)
         return 1;
-    }
     plat_thread_name("shmix-zygote");
     /* Its clones watch the engine through a pidfd: from inside a PID
      * namespace of their own getppid() says 0. */
@@ -364,7 +408,7 @@ static int zygote(uint32_t count, pid_t parent)
             if (pid == 0) {
                 pyhost_after_fork(1);
                 rq.name[sizeof rq.name - 1] = '\0';
-                _exit(become_worker(rq.index, count, rq.memory_mb, rq.name, parent, py));
+                _exit(become_worker(rq.index, count, rq.memory_mb, rq.name, parent, py, ps));
             }
             pyhost_after_fork(0);
             rp.pid = pid > 0 ? (int32_t)pid : -errno;
@@ -375,11 +419,26 @@ static int zygote(uint32_t count, pid_t parent)
     return 0;
 }
 
+/* Appends a copy of v to a NULL-terminated list with room for it. */
+static void add(const char **list, const char *v)
+{
+    while (*list)
+        list++;
+    if (!(*list = strdup(v)))
+        exit(1);
+}
+
 int main(int argc, char **argv)
 {
     int fd = -1;
     long parent = -1, memory_mb = 0, count = -1;
     const char *name = "";
+    /* Each list has room for every argument: no count to trust. */
+    struct py_settings ps = {calloc((size_t)argc, sizeof(char *)),
+                             calloc((size_t)argc, sizeof(char *)),
+                             calloc((size_t)argc, sizeof(char *))};
+    if (!ps.path || !ps.site || !ps.preload)
+        return 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--fd"))
             fd = atoi(argv[i + 1]);
@@ -391,6 +450,12 @@ int main(int argc, char **argv)
             count = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--name"))
             name = argv[i + 1];
+        else if (!strcmp(argv[i], "--path"))
+            add(ps.path, argv[i + 1]);
+        else if (!strcmp(argv[i], "--site"))
+            add(ps.site, argv[i + 1]);
+        else if (!strcmp(argv[i], "--preload"))
+            add(ps.preload, argv[i + 1]);
         else
             usage_exit();
     }
@@ -402,14 +467,14 @@ int main(int argc, char **argv)
     contain_process();
     int status;
     if (count >= 0) {
-        status = zygote((uint32_t)count, (pid_t)parent);
+        status = zygote((uint32_t)count, (pid_t)parent, &ps);
     } else {
         limit_memory(memory_mb);
         char track[64];
         snprintf(track, sizeof track, "%s", name);   /* the title overwrites argv */
         set_title(track);
         become_script_host();
-        status = run_worker(fd, (pid_t)parent, NULL);
+        status = run_worker(fd, (pid_t)parent, NULL, &ps);
     }
     /* Skip Py_Finalize on the way out: it can run arbitrary script code
      * (atexit, __del__) and the engine may already be waiting to reap us. */

@@ -83,6 +83,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(r != SHX_OK || valid_utf8(req), "the request is UTF-8");
         }
     }
+    /* python: what goes on every worker's command line. */
+    const struct session_python *py = &s->python;
+    check(py->npath >= 0 && py->npath <= 64 && py->npreload >= 0 && py->npreload <= 64,
+          "python lists");
+    for (int i = 0; i < py->npath; i++)
+        check(py->path[i] && py->path[i][0] == '/', "python.path absolute");
+    check(!py->site || py->site[0] == '/', "python.venv absolute");
+    for (int i = 0; i < py->npreload; i++)
+        check(py->preload[i] && py->preload[i][0] && py->preload[i][0] != '-'
+              && py->preload_pos[i].line >= 1, "python.preload names");
     session_destroy(s);
     return 0;
 }

@@ -6,13 +6,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "errors.h"
 #include "session.h"
+
+#ifndef SHMIX_PYTHON_VERSION
+#define SHMIX_PYTHON_VERSION "3.11"
+#endif
 
 static char dir[256];
 static char path[300];
@@ -27,6 +33,32 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
+/* mkdir -p of a folder under dir. */
+static void make_dirs(const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    for (char *s = p + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
+        *s = '\0';
+        mkdir(p, 0755);
+        *s = '/';
+    }
+    mkdir(p, 0755);
+}
+
+/* A folder that looks like a venv: pyvenv.cfg with cfg, and site-packages
+ * for the build's Python unless bare. */
+static void fake_venv(const char *name, const char *cfg, int bare)
+{
+    char p[300];
+    make_dirs(name);
+    snprintf(p, sizeof p, "%s/pyvenv.cfg", name);
+    write_file(p, cfg);
+    snprintf(p, sizeof p, "%s/lib/python%s/site-packages", name, SHMIX_PYTHON_VERSION);
+    if (!bare)
+        make_dirs(p);
+}
+
 static int setup_dir(void **state)
 {
     (void)state;
@@ -34,6 +66,17 @@ static int setup_dir(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/s.yaml", dir);
     write_file("fx.py", "def process(block):\n    pass\n");
+    make_dirs("lib");
+    make_dirs("more/lib2");
+    fake_venv("venv", "home = /usr/bin\ninclude-system-site-packages = true\n"
+                      "version = " SHMIX_PYTHON_VERSION ".2\n", 0);
+    /* virtualenv and uv write version_info; `version` wins when both are there. */
+    fake_venv("infovenv", "home = /usr/bin\nversion_info = " SHMIX_PYTHON_VERSION
+                          ".4.final.0\n", 0);
+    fake_venv("bothvenv", "version_info = 2.7.18\nversion = " SHMIX_PYTHON_VERSION ".1\n", 0);
+    fake_venv("oldvenv", "home = /usr/bin\nversion = 2.7.18\n", 0);
+    fake_venv("bare", "version = " SHMIX_PYTHON_VERSION ".2\n", 1);
+    fake_venv("noversion", "home = /usr/bin\n", 0);
     return 0;
 }
 
@@ -161,6 +204,55 @@ static void test_full(void **state)
     session_destroy(s);
 }
 
+static void test_python(void **state)
+{
+    (void)state;
+    struct session *s = load_ok("tracks: [{file: a.wav}]\n"
+                                "python:\n"
+                                "  path: [lib, 'more/lib2']\n"
+                                "  venv: venv\n"
+                                "  preload: [scipy.signal, a_b.c9, numpy]\n");
+    const struct session_python *py = &s->python;
+    char real[PATH_MAX], want[PATH_MAX + 64];
+    assert_non_null(realpath(dir, real));
+    assert_int_equal(py->npath, 2);
+    snprintf(want, sizeof want, "%s/lib", real);
+    assert_string_equal(py->path[0], want);
+    snprintf(want, sizeof want, "%s/more/lib2", real);
+    assert_string_equal(py->path[1], want);
+    snprintf(want, sizeof want, "%s/venv/lib/python%s/site-packages", real, SHMIX_PYTHON_VERSION);
+    assert_string_equal(py->site, want);
+    assert_int_equal(py->npreload, 3);
+    assert_string_equal(py->preload[0], "scipy.signal");
+    assert_string_equal(py->preload[1], "a_b.c9");
+    assert_int_equal(py->preload_pos[1].line, 5);
+    assert_int_equal(py->preload_pos[1].col, 27);
+    /* What a worker says about a module it could not import lands at the
+     * module's place; anything else at python:. */
+    char err[512];
+    session_python_error(s, "cannot import a_b.c9: ModuleNotFoundError: No module named 'a_b'",
+                         err, sizeof err);
+    snprintf(want, sizeof want, "%s:5:27: python.preload[1]: cannot import a_b.c9: "
+                                "ModuleNotFoundError: No module named 'a_b'", path);
+    assert_string_equal(err, want);
+    session_python_error(s, "cannot import a_b: X\nY", err, sizeof err);
+    snprintf(want, sizeof want, "%s:3:3: python: cannot import a_b: X Y", path);
+    assert_string_equal(err, want);
+    session_destroy(s);
+
+    s = load_ok("python: {venv: infovenv}\ntracks: [{file: a.wav}]\n");
+    assert_non_null(strstr(s->python.site, "/infovenv/lib/python"));
+    assert_int_equal(s->python.npath, 0);
+    assert_int_equal(s->python.npreload, 0);
+    session_destroy(s);
+    s = load_ok("python: {venv: bothvenv}\ntracks: [{file: a.wav}]\n");
+    assert_non_null(s->python.site);
+    session_destroy(s);
+    s = load_ok("python: {}\ntracks: [{file: a.wav}]\n");   /* nothing asked */
+    assert_null(s->python.site);
+    session_destroy(s);
+}
+
 struct bad {
     const char *yaml;
     const char *message;   /* after "PATH:" */
@@ -224,6 +316,52 @@ static const struct bad bad_inputs[] = {
     {"tracks:\n  - file: a.wav\n    gain_db: nan\n",
      "3:14: tracks[0].gain_db: expected a number, got \"nan\""},
     {"tracks:\n  - 42\n", "2:5: tracks[0]: expected a mapping, got a scalar"},
+    {"python: [lib]\ntracks: [{file: a.wav}]\n", "1:9: python: expected a mapping, got a sequence"},
+    {"python: {paths: [lib]}\ntracks: [{file: a.wav}]\n", "1:10: python.paths: unknown key"},
+    {"python: {path: lib}\ntracks: [{file: a.wav}]\n",
+     "1:16: python.path: expected a sequence, got a scalar"},
+    {"python: {path: [lib, nothere]}\ntracks: [{file: a.wav}]\n",
+     "1:22: python.path[1]: cannot open \"nothere\": No such file or directory"},
+    {"python: {path: [fx.py]}\ntracks: [{file: a.wav}]\n",
+     "1:17: python.path[0]: \"fx.py\" is not a folder"},
+    {"python: {path: [[lib]]}\ntracks: [{file: a.wav}]\n",
+     "1:17: python.path[0]: expected a string, got a sequence"},
+    {"python: {path: [lib], path: [lib]}\ntracks: [{file: a.wav}]\n",
+     "1:23: python.path: duplicate key"},
+    {"python: {venv: [venv]}\ntracks: [{file: a.wav}]\n",
+     "1:16: python.venv: expected a string, got a sequence"},
+    {"python: {venv: ''}\ntracks: [{file: a.wav}]\n", "1:16: python.venv: must not be empty"},
+    {"python: {venv: nothere}\ntracks: [{file: a.wav}]\n",
+     "1:16: python.venv: cannot open \"nothere\": No such file or directory"},
+    {"python: {venv: lib}\ntracks: [{file: a.wav}]\n",
+     "1:16: python.venv: lib is not a virtual environment (no pyvenv.cfg)"},
+    {"python: {venv: noversion}\ntracks: [{file: a.wav}]\n",
+     "1:16: python.venv: noversion is not a virtual environment (its pyvenv.cfg names no "
+     "Python version)"},
+    {"python:\n  venv: oldvenv\ntracks: [{file: a.wav}]\n",
+     "2:9: python.venv: oldvenv is Python 2.7, shmix runs Python " SHMIX_PYTHON_VERSION},
+    {"python: {venv: bare}\ntracks: [{file: a.wav}]\n",
+     "1:16: python.venv: bare has no lib/python" SHMIX_PYTHON_VERSION "/site-packages"},
+    {"python: {preload: scipy}\ntracks: [{file: a.wav}]\n",
+     "1:19: python.preload: expected a sequence, got a scalar"},
+    {"python: {preload: [numpy, 'scipy signal']}\ntracks: [{file: a.wav}]\n",
+     "1:27: python.preload[1]: \"scipy signal\" is not a module name"},
+    {"python: {preload: [9lives]}\ntracks: [{file: a.wav}]\n",
+     "1:20: python.preload[0]: \"9lives\" is not a module name"},
+    {"python: {preload: [a..b]}\ntracks: [{file: a.wav}]\n",
+     "1:20: python.preload[0]: \"a..b\" is not a module name"},
+    {"python: {preload: [.rel]}\ntracks: [{file: a.wav}]\n",
+     "1:20: python.preload[0]: \".rel\" is not a module name"},
+    {"python: {preload: [scipy.]}\ntracks: [{file: a.wav}]\n",
+     "1:20: python.preload[0]: \"scipy.\" is not a module name"},
+    {"python: {preload: [{a: 1}]}\ntracks: [{file: a.wav}]\n",
+     "1:20: python.preload[0]: expected a string, got a mapping"},
+    {"python: {preload: [\"\"]}\ntracks: [{file: a.wav}]\n",
+     "1:20: python.preload[0]: must not be empty"},
+    {"python: {preload: [a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, "
+     "a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, "
+     "a, a, a, a, a, a, a, a, a, a, a, a]}\ntracks: [{file: a.wav}]\n",
+     "1:19: python.preload: more than 64 entries"},
 };
 
 static void test_bad_inputs(void **state)
@@ -344,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_huge_integer),
         cmocka_unit_test(test_error_is_one_line),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_python),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_one_track),

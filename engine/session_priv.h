@@ -1,0 +1,53 @@
+/* session_priv.h - the session loader's insides, shared by the files that
+ * read parts of a session: session.c (the document, most keys) and
+ * session_python.c (python:). Not for anything outside the loader.
+ *
+ * Main thread only, like session.h. Every helper reports the first
+ * problem through fail() as "FILE:LINE:COL: key.path: message" and later
+ * ones are dropped (L->failed). */
+#ifndef SHX_SESSION_PRIV_H
+#define SHX_SESSION_PRIV_H
+
+#include "session.h"
+
+#include <yaml.h>
+
+struct loader {
+    struct session *s;
+    yaml_document_t doc;
+    char *err;
+    size_t cap;
+    int failed;
+    const char *where;       /* what errors name instead of FILE:LINE:COL (a --param), or NULL */
+};
+
+/* Records the first error at node n (NULL: line 1, column 1) under key
+ * path (NULL: none). */
+void fail(struct loader *L, const yaml_node_t *n, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* "got ..." for a value of the wrong type: "a sequence", "nothing", "\"x\"". */
+void got(const yaml_node_t *n, char *buf, size_t cap);
+/* A non-empty string scalar, or NULL after an error. */
+const char *get_string(struct loader *L, const yaml_node_t *n, const char *path);
+/* The document's node number id. */
+yaml_node_t *node(struct loader *L, int id);
+/* 1 when n is a t (mapping or sequence), else an error and 0. */
+int expect_kind(struct loader *L, const yaml_node_t *n, yaml_node_type_t t, const char *path);
+
+/* Walks a mapping's keys against a list of known names (at most 32). For
+ * each pair calls back with the key's index in names; rejects unknown and
+ * duplicate keys and non-scalar keys; *seen gets a bit per key found. */
+typedef void (*key_fn)(struct loader *L, void *ctx, int which, yaml_node_t *val,
+                       const char *path);
+void walk(struct loader *L, yaml_node_t *map, const char *prefix, const char *const *names,
+          void *ctx, key_fn fn, unsigned *seen);
+
+/* p resolved against the session's folder (malloc'ed; NULL: out of memory). */
+char *resolve(const struct session *s, const char *p);
+
+/* session_python.c: the python: mapping at v (key path `path`) into
+ * L->s->python, and freeing what it holds. */
+void python_load(struct loader *L, yaml_node_t *v, const char *path);
+void python_free(struct session_python *py);
+
+#endif
