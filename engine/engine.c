@@ -178,7 +178,8 @@ static int build_track(struct engine *e, struct build *b, int i, char *err, size
     int64_t offset = (int64_t)llround(st->offset * e->rate);
     if (offset + source_frames(src) > e->length)
         e->length = offset + source_frames(src);
-    if (st->script && session_script_request(e->s, i, e->rate, request, sizeof request) < 0) {
+    if (st->script && session_script_request(e->s, i, e->rate, (int)e->block, request,
+                                                sizeof request) < 0) {
         session_track_error(e->s, i, 1, "request too large", err, cap);
         source_destroy(src);
         return SHX_EFULL;

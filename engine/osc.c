@@ -25,6 +25,7 @@
 /* Ask the kernel for send buffers this large, so that a long stats line
  * still fits one datagram (it caps the request at net.core.wmem_max). */
 #define SEND_BUFFER (2 * OUT_MAX)
+#define RECV_BUFFER (8 << 20)   /* asked for; the kernel gives up to rmem_max */
 /* The longest period a subscriber may ask for (a rate near 0 Hz). */
 #define MAX_PERIOD_NS S_NS(86400)
 
@@ -356,10 +357,16 @@ static int copy_names(struct osc *s, const struct osc_options *o)
     return SHX_OK;
 }
 
-static void big_send_buffer(int fd)
+static void big_buffers(int fd)
 {
     int size = SEND_BUFFER;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    /* And a receive buffer that rides out a burst: the default (~208 KiB,
+     * ~250 small datagrams) overflowed in a 100 000 msg/s flood while the
+     * control thread was off its CPU (performance.md). The kernel caps it
+     * at net.core.rmem_max; what still overflows is dropped there. */
+    size = RECV_BUFFER;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
 static int open_unix(struct osc *s, char *err, size_t cap)
@@ -396,7 +403,7 @@ static int open_unix(struct osc *s, char *err, size_t cap)
         snprintf(err, cap, "control socket %s: %s", s->path, strerror(errno));
         return SHX_ESYS;
     }
-    big_send_buffer(s->unix_fd);
+    big_buffers(s->unix_fd);
     return SHX_OK;
 }
 
@@ -454,7 +461,7 @@ static int open_udp(struct osc *s, const struct osc_options *o, char *err, size_
     }
     s->udp_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                  : ((struct sockaddr_in *)&ss)->sin_port);
-    big_send_buffer(s->udp_fd);
+    big_buffers(s->udp_fd);
     /* Never silenced by -q: it is about who can control the engine. */
     if (!loopback)
         fprintf(stderr, "shmix: warning: OSC control listens on UDP %s port %d: anyone who "
