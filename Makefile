@@ -59,11 +59,12 @@ test-asan: deps
 # snapshot (a play with stats, meters and --record) under ThreadSanitizer.
 test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMIX_TSAN=ON >/dev/null
-	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_ring test_channel test_recorder \
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_ring test_channel test_recorder test_osc \
 	  shmix shmix-worker
 	@$(TSAN_BUILD)/test_ring >/dev/null
 	@$(TSAN_BUILD)/test_channel >/dev/null
 	@$(TSAN_BUILD)/test_recorder >/dev/null
+	@$(TSAN_BUILD)/test_osc >/dev/null
 	@tests/sanitize/tsan_play.sh $(TSAN_BUILD)
 
 test-fuzz: deps

@@ -175,12 +175,12 @@ static void tick(struct views *v, struct engine *e, struct player *p,
     struct meter_frame fr = {.state = ended ? "stopped" : player_paused(p) ? "paused" : "playing"};
     player_stats(p, &fr);
     remote_frame(v->remote, &fr);
-    remote_tick(v->remote);
     fr.time = (double)(now - v->t0) / NS_PER_S;
     fr.gui_cpu = v->ov ? (float)(100.0 * (double)overlay_cpu_ns(v->ov) / (double)(now - v->t0 + 1))
                        : 0.0f;
     meter_update(v->meter, &fr);
     meter_read(v->meter, &snap);
+    remote_tick(v->remote, &snap);
     if (v->st)
         stats_observe(v->st, &snap);
     if (v->ov)

@@ -10,6 +10,7 @@
 #include "track.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,10 @@ struct remote {
     struct meter *meter;
     struct osc *osc;
     FILE *capture;
+    /* The latest snapshot, copied by the main thread each tick. */
+    pthread_mutex_t lock;
+    struct snapshot *latest;
+    int have;
     /* Control thread only: the stats a /shmix/stats request reads. */
     struct stats *st;
     struct snapshot *snap;
@@ -36,7 +41,13 @@ static int on_message(void *user, const struct ctl_msg *m, char *reason, size_t 
 static int on_stats(void *user, char *buf, size_t cap)
 {
     struct remote *r = user;
-    meter_read(r->meter, r->snap);
+    pthread_mutex_lock(&r->lock);
+    int have = r->have;
+    if (have)
+        memcpy(r->snap, r->latest, sizeof *r->snap);
+    pthread_mutex_unlock(&r->lock);
+    if (!have)
+        return SHX_EEMPTY;   /* before the first tick: nothing to say yet */
     if (!r->st_started) {
         stats_start(r->st, r->snap);
         r->st_started = 1;
@@ -54,7 +65,8 @@ int remote_create(struct engine *e, struct meter *m, const struct remote_options
     struct remote *r = calloc(1, sizeof *r);
     int n = engine_ntracks(e);
     const char **names = calloc((size_t)n + 1, sizeof *names);
-    if (!r || !names || !(r->snap = calloc(1, sizeof *r->snap)) || stats_create(&r->st) < 0) {
+    if (!r || !names || !(r->snap = calloc(1, sizeof *r->snap))
+        || !(r->latest = calloc(1, sizeof *r->latest)) || stats_create(&r->st) < 0) {
         free(names);
         remote_destroy(r);
         snprintf(err, cap, "out of memory");
@@ -62,6 +74,7 @@ int remote_create(struct engine *e, struct meter *m, const struct remote_options
     }
     r->e = e;
     r->meter = m;
+    pthread_mutex_init(&r->lock, NULL);
     if (o->capture) {
         /* Written as it happens, so that a play stopped any way leaves a
          * valid list of what took effect up to there. */
@@ -91,10 +104,16 @@ int remote_create(struct engine *e, struct meter *m, const struct remote_options
     return SHX_OK;
 }
 
-void remote_tick(struct remote *r)
+void remote_tick(struct remote *r, const struct snapshot *s)
 {
-    if (r && r->capture)
+    if (!r)
+        return;
+    if (r->capture)
         console_capture_drain(engine_console(r->e), r->capture);
+    pthread_mutex_lock(&r->lock);
+    memcpy(r->latest, s, sizeof *s);
+    r->have = 1;
+    pthread_mutex_unlock(&r->lock);
 }
 
 void remote_frame(struct remote *r, struct meter_frame *fr)
@@ -124,5 +143,8 @@ void remote_destroy(struct remote *r)
     }
     stats_destroy(r->st);
     free(r->snap);
+    free(r->latest);
+    if (r->meter)
+        pthread_mutex_destroy(&r->lock);
     free(r);
 }

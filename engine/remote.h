@@ -13,6 +13,7 @@ struct engine;
 struct meter;
 struct meter_frame;
 struct remote;
+struct snapshot;
 
 struct remote_options {
     int osc_port;             /* --osc PORT; -1: the private socket only */
@@ -25,8 +26,11 @@ struct remote_options {
  * file: err says why), SHX_ESYS (the sockets), SHX_ENOMEM. */
 int remote_create(struct engine *e, struct meter *m, const struct remote_options *o,
                   struct remote **out, char *err, size_t cap);
-/* Main. Writes what took effect since the last tick to the capture file. */
-void remote_tick(struct remote *r);
+/* Main, each tick. Writes what took effect since the last tick to the
+ * capture file, and keeps snapshot s for the stats the control thread
+ * answers (a copy under a lock: the meters' seqlock has one reader, the
+ * main thread, in this process). */
+void remote_tick(struct remote *r, const struct snapshot *s);
 /* Main. The control figures of the stats (osc_port, control_errors). */
 void remote_frame(struct remote *r, struct meter_frame *fr);
 /* Main. Stops the control thread, writes the last captured events, closes
