@@ -335,6 +335,8 @@ static int open_remote(struct engine *e, const struct play_options *o, struct vi
     int rc = remote_create(e, v->meter, &ro, &v->remote, err, cap);
     if (rc < 0)
         return rc == SHX_EIO ? 2 : 1;
+    if (rc == REMOTE_NO_CONTROL)   /* a notice: the session plays all the same */
+        notice(o, "%s; playing without control messages", err);
     if (o->osc_port >= 0)   /* printed whatever -q says: it is what the user needs to connect */
         fprintf(stderr, "shmix: OSC on udp port %d\n", remote_udp_port(v->remote));
     return 0;

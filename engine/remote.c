@@ -96,10 +96,18 @@ int remote_create(struct engine *e, struct meter *m, const struct remote_options
     };
     int rc = osc_create(&oo, &r->osc, err, cap);
     free(names);   /* copied */
+    if (rc < 0 && o->osc_port < 0 && rc != SHX_ENOMEM) {
+        /* Only the private socket was asked for, implicitly: play goes on
+         * without control, and the caller says why (err). */
+        r->osc = NULL;
+        *out = r;
+        return REMOTE_NO_CONTROL;
+    }
     if (rc < 0) {
         remote_destroy(r);
         return rc;
     }
+    err[0] = '\0';
     *out = r;
     return SHX_OK;
 }
@@ -121,15 +129,15 @@ void remote_frame(struct remote *r, struct meter_frame *fr)
     if (!r)
         return;
     fr->control = 1;
-    fr->osc_port = osc_udp_port(r->osc);
-    fr->control_errors = osc_control_errors(r->osc);
+    fr->osc_port = r->osc ? osc_udp_port(r->osc) : 0;
+    fr->control_errors = r->osc ? osc_control_errors(r->osc) : 0;
     fr->control_accepted = console_accepted(engine_console(r->e));
     fr->control_dropped = console_dropped(engine_console(r->e));
 }
 
 int remote_udp_port(const struct remote *r)
 {
-    return r ? osc_udp_port(r->osc) : 0;
+    return r && r->osc ? osc_udp_port(r->osc) : 0;
 }
 
 void remote_destroy(struct remote *r)

@@ -22,8 +22,12 @@ struct remote_options {
 };
 
 /* Main, once the run's transport is attached to the console. Starts the
- * control thread and opens the capture file. Errors: SHX_EIO (the capture
- * file: err says why), SHX_ESYS (the sockets), SHX_ENOMEM. */
+ * control thread and opens the capture file. Returns SHX_OK, or
+ * REMOTE_NO_CONTROL (> 0) when the private socket could not be made and
+ * nothing asked for it explicitly (no --osc): *out is usable, without
+ * OSC, and err says why. Errors: SHX_EIO (the capture file: err says
+ * why), SHX_ESYS (the sockets, with --osc), SHX_ENOMEM. */
+#define REMOTE_NO_CONTROL 1
 int remote_create(struct engine *e, struct meter *m, const struct remote_options *o,
                   struct remote **out, char *err, size_t cap);
 /* Main, each tick. Writes what took effect since the last tick to the

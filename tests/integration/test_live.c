@@ -462,6 +462,32 @@ static void test_capture_renders_back_bit_identical(void **state)
     assert_renders_back("trip.yaml", 6.0);
 }
 
+/* Without a place for the control socket (an XDG_RUNTIME_DIR that cannot
+ * hold it), play still plays, and says it takes no control messages; with
+ * --osc asked for, it is an error. */
+static void test_plays_without_a_control_socket(void **state)
+{
+    (void)state;
+    write_session("nosock.yaml", 256, NULL);
+    const char *was = getenv("XDG_RUNTIME_DIR");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("XDG_RUNTIME_DIR", "/proc/shmix-nowhere", 1);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("nosock.yaml"), "--null", "--duration", "0.5",
+                          NULL};
+    int st = h_run(argv, out, sizeof out, err, sizeof err, 60);
+    const char *osc[] = {SHMIX_BIN, "play", h_path("nosock.yaml"), "--null", "--duration", "0.5",
+                         "--osc", "0", NULL};
+    int st_osc = h_run(osc, out, sizeof out, NULL, 0, 60);
+    if (saved)
+        setenv("XDG_RUNTIME_DIR", saved, 1);
+    else
+        unsetenv("XDG_RUNTIME_DIR");
+    free(saved);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(err, "playing without control messages"));
+    assert_int_equal(st_osc, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +497,7 @@ int main(void)
         H_TEST(test_seek_and_loop_reach_the_script),
         H_TEST(test_pause_play_stop),
         H_TEST(test_capture_renders_back_bit_identical),
+        H_TEST(test_plays_without_a_control_socket),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }
