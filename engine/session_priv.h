@@ -12,6 +12,8 @@
 
 #include <yaml.h>
 
+#define PARAMS_MAX 8192   /* bytes of params as JSON; the LOAD request must fit the channel */
+
 struct loader {
     struct session *s;
     yaml_document_t doc;
@@ -44,6 +46,19 @@ void walk(struct loader *L, yaml_node_t *map, const char *prefix, const char *co
 
 /* p resolved against the session's folder (malloc'ed; NULL: out of memory). */
 char *resolve(const struct session *s, const char *p);
+
+/* Shared with session_fx.c (shmix fx's session). */
+struct json;
+/* Makes an error message one line (newlines become spaces). */
+void one_line(char *s);
+/* "a mapping", "a sequence", "nothing", ... for messages. */
+const char *kind_name(const yaml_node_t *n);
+/* A scalar as JSON, resolved as YAML 1.2's core schema reads it. */
+int put_scalar(struct loader *L, yaml_node_t *n, const char *path, struct json *j);
+/* The track's default name: its file's stem. */
+void default_name(struct session_track *t, int index);
+/* An empty session for path (NULL: out of memory). */
+struct session *session_new(const char *path);
 
 /* session_python.c: the python: mapping at v (key path `path`) into
  * L->s->python, and freeing what it holds. */
