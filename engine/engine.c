@@ -88,6 +88,27 @@ static int check_descriptors(const struct session *s, char *err, size_t cap)
     return SHX_ESYS;
 }
 
+/* Processes and threads: a thread per track, a worker per scripted track,
+ * and TASK_MARGIN more (the zygote, the engine's other threads). Checked up
+ * front like the descriptors: a session too big for `ulimit -u` used to
+ * start every worker and then fail to create a track thread, or the
+ * supervisor's, with "system call failed" (or the zygote could not clone
+ * the last workers). The limit counts the user's other processes too, so
+ * this is the least the session needs, not a promise. */
+static int check_tasks(const struct session *s, char *err, size_t cap)
+{
+    long scripted = 0, limit = 0;
+    for (int i = 0; i < s->ntracks; i++)
+        scripted += s->tracks[i].script != NULL;
+    long need = s->ntracks + scripted + TASK_MARGIN;
+    if (plat_ensure_tasks(need, &limit) == 0)
+        return SHX_OK;
+    snprintf(err, cap, "%s: %d tracks (%ld with scripts) need about %ld processes and "
+             "threads, the limit is %ld: raise `ulimit -u`", s->path, s->ntracks, scripted,
+             need, limit);
+    return SHX_ESYS;
+}
+
 /* Without a rate from the command line or the session, the first file's
  * rate is the session's (render's rule): it is opened once to learn it. */
 static int probe_rate(struct engine *e, char *err, size_t cap)
@@ -205,6 +226,8 @@ int engine_create(const struct session *s, const struct engine_options *o,
         return rc;
     }
     rc = check_descriptors(s, err, cap);
+    if (rc == SHX_OK)
+        rc = check_tasks(s, err, cap);
     if (rc == SHX_OK && !e->rate && s->ntracks > 0)
         rc = probe_rate(e, err, cap);
     struct build b = plan(e, o);

@@ -123,6 +123,11 @@
 /* Descriptors besides each track's file, channel and pidfd: stdio, the
  * device, inotify, the zygote's pipes, the meters. */
 #define FD_MARGIN 48
+/* Processes and threads of the user (RLIMIT_NPROC) besides each track's
+ * thread and each scripted track's worker: the zygote, the engine's main,
+ * disk, supervisor, device, control and recorder threads (a JACK or ALSA
+ * device brings a few of its own), and the user's shell. */
+#define TASK_MARGIN 16
 
 /* ---- Control (OSC) ---- */
 

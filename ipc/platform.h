@@ -137,6 +137,12 @@ int plat_nice_process(pid_t pid, int nice);
  * soft RLIMIT_NOFILE toward the hard one when it is lower. Returns 0, or
  * SHX_ESYS with *limit set to the most the process may have. */
 int plat_ensure_files(long need, long *limit);
+/* Main, set-up only. The same for processes and threads (RLIMIT_NPROC,
+ * which counts every process and thread of the user): makes room for
+ * `need`, raising the soft limit toward the hard one. Returns 0 - also when
+ * the kernel does not hold the process to the limit (root) - or SHX_ESYS
+ * with *limit set to the most the user may have. */
+int plat_ensure_tasks(long need, long *limit);
 /* Main, set-up only. Locks all current and future pages of the process into
  * RAM. Returns 0, or SHX_ESYS when not permitted (RLIMIT_MEMLOCK). */
 int plat_lock_memory(void);

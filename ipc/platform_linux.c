@@ -331,6 +331,30 @@ int plat_ensure_files(long need, long *limit)
     return *limit >= need ? SHX_OK : SHX_ESYS;
 }
 
+int plat_ensure_tasks(long need, long *limit)
+{
+    /* The kernel lets the root user (and CAP_SYS_RESOURCE or CAP_SYS_ADMIN,
+     * which may also raise the hard limit below) start tasks past it. */
+    *limit = LONG_MAX;
+    if (getuid() == 0)
+        return SHX_OK;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NPROC, &rl) != 0)
+        return SHX_ESYS;
+    if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < need) {
+        struct rlimit up = {(rlim_t)need, rl.rlim_max};
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < up.rlim_cur)
+            up.rlim_max = up.rlim_cur;   /* allowed with CAP_SYS_RESOURCE only */
+        if (setrlimit(RLIMIT_NPROC, &up) != 0 && rl.rlim_max != RLIM_INFINITY) {
+            rl.rlim_cur = rl.rlim_max;   /* as far as an unprivileged process may */
+            setrlimit(RLIMIT_NPROC, &rl);
+        }
+        getrlimit(RLIMIT_NPROC, &rl);
+    }
+    *limit = rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
+    return *limit >= need ? SHX_OK : SHX_ESYS;
+}
+
 int plat_nice_process(pid_t pid, int nice)
 {
     return setpriority(PRIO_PROCESS, (id_t)pid, nice) == 0 ? SHX_OK : SHX_ESYS;

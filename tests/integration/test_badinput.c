@@ -3,7 +3,8 @@
  * nothing written) or, when the damage is only found while decoding, a
  * clean degradation of that track; a session in a folder whose path has
  * spaces and non-ASCII letters; 64 tracks at once; and running out of
- * descriptors for workers is an error, not a hang. */
+ * descriptors for workers, or of processes and threads, is an error, not a
+ * hang. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -389,6 +390,80 @@ static void test_out_of_descriptors(void **state)
         fail_msg("check with a low soft limit: exit %d\n%s", rc, err);
 }
 
+/* 64 tracks of a.wav, every other one running pass.py (or none), all in
+ * the scratch folder: a user other than root can read the whole session. */
+static const char *write_many_local(const char *name, int scripts)
+{
+    char *text = malloc(64 * 100 + 128);
+    size_t len = (size_t)sprintf(text, "sample_rate: 48000\nblock_size: 256\ntracks:\n");
+    for (int i = 0; i < 64; i++)
+        len += (size_t)sprintf(text + len, "  - name: t%02d\n    file: a.wav\n%s", i,
+                               scripts && i % 2 ? "    script: pass.py\n" : "");
+    h_write(name, text);
+    free(text);
+    return h_path(name);
+}
+
+static void test_out_of_processes(void **state)
+{
+    (void)state;
+    /* A `ulimit -u` (RLIMIT_NPROC: the user's processes and threads) below
+     * what the session needs is one clear line at once, before any worker
+     * or thread starts. It used to start every worker and then fail with
+     * "cannot start the track threads: system call failed" (256 tracks at
+     * `ulimit -u 400`), or, lower, with two vague lines. The kernel does
+     * not hold root to this limit: as root, run as nobody - a copy of shmix
+     * in the scratch folder, as test_unreadable does. */
+    h_write_wav("a.wav", 48000, 1, 4800, h_tone);
+    h_write("pass.py", "def process(block):\n    pass\n");
+    char session[600], plain[600], bin[600];
+    snprintf(session, sizeof session, "%s", write_many_local("many.yaml", 1));
+    snprintf(plain, sizeof plain, "%s", write_many_local("plain.yaml", 0));
+    snprintf(bin, sizeof bin, "%s", SHMIX_BIN);
+    const char *as_nobody[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                               "--clear-groups"};
+    int root = getuid() == 0, k = 0;
+    if (root) {
+        assert_int_equal(chmod(h_path("."), 0755), 0);
+        snprintf(bin, sizeof bin, "%s", h_path("shmix"));
+        char cmd[1400];
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chmod 755 '%s'", SHMIX_BIN, bin, bin);
+        assert_int_equal(system(cmd), 0);
+    }
+    const char *argv[16];
+    if (root)
+        for (int i = 0; i < 4; i++)
+            argv[k++] = as_nobody[i];
+    int at = k;
+    argv[k++] = "/usr/bin/prlimit";
+    argv[k++] = "--nproc=40:40";
+    argv[k++] = bin;
+    argv[k++] = "play";
+    argv[k++] = session;
+    argv[k++] = "--null";
+    argv[k++] = "--duration";
+    argv[k++] = "1";
+    argv[k] = NULL;
+    double t0 = h_now();
+    int rc = run(argv);
+    assert_true(h_now() - t0 < 30.0);
+    if (rc != 1)
+        fail_msg("exit %d, wanted 1\n%s", rc, err);
+    char want[1024];
+    snprintf(want, sizeof want, "shmix: %s: 64 tracks (32 with scripts) need about 112 "
+             "processes and threads, the limit is 40: raise `ulimit -u`", session);
+    assert_one_line(want);
+    /* With the soft limit low but the hard one high, shmix raises it (no
+     * scripts here: a copy of shmix has no worker beside it). */
+    argv[at + 1] = "--nproc=40:4096";
+    argv[at + 3] = "check";
+    argv[at + 4] = plain;
+    argv[at + 5] = NULL;
+    rc = run(argv);
+    if (rc != 0)
+        fail_msg("check with a low soft limit: exit %d\n%s", rc, err);
+}
+
 /* Each test in a scratch folder of its own. */
 #define FRESH(f) cmocka_unit_test_setup_teardown(f, h_setup_tmpdir, h_teardown_tmpdir)
 
@@ -408,6 +483,7 @@ int main(void)
         FRESH(test_path_with_spaces_and_accents),
         FRESH(test_64_tracks),
         FRESH(test_out_of_descriptors),
+        FRESH(test_out_of_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
