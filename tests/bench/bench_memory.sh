@@ -103,6 +103,7 @@ write_session() {   # write_session FILE N
 smaps() {
     local files=() p
     for p in "$@"; do files+=("/proc/$p/smaps_rollup"); done
+    ((${#files[@]})) || return 0   # no process: no line (awk would read stdin)
     awk 'FNR == 1 && NR > 1 { print r, p, u; r = p = u = 0 }
          /^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 }
          END { if (NR) print r, p, u }' "${files[@]}" 2>/dev/null
@@ -119,7 +120,7 @@ run_once() {
     write_session "$tmp/s.yaml" "$n"
     rm -f "$tmp/stats.jsonl" "$tmp/err.txt"
     "$shmix" play "$tmp/s.yaml" --null --block "$block" --loop --duration $((p + 3)) \
-        --stats "$tmp/stats.jsonl" --stats-interval $((p + 3)) >/dev/null 2>"$tmp/err.txt" &
+        --stats "$tmp/stats.jsonl" --stats-interval $((p + 3)) >/dev/null 2>"$tmp/err.txt" 9>&- &
     engine_pid=$!
     # idle: as soon as it plays (workers started, scripts loaded)
     t0=$SECONDS
@@ -133,7 +134,7 @@ run_once() {
     local w_idle
     w_idle=$(smaps $idle_pids | awk '{ print $2 }' | median)
     # played: P seconds later, still playing
-    sleep "$p"
+    kill -0 "$engine_pid" 2>/dev/null && sleep "$p"
     played_pids=$(workers_of "$engine_pid")
     zyg=$(pgrep -P "$engine_pid" -f '^shmix-zygote ' | head -n 1 || true)
     local wl el zl
