@@ -58,11 +58,17 @@ int ahead_create(const struct ahead_config *c, struct ahead **out)
     a->lag = sub - 1;
     /* The slack it starts with: a scripted track's worker may need a
      * whole batch's time to answer (a script using all of its real
-     * time), and never less than AHEAD_SLACK_NS (a VM's stalls); a
-     * session without scripts only waits for the disk thread. */
+     * time); with many workers to a CPU it may wait for their turns
+     * first, and after a stall of the VM for all of them to catch up
+     * (AHEAD_SLACK_PER_WORKER_NS each); never less than AHEAD_SLACK_NS.
+     * A session without scripts only waits for the disk thread. */
     uint64_t batch_ns = a->batch * a->period_ns;
-    uint64_t slack = !c->scripted ? AHEAD_SLACK_DIRECT_NS
-                   : batch_ns > AHEAD_SLACK_NS ? batch_ns : AHEAD_SLACK_NS;
+    int cpus = c->cpus > 0 ? c->cpus : 1;
+    uint64_t queue_ns = (uint64_t)((c->scripted + cpus - 1) / cpus) * AHEAD_SLACK_PER_WORKER_NS;
+    uint64_t slack = batch_ns > AHEAD_SLACK_NS ? batch_ns : AHEAD_SLACK_NS;
+    slack = queue_ns > slack ? queue_ns : slack;
+    if (!c->scripted)
+        slack = AHEAD_SLACK_DIRECT_NS;
     uint32_t fixed = a->batch + a->lag;
     a->min = fixed + blocks_of(a, AHEAD_SLACK_MIN_NS);
     uint32_t top = blocks_of(a, c->max_ns);

@@ -29,6 +29,7 @@ struct ahead_config {
     uint32_t sub;             /* blocks per script call (1 without script_block) */
     uint32_t ring;            /* slots of the tracks' rings: the upper end */
     int scripted;             /* tracks with a script */
+    int cpus;                 /* CPUs they share */
     uint32_t fixed;           /* --ahead BLOCKS: that, not tuned; 0: tuned */
     uint64_t max_ns;          /* the tuned value's upper end */
 };

@@ -15,6 +15,7 @@ struct disk {
     int n;
     uint32_t kick;           /* bumped by track threads; the thread sleeps on it */
     atomic_int stop;
+    int rt_priority;         /* SCHED_FIFO priority, 0: none */
     pthread_t thread;
     int started;
 };
@@ -44,6 +45,8 @@ static void *disk_main(void *arg)
 {
     struct disk *d = arg;
     plat_thread_name("shmix-disk");
+    if (d->rt_priority > 0)
+        plat_realtime_thread(d->rt_priority);   /* refused: as the track threads say */
     while (!atomic_load(&d->stop)) {
         uint32_t seen = __atomic_load_n(&d->kick, __ATOMIC_ACQUIRE);
         if (fill_all(d) == 0)
@@ -52,8 +55,9 @@ static void *disk_main(void *arg)
     return NULL;
 }
 
-int disk_start(struct disk *d)
+int disk_start(struct disk *d, int rt_priority)
 {
+    d->rt_priority = rt_priority;
     fill_all(d);
     if (plat_thread_start(&d->thread, disk_main, d) < 0)
         return SHX_ESYS;

@@ -20,7 +20,7 @@ int disk_create(struct track *const *tracks, int n, struct disk **out);
 uint32_t *disk_kick(struct disk *d);
 /* Main. Fills every input ring once, synchronously, then starts the
  * thread. Errors: SHX_ESYS. */
-int disk_start(struct disk *d);
+int disk_start(struct disk *d, int rt_priority);
 /* Main. Stops and joins the thread; disk_destroy(NULL) is a no-op. */
 void disk_destroy(struct disk *d);
 

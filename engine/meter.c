@@ -73,6 +73,7 @@ static uint64_t fill_track(struct meter *m, int i, struct snapshot_track *mt, do
     mt->busy_us = (float)((double)now.busy_ns / NS_PER_US);
     mt->peak = now.peak;
     mt->late_blocks = now.late_blocks;
+    mt->disk_late_blocks = now.disk_late;
     mt->faulted_blocks = now.faulted_blocks;
     mt->bad_samples = now.bad_samples;
     mt->restarts = now.restarts;

@@ -66,7 +66,8 @@ static int size_run(struct player *p, struct engine *e, const struct player_opti
         scripted += track_script_path(p->tracks[i]) != NULL;
     struct ahead_config ac = {
         .rate = p->rate, .block = p->block, .sub = engine_script_blocks(e),
-        .ring = engine_ring_slots(e), .scripted = scripted, .fixed = o->ahead,
+        .ring = engine_ring_slots(e), .scripted = scripted, .cpus = plat_cpu_count(),
+        .fixed = o->ahead,
         .max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
     };
     if (ahead_create(&ac, &p->ahead) < 0)
@@ -157,7 +158,7 @@ int player_start(struct player *p, char *err, size_t cap)
         rc = track_run(p->tracks[i], &run);
     }
     if (rc == SHX_OK)
-        rc = disk_start(p->disk);
+        rc = disk_start(p->disk, p->realtime ? PRIO_DISK : 0);
     if (rc < 0) {
         snprintf(err, cap, "cannot start the track threads: %s", shx_strerror(rc));
         return rc;

@@ -15,6 +15,14 @@
 #define PRIO_NULL_DEVICE 10
 /* Track threads (play): below the device, above the workers they wait for. */
 #define PRIO_TRACK 5
+/* The disk thread (play): real-time like the workers, in their queue. As
+ * a time-shared thread it was starved once the workers' real-time load
+ * passed ~85 % of the CPUs (they always preempt it): its input rings ran
+ * dry and every track waited for it, so 120 one-pole tracks that need 65 %
+ * of two CPUs played nothing but late blocks. At the workers' priority it
+ * takes its turn between their calls and never preempts one; its reads are
+ * ~2 s ahead, so waiting behind a burst of them costs nothing. */
+#define PRIO_DISK 4
 /* Workers (play): below their track threads, guarded by RLIMIT_RTTIME. */
 #define PRIO_WORKER 4
 /* Workers' nice value when SCHED_FIFO is refused or stepped down. */
@@ -53,6 +61,7 @@
 #define AHEAD_BATCH_NS MS_NS(40)
 #define AHEAD_SLACK_NS MS_NS(40)         /* to start with, scripted tracks */
 #define AHEAD_SLACK_DIRECT_NS MS_NS(10)  /* ... without scripts: the disk thread only */
+#define AHEAD_SLACK_PER_WORKER_NS MS_NS(2)   /* ... or this much per worker sharing a CPU */
 #define AHEAD_SLACK_MIN_NS MS_NS(10)     /* the tuning's lower end */
 #define AHEAD_MAX_NS MS_NS(250)          /* its upper end, unless --ahead-max */
 #define AHEAD_MAX_LIMIT_NS S_NS(2)       /* --ahead-max's own upper end */

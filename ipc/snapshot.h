@@ -36,6 +36,7 @@ struct snapshot_track {
     float wake_us, busy_us;       /* medians over the last 128 hand-offs */
     float peak;                   /* largest |sample| since the last update */
     uint64_t late_blocks, faulted_blocks, bad_samples, restarts, errors;
+    uint64_t disk_late_blocks;    /* blocks the disk thread had not read in time */
     float restart_ms;             /* the last restart: death to resumed audio */
     char last_error[256];
 };

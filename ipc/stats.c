@@ -86,8 +86,10 @@ static void put_track(struct json *j, struct track_interval *p, const struct sna
     json_fmt(j, "\"late_blocks\": %llu, \"faulted_blocks\": %llu, \"bad_samples\": %llu, ",
              (unsigned long long)t->late_blocks, (unsigned long long)t->faulted_blocks,
              (unsigned long long)t->bad_samples);
-    json_fmt(j, "\"restarts\": %llu, \"restart_ms\": %.2f, \"errors\": %llu, \"peak_dbfs\": ",
-             (unsigned long long)t->restarts, t->restart_ms, (unsigned long long)t->errors);
+    json_fmt(j, "\"restarts\": %llu, \"restart_ms\": %.2f, \"errors\": %llu, "
+                "\"disk_late_blocks\": %llu, \"peak_dbfs\": ",
+             (unsigned long long)t->restarts, t->restart_ms, (unsigned long long)t->errors,
+             (unsigned long long)t->disk_late_blocks);
     put_db(j, p->held_peak);
     json_put(j, ", \"last_error\": ");
     if (t->last_error[0])

@@ -15,7 +15,8 @@
 static struct ahead *make(uint32_t sub, int scripted, uint32_t fixed)
 {
     struct ahead_config c = {.rate = 48000, .block = 128, .sub = sub, .ring = 128,
-                             .scripted = scripted, .fixed = fixed, .max_ns = MS_NS(250)};
+                             .scripted = scripted, .cpus = 2, .fixed = fixed,
+                             .max_ns = MS_NS(250)};
     struct ahead *a = NULL;
     assert_int_equal(ahead_create(&c, &a), 0);
     return a;
@@ -38,6 +39,14 @@ static void test_chosen_from_the_session(void **state)
     a = make(16, 4, 0);
     assert_int_equal(ahead_batch(a), 16);
     assert_int_equal(ahead_blocks(a), 16 + 15 + 16);
+    ahead_destroy(a);
+    /* 60 scripted tracks to a CPU: 2 ms each of slack, 120 ms (45 blocks);
+     * 400 of them would be more than the upper end, 250 ms (94 blocks). */
+    a = make(1, 120, 0);
+    assert_int_equal(ahead_blocks(a), 15 + 45);
+    ahead_destroy(a);
+    a = make(1, 400, 0);
+    assert_int_equal(ahead_blocks(a), 94);
     ahead_destroy(a);
 }
 
