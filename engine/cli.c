@@ -12,7 +12,7 @@
 
 /* Long options without a short form. */
 enum {
-    O_DEVICE = 256, O_NULL, O_BLOCK, O_START, O_DURATION, O_LOOP, O_AHEAD, O_STATS,
+    O_DEVICE = 256, O_NULL, O_BLOCK, O_START, O_DURATION, O_LOOP, O_AHEAD, O_AHEAD_MAX, O_STATS,
     O_INTERVAL, O_GUI, O_METER, O_ONCE, O_JSON, O_STRICT, O_RECORD, O_PARAM, O_PID, O_OSC, O_OSC_BIND,
     O_CAPTURE, O_EVENTS,
 };
@@ -26,6 +26,7 @@ static const struct option play_opts[] = {
     {"block", required_argument, NULL, O_BLOCK},   {"start", required_argument, NULL, O_START},
     {"duration", required_argument, NULL, O_DURATION}, {"loop", no_argument, NULL, O_LOOP},
     {"ahead", required_argument, NULL, O_AHEAD},   {"stats", required_argument, NULL, O_STATS},
+    {"ahead-max", required_argument, NULL, O_AHEAD_MAX},
     {"stats-interval", required_argument, NULL, O_INTERVAL},
     {"gui", no_argument, NULL, O_GUI},             {"meter", no_argument, NULL, O_METER},
     {"record", required_argument, NULL, O_RECORD},
@@ -67,7 +68,9 @@ static const char play_usage[] =
     "  --start SEC           start at this position on the timeline\n"
     "  --duration SEC        stop after this long (default: at the end)\n"
     "  --loop                loop the session's loop region, or the whole session\n"
-    "  --ahead BLOCKS        blocks each track renders ahead, 2..64 (default ~80 ms)\n"
+    "  --ahead BLOCKS        blocks each track renders ahead, 2..64, fixed (default:\n"
+    "                        sized by what it costs, 80 ms to start with)\n"
+    "  --ahead-max MS        the sized render-ahead's upper end, 10..2000 (default 250)\n"
     "  --gui                 the CPU meters in an always-on-top window\n"
     "  --meter               the CPU meters as a table in the terminal (stderr)\n"
     "  --stats FILE|-        a JSON stats line every interval (-: stdout)\n"
@@ -174,7 +177,7 @@ static const char overview[] =
     "usage: shmix COMMAND [OPTIONS]\n"
     "\n"
     "  shmix play SESSION [--device N|NAME] [--null] [--block FRAMES] [--start SEC]\n"
-    "             [--duration SEC] [--loop] [--ahead BLOCKS] [--gui] [--meter]\n"
+    "             [--duration SEC] [--loop] [--ahead BLOCKS] [--ahead-max MS] [--gui] [--meter]\n"
     "             [--stats FILE|-] [--stats-interval SEC] [--record OUT] [--osc PORT]\n"
     "             [--osc-bind ADDR] [--capture-events FILE] [-q]\n"
     "      play in real time through PortAudio (JACK's output when a JACK server\n"
@@ -318,6 +321,11 @@ static int take_value(const char *cmd, int c, const char *v, struct cli *a)
         if ((a->ahead = parse_count(v, AHEAD_MIN_BLOCKS, AHEAD_MAX_BLOCKS)) < 0)
             return cli_fail(2, "%s: --ahead: expected %u..%u blocks, got \"%s\"", cmd,
                             AHEAD_MIN_BLOCKS, AHEAD_MAX_BLOCKS, v);
+        return 0;
+    case O_AHEAD_MAX:
+        if ((a->ahead_max_ms = parse_count(v, 10, AHEAD_MAX_LIMIT_NS / MS_NS(1))) < 0)
+            return cli_fail(2, "%s: --ahead-max: expected 10..%llu ms, got \"%s\"", cmd,
+                            (unsigned long long)(AHEAD_MAX_LIMIT_NS / MS_NS(1)), v);
         return 0;
     case O_BLOCK:
         if ((a->block = parse_count(v, 16, 8192)) < 0)

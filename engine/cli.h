@@ -28,6 +28,7 @@ struct cli {
     const char *stats, *device;
     double duration, start, stats_interval;   /* duration < 0: to the end */
     long block, ahead;            /* 0: the session's, the default */
+    long ahead_max_ms;            /* play --ahead-max, 0: the default */
     int null, loop, gui, meter, quiet;
     int strict;                   /* render --strict: any faulted block exits 1 */
     int pid, once, json;          /* top (pid also ctl --pid) */

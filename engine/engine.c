@@ -25,6 +25,8 @@ struct engine {
     const struct session *s;
     int rate;                /* Hz */
     uint32_t block;          /* frames */
+    uint32_t sub;            /* blocks per script call: script_block / block */
+    uint32_t ring_slots;     /* each track's ring to the mixer */
     int channels;
     struct mixer *mixer;     /* the faders */
     struct console *console; /* the user's side of them: every control decided there */
@@ -42,6 +44,7 @@ struct engine {
 struct build {
     const struct engine_options *o;
     uint32_t batch;          /* blocks per request to a worker, at most */
+    uint32_t ring;           /* slots of each track's ring to the mixer */
     uint32_t prefetch;       /* slots of the disk thread's ring */
     int ncpu;
     int any_solo;            /* with any track solo, the others are silent */
@@ -109,6 +112,25 @@ static int check_tasks(const struct session *s, char *err, size_t cap)
     return SHX_ESYS;
 }
 
+/* script_block must be a whole number of the blocks this run uses (the
+ * session's block_size, or --block). */
+static int check_script_block(struct engine *e, const struct engine_options *o, char *err,
+                              size_t cap)
+{
+    const struct session *s = e->s;
+    e->sub = 1;
+    if (!s->script_block)
+        return SHX_OK;
+    if (s->script_block < (int)e->block || s->script_block % (int)e->block) {
+        session_error_at(s, s->script_block_pos, err, cap,
+                         "script_block: %d is not a multiple of %s %u", s->script_block,
+                         o->block_size ? "--block" : "block_size", e->block);
+        return SHX_EFORMAT;
+    }
+    e->sub = (uint32_t)s->script_block / e->block;
+    return SHX_OK;
+}
+
 /* Without a rate from the command line or the session, the first file's
  * rate is the session's (render's rule): it is opened once to learn it. */
 static int probe_rate(struct engine *e, char *err, size_t cap)
@@ -145,8 +167,18 @@ static struct build plan(const struct engine *e, const struct engine_options *o)
         b.prefetch *= 2;
     for (int i = 0; i < e->s->ntracks; i++)
         b.any_solo |= e->s->tracks[i].solo;
+    /* Whole script calls per request, at most CHAN_MAX_BATCH of them. */
     uint32_t batch = o->batch_frames / e->block;
-    b.batch = batch < 1 ? 1 : batch > CHAN_MAX_BATCH ? CHAN_MAX_BATCH : batch;
+    batch = batch < e->sub ? e->sub : batch / e->sub * e->sub;
+    b.batch = batch > CHAN_MAX_BATCH * e->sub ? CHAN_MAX_BATCH * e->sub : batch;
+    /* Room for two batches of whole calls and a stagger (track_loop.c),
+     * and in play for the largest render-ahead the player may choose. */
+    uint64_t need = 4u * (uint64_t)e->sub;
+    uint64_t ahead_max = o->ahead_max_ns * (uint64_t)e->rate / NS_PER_S / e->block;
+    need = ahead_max > need ? ahead_max : need;
+    b.ring = o->ring_slots ? o->ring_slots : 8;
+    while (b.ring < need)
+        b.ring *= 2;
     return b;
 }
 
@@ -166,10 +198,11 @@ static struct track_config track_config_of(const struct engine *e, struct build 
         .hang_ns = (uint64_t)(s->hang_timeout * NS_PER_S),
         .worker_memory_mb = s->worker_memory_mb,
         .load_request = request,
-        .ring_slots = b->o->ring_slots ? b->o->ring_slots : 8,
+        .ring_slots = b->ring,
         .prefetch_slots = b->prefetch,
         .refill = b->o->refill ? b->o->refill : 1,
         .batch = b->batch,
+        .script_blocks = e->sub,
         /* When pinned (render): a track thread and its worker never run
          * at the same time (one waits for the other), so they share a CPU
          * and each hand-off is a local context switch instead of a
@@ -199,8 +232,8 @@ static int build_track(struct engine *e, struct build *b, int i, char *err, size
     int64_t offset = (int64_t)llround(st->offset * e->rate);
     if (offset + source_frames(src) > e->length)
         e->length = offset + source_frames(src);
-    if (st->script && session_script_request(e->s, i, e->rate, (int)e->block, request,
-                                                sizeof request) < 0) {
+    if (st->script && session_script_request(e->s, i, e->rate, (int)(e->block * e->sub),
+                                                request, sizeof request) < 0) {
         session_track_error(e->s, i, 1, "request too large", err, cap);
         source_destroy(src);
         return SHX_EFULL;
@@ -230,7 +263,10 @@ int engine_create(const struct session *s, const struct engine_options *o,
         rc = check_tasks(s, err, cap);
     if (rc == SHX_OK && !e->rate && s->ntracks > 0)
         rc = probe_rate(e, err, cap);
+    if (rc == SHX_OK)
+        rc = check_script_block(e, o, err, cap);
     struct build b = plan(e, o);
+    e->ring_slots = b.ring;
     for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
         if ((rc = build_track(e, &b, i, err, cap)) == SHX_OK)
             e->ntracks = i + 1;
@@ -351,6 +387,8 @@ struct mixer *engine_mixer(struct engine *e) { return e->mixer; }
 
 int engine_sample_rate(const struct engine *e) { return e->rate; }
 uint32_t engine_block_size(const struct engine *e) { return e->block; }
+uint32_t engine_script_blocks(const struct engine *e) { return e->sub; }
+uint32_t engine_ring_slots(const struct engine *e) { return e->ring_slots; }
 int engine_channels(const struct engine *e) { return e->channels; }
 int64_t engine_length(const struct engine *e) { return e->length; }
 int engine_ntracks(const struct engine *e) { return e->ntracks; }

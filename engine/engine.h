@@ -20,11 +20,15 @@ struct supervisor;
 struct engine_options {
     int sample_rate;        /* Hz; 0 = the session's, else the first file's */
     uint32_t block_size;    /* frames; 0 = the session's */
-    uint32_t ring_slots;    /* blocks each track renders ahead; power of two */
+    uint32_t ring_slots;    /* blocks each track's ring holds, at least; power of
+                               two (more for long script_blocks, and for
+                               ahead_max_ns) */
+    uint64_t ahead_max_ns;  /* play: the longest render-ahead it may choose */
     uint32_t refill;        /* see track_config.refill */
     uint32_t batch_frames;  /* most audio one request to a worker covers:
-                               track_config.batch = this / block size, within
-                               1..CHAN_MAX_BATCH; 0 = one block */
+                               track_config.batch = this / block size, in
+                               whole script calls (at least one, at most
+                               CHAN_MAX_BATCH); 0 = one call */
     int worker_nice;        /* see track_config.worker_nice */
     int worker_rt_prio;     /* see track_config.worker_rt_prio */
     int pin;                /* pin track i's thread and worker to CPU i % CPUs */
@@ -70,6 +74,10 @@ struct mixer *engine_mixer(struct engine *e);
 
 int engine_sample_rate(const struct engine *e);
 uint32_t engine_block_size(const struct engine *e);
+/* Blocks per script call (the session's script_block / block size, 1 without). */
+uint32_t engine_script_blocks(const struct engine *e);
+/* Slots of each track's ring to the mixer: the render-ahead's upper end. */
+uint32_t engine_ring_slots(const struct engine *e);
 int engine_channels(const struct engine *e);
 /* Frames from timeline 0 to the end of the longest track. */
 int64_t engine_length(const struct engine *e);

@@ -194,7 +194,8 @@ static int cmd_play(const struct cli *a)
         struct play_options po = {
             .device = a->device, .null = a->null, .block = (unsigned)a->block,
             .start = a->start, .duration = a->duration, .loop = a->loop,
-            .ahead = (unsigned)a->ahead, .stats = stats, .stats_interval = a->stats_interval,
+            .ahead = (unsigned)a->ahead, .ahead_max_ns = (uint64_t)a->ahead_max_ms * 1000000u,
+            .stats = stats, .stats_interval = a->stats_interval,
             .stop = &stop_requested, .gui = a->gui, .meter = a->meter, .quiet = a->quiet,
             .session_name = a->session, .record = a->record, .osc_port = (int)a->osc_port,
             .osc_bind = a->osc_bind, .capture = a->capture,

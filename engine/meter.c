@@ -110,6 +110,7 @@ static void fill(struct meter *m, struct snapshot *s, const struct meter_frame *
     s->mix_ns = fr->mix_cpu_ns;
     s->control = fr->control;
     s->osc_port = fr->osc_port;
+    s->ahead_ms = fr->ahead_ms;
     s->control_errors = fr->control_errors;
     s->control_accepted = fr->control_accepted;
     s->control_dropped = fr->control_dropped;

@@ -28,6 +28,7 @@ struct meter_frame {
     int osc_port;                 /* UDP port, 0: none */
     uint64_t control_errors;      /* rejected control messages */
     uint64_t control_accepted, control_dropped;
+    double ahead_ms;              /* play: the render-ahead now, 0: none */
 };
 
 /* Main. publish: also under /dev/shm for `shmix top` (best effort).

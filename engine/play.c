@@ -173,6 +173,7 @@ static void tick(struct views *v, struct engine *e, struct player *p,
     static struct snapshot snap;   /* main thread only; large */
     uint64_t now = plat_now_ns();
     struct meter_frame fr = {.state = ended ? "stopped" : player_paused(p) ? "paused" : "playing"};
+    player_tune(p);
     player_stats(p, &fr);
     remote_frame(v->remote, &fr);
     fr.time = (double)(now - v->t0) / NS_PER_S;
@@ -262,6 +263,7 @@ static int start_engine(const struct session *s, const struct play_options *o, i
 {
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
+                                .ahead_max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
                                 .worker_rt_prio = PRIO_WORKER,
                                 .batch_frames = PLAY_BATCH_FRAMES, .stop = o->stop,
                                 .quiet = o->quiet};
@@ -279,7 +281,7 @@ static int start_engine(const struct session *s, const struct play_options *o, i
     if (engine_supervise(*e, why, sizeof why) < 0)
         fprintf(stderr, "shmix: %s\n", why);
     struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop,
-                                o->capture != NULL};
+                                o->capture != NULL, o->ahead_max_ns};
     rc = player_create(*e, &po, p, err, cap);
     if (rc == SHX_OK)   /* from here control messages reach this run */
         console_attach(engine_console(*e), player_transport(*p), engine_supervisor(*e));

@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct session;
@@ -22,6 +23,7 @@ struct play_options {
     double start, duration;       /* seconds; duration < 0 = to the end */
     int loop;
     unsigned ahead;               /* --ahead blocks, 0 = default */
+    uint64_t ahead_max_ns;        /* --ahead-max, 0 = default */
     int gui;                      /* --gui: the overlay window */
     int meter;                    /* --meter: the table in the terminal */
     int quiet;                    /* -q: no notices (errors still) */

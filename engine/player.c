@@ -1,6 +1,7 @@
 /* player.c - the real-time mixer and transport; see player.h.
  * Real-time rules: docs/realtime.md. */
 #include "player.h"
+#include "ahead.h"
 #include "disk.h"
 #include "engine.h"
 #include "errors.h"
@@ -29,7 +30,11 @@ struct player {
     struct timeline tl;
     int64_t count;             /* blocks in the run; INT64_MAX: to the end, or forever */
     int64_t frames;            /* frames the run plays, INT64_MAX: no set length */
-    uint32_t ahead;
+    struct ahead *ahead;       /* the render-ahead, chosen and tuned (main) */
+    uint64_t hw_ns;            /* when the transport may follow a shrunk one */
+    uint32_t hw_blocks;        /* ... to this many blocks; 0: nothing pending */
+    uint64_t late_seen;        /* the tracks' late blocks at the last tuning */
+    int paused_seen;           /* paused at the last tuning */
     int realtime;
     volatile sig_atomic_t *stop;   /* set by a signal, or NULL */
     struct mixer *mixer;       /* the faders (the engine's) */
@@ -49,19 +54,25 @@ struct player {
 };
 
 /* How many blocks the run plays, and how many are rendered ahead. */
-static void size_run(struct player *p, struct engine *e, const struct player_options *o)
+static int size_run(struct player *p, struct engine *e, const struct player_options *o)
 {
     p->frames = o->duration >= 0 ? (int64_t)llround(o->duration * p->rate) : INT64_MAX;
     /* Without a length the run ends where the session does (or loops on):
      * seeks move that end, so the blocks are not counted beforehand. */
     p->count = p->frames == INT64_MAX ? INT64_MAX : (p->frames + p->block - 1) / p->block;
-    (void)e;
     p->clock.period_ns = (uint64_t)p->block * NS_PER_S / (uint64_t)p->rate;
-    p->ahead = o->ahead;
-    if (!p->ahead)
-        p->ahead = (uint32_t)((AHEAD_DEFAULT_NS + p->clock.period_ns - 1) / p->clock.period_ns);
-    p->ahead = p->ahead < AHEAD_MIN_BLOCKS ? AHEAD_MIN_BLOCKS
-             : p->ahead > AHEAD_MAX_BLOCKS ? AHEAD_MAX_BLOCKS : p->ahead;
+    int scripted = 0;
+    for (int i = 0; i < p->n; i++)
+        scripted += track_script_path(p->tracks[i]) != NULL;
+    struct ahead_config ac = {
+        .rate = p->rate, .block = p->block, .sub = engine_script_blocks(e),
+        .ring = engine_ring_slots(e), .scripted = scripted, .fixed = o->ahead,
+        .max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
+    };
+    if (ahead_create(&ac, &p->ahead) < 0)
+        return SHX_ENOMEM;
+    atomic_store(&p->clock.ahead, ahead_blocks(p->ahead));
+    return SHX_OK;
 }
 
 int player_create(struct engine *e, const struct player_options *o, struct player **out,
@@ -86,14 +97,19 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
         free(p);
         return rc;
     }
-    size_run(p, e, o);
+    if (size_run(p, e, o) < 0) {
+        free(p);
+        snprintf(err, cap, "out of memory");
+        return SHX_ENOMEM;
+    }
     /* Nothing is due before the first callback. */
     atomic_store(&p->clock.at_ns, TRACK_CLOCK_IDLE);
     p->mix = calloc((size_t)p->block * (size_t)p->channels, sizeof(float));
     p->mix_off = p->mix_len = 0;   /* nothing delivered yet: the first block on demand */
     struct transport_config tc = {
         .mixer = p->mixer, .tracks = p->tracks, .n = p->n, .channels = p->channels,
-        .rate = p->rate, .block = p->block, .ahead = p->ahead, .tl = p->tl,
+        .rate = p->rate, .block = p->block, .ahead = ahead_blocks(p->ahead),
+        .align = engine_script_blocks(e), .tl = p->tl,
         .frames = p->frames, .length = engine_length(e), .capture = o->capture,
     };
     if (!p->mix || transport_create(&tc, &p->x) < 0) {
@@ -113,6 +129,7 @@ void player_destroy(struct player *p)
         track_stop(p->tracks[i]);
     disk_destroy(p->disk);
     transport_destroy(p->x);
+    ahead_destroy(p->ahead);
     free(p->mix);
     free(p);
 }
@@ -124,15 +141,14 @@ int player_start(struct player *p, char *err, size_t cap)
         .tl = p->tl,
         .count = p->count,
         .clock = &p->clock,
-        .ahead = p->ahead,
+        .ahead = ahead_blocks(p->ahead),
         .program = transport_program(p->x),
-        /* Half the render-ahead per wake-up: a track thread sleeps until
-         * that many blocks were played, then renders them with one request
-         * to its worker, so the context switches of a hand-off (and the
-         * cold caches of a process that just woke) are paid once per batch;
-         * the other half is always left as slack for the worker to be late
-         * by (docs/realtime.md). */
-        .batch = p->ahead / 2,
+        /* A track thread sleeps until a batch of blocks was played, then
+         * renders them with one request to its worker, so the context
+         * switches of a hand-off (and the cold caches of a process that
+         * just woke) are paid once per batch; the rest of the render-ahead
+         * is slack for the worker to be late by (ahead.h). */
+        .batch = ahead_batch(p->ahead),
         .disk_kick = p->disk ? disk_kick(p->disk) : NULL,
         .rt_priority = p->realtime ? PRIO_TRACK : 0,
     };
@@ -148,14 +164,14 @@ int player_start(struct player *p, char *err, size_t cap)
     }
     /* Let every track render ahead before the device asks for anything. */
     uint64_t deadline = plat_now_ns() + PREFILL_TIMEOUT_NS;
-    uint32_t want = p->count < (int64_t)(p->ahead - run.batch + 1)
-                    ? (uint32_t)p->count : p->ahead - run.batch + 1;
-    for (int i = 0; i < p->n; i++)
+    for (int i = 0; i < p->n; i++) {
+        uint32_t want = track_fill_want(p->tracks[i]);
         while (track_ready(p->tracks[i]) < want && plat_now_ns() < deadline) {
             if (p->stop && *p->stop)
                 return SHX_ESTOPPED;
             track_wait(p->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
         }
+    }
     p->started = 1;
     return SHX_OK;
 }
@@ -239,8 +255,43 @@ int player_rt_denied(const struct player *p)
     return 0;
 }
 
+void player_tune(struct player *p)
+{
+    if (!p->started)
+        return;
+    uint64_t now = plat_now_ns(), late = 0;
+    int64_t margin = INT64_MAX;
+    for (int i = 0; i < p->n; i++) {
+        int64_t m = track_take_margin(p->tracks[i]);
+        margin = m < margin ? m : margin;
+        late += track_late_blocks(p->tracks[i]);
+    }
+    int paused = transport_paused(p->x);
+    uint32_t was = ahead_blocks(p->ahead);
+    uint32_t now_blocks = ahead_observe(p->ahead, now, margin, late - p->late_seen,
+                                        paused || p->paused_seen);
+    p->late_seen = late;
+    p->paused_seen = paused;
+    /* Params and seeks go to the first block no track has rendered
+     * (transport.c): when the render-ahead grows the transport follows
+     * first, when it shrinks only once no track can still be rendering
+     * to the old one. */
+    if (now_blocks > was) {
+        transport_set_ahead(p->x, now_blocks);
+        p->hw_blocks = 0;
+    } else if (now_blocks < was) {
+        p->hw_blocks = now_blocks;
+        p->hw_ns = now + AHEAD_HW_HOLD_NS;
+    } else if (p->hw_blocks && now >= p->hw_ns) {
+        transport_set_ahead(p->x, p->hw_blocks);
+        p->hw_blocks = 0;
+    }
+    atomic_store_explicit(&p->clock.ahead, now_blocks, memory_order_relaxed);
+}
+
 void player_stats(struct player *p, struct meter_frame *fr)
 {
+    fr->ahead_ms = (double)ahead_blocks(p->ahead) * p->block * 1000.0 / p->rate;
     fr->position = (double)transport_position(p->x) / p->rate;
     fr->xruns = atomic_load(&p->xruns);
     fr->clips = atomic_load(&p->clips);

@@ -23,10 +23,11 @@ struct player_options {
     double start;          /* seconds on the timeline */
     double duration;       /* seconds to play; < 0 = to the end (or forever when looping) */
     int loop;              /* use the session's loop region (the whole session if none) */
-    uint32_t ahead;        /* blocks rendered ahead; 0 = about 80 ms worth */
+    uint32_t ahead;        /* blocks rendered ahead, fixed; 0 = chosen and tuned (ahead.h) */
     int realtime;          /* ask for SCHED_FIFO for the track threads */
     volatile sig_atomic_t *stop;   /* set by a signal: stop waiting to start; or NULL */
     int capture;           /* record where each control message took effect */
+    uint64_t ahead_max_ns; /* the tuned render-ahead's upper end; 0 = AHEAD_MAX_NS */
 };
 
 /* Main. Checks the options against the session. Errors: SHX_EUSAGE (err
@@ -62,6 +63,8 @@ int player_rt_denied(const struct player *p);
 /* Main. Fills the engine-wide part of a meter update (position, xruns,
  * clips, the master peak since the previous call, the mixer's CPU). */
 void player_stats(struct player *p, struct meter_frame *fr);
+/* Main, once per tick. Sizes the render-ahead by what it costs (ahead.h). */
+void player_tune(struct player *p);
 /* Any thread. True while paused (the console pauses and resumes through
  * the transport). */
 int player_paused(const struct player *p);

@@ -27,6 +27,9 @@ struct bounce {
     uint32_t block;
     size_t n_floats;              /* one block: block x channels */
     int64_t nblocks;              /* run blocks the tracks render (INT64_MAX: until stopped) */
+    uint32_t ahead;               /* blocks a track renders past the one mixed next: its
+                                     ring (more than RENDER_RING_SLOTS with long
+                                     script calls) */
     int64_t done;                 /* frames written */
     struct mixer *mixer;          /* the faders (the engine's) */
     struct transport *x;          /* the same control rules as play */
@@ -74,7 +77,7 @@ static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
 
 /* The plan's params for run blocks up to `upto` go to their tracks: each
  * before its track can have rendered that block (a track renders at most
- * RENDER_RING_SLOTS blocks past the one mixed next). A full param queue
+ * b->ahead blocks past the one mixed next). A full param queue
  * waits for the track to take some (it is ahead of us: it will). */
 static void send_params(struct bounce *b, int64_t upto)
 {
@@ -111,7 +114,7 @@ static int bounce_all(struct bounce *b, struct outfile *out, const struct render
     for (int64_t ob = 0, mixed = 0;; ob++) {
         if (o->stop && *o->stop)
             return SHX_ESTOPPED;
-        send_params(b, mixed + RENDER_RING_SLOTS);
+        send_params(b, mixed + b->ahead);
         send_now(b, ob);
         int64_t k = 0;
         uint32_t frames = 0;
@@ -211,12 +214,14 @@ static int plan_events(struct bounce *b, const struct render_options *o, struct 
     int64_t span = frames != INT64_MAX ? frames : length - run->tl.start;
     b->nblocks = plan->nchanges ? INT64_MAX : (span + b->block - 1) / b->block;
     run->count = b->nblocks;
-    run->batch = RENDER_BATCH_BLOCKS;
+    run->batch = RENDER_BATCH_BLOCKS;   /* whole script calls: track_run rounds it */
+    run->ahead = b->ahead;
     run->changes = plan->changes;
     run->nchanges = plan->nchanges;
     struct transport_config tc = {
         .mixer = b->mixer, .tracks = b->tracks, .n = b->n, .channels = engine_channels(e),
-        .rate = b->rate, .block = b->block, .ahead = RENDER_RING_SLOTS, .tl = run->tl,
+        .rate = b->rate, .block = b->block, .ahead = b->ahead,
+        .align = engine_script_blocks(e), .tl = run->tl,
         .frames = frames, .length = length,
     };
     if (transport_create(&tc, &b->x) < 0) {
@@ -231,7 +236,7 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
 {
     struct bounce b = {.e = e, .tracks = engine_tracks(e), .n = engine_ntracks(e),
                        .rate = engine_sample_rate(e), .block = engine_block_size(e),
-                       .mixer = engine_mixer(e)};
+                       .mixer = engine_mixer(e), .ahead = engine_ring_slots(e)};
     b.n_floats = (size_t)b.block * (size_t)engine_channels(e);
     struct track_run run = {0};
     int rc = engine_timeline(e, "render", o->start, o->loop, &run.tl, err, cap);
@@ -252,7 +257,7 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
                : SHX_ENOMEM;
     if (rc == SHX_OK)
         console_attach(engine_console(e), b.x, engine_supervisor(e));
-    send_params(&b, RENDER_RING_SLOTS);   /* before any track renders */
+    send_params(&b, b.ahead);   /* before any track renders */
     for (int i = 0; i < b.n && rc == SHX_OK; i++)
         rc = track_run(b.tracks[i], &run);
     if (rc == SHX_OK)

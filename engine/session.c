@@ -422,10 +422,10 @@ char *resolve(const struct session *s, const char *p)
 
 static const char *const top_keys[] = {"sample_rate", "block_size", "channels", "master",
                                        "loop", "supervisor", "tracks", "events", "python",
-                                       NULL};
+                                       "script_block", NULL};
 /* events: is read by events_file.c, with the tracks known (render). */
 enum { K_RATE, K_BLOCK, K_CHANNELS, K_MASTER, K_LOOP, K_SUPERVISOR, K_TRACKS, K_EVENTS,
-       K_PYTHON };
+       K_PYTHON, K_SCRIPT_BLOCK };
 static const char *const master_keys[] = {"gain_db", NULL};
 static const char *const loop_keys[] = {"start", "end", NULL};
 static const char *const sup_keys[] = {"max_restarts", "window", "hang_timeout",
@@ -646,6 +646,11 @@ static void top_key(struct loader *L, void *ctx, int which, yaml_node_t *v,
         break;
     case K_PYTHON:
         python_load(L, v, path);
+        break;
+    case K_SCRIPT_BLOCK:
+        s->script_block = get_int(L, v, path, 16, SCRIPT_BLOCK_MAX);
+        s->script_block_pos = (struct session_pos){(int)v->start_mark.line + 1,
+                                                   (int)v->start_mark.column + 1};
         break;
     default:
         load_tracks(L, v);

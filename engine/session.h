@@ -11,6 +11,10 @@
 enum on_fault { ON_FAULT_BYPASS = 0, ON_FAULT_MUTE = 1 };
 
 /* Where a value was written, for messages: 1-based line and column. */
+/* script_block's upper end, in frames: 340 ms at 48 kHz. Longer calls
+ * would need a render-ahead (and param latency) of more than that. */
+#define SCRIPT_BLOCK_MAX 16384
+
 struct session_pos {
     int line, col;
 };
@@ -48,6 +52,9 @@ struct session {
     char *dir;               /* folder that relative paths start from */
     int sample_rate;         /* Hz; 0 when the file does not say */
     int block_size;          /* frames, 16..8192 */
+    int script_block;        /* frames per process() call, 0: block_size (a multiple
+                                of the engine's block, checked by engine_create) */
+    struct session_pos script_block_pos;
     int channels;            /* 1 or 2 */
     double master_gain_db;
     int has_loop;

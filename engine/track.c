@@ -33,9 +33,9 @@ const char *track_name(const struct track *t) { return t->name; }
 static int create_worker(struct track *t, const struct track_config *cfg)
 {
     struct worker_config wc = {
-        .frames = cfg->block_size,
+        .frames = cfg->block_size * t->sub,
         .channels = (uint32_t)cfg->channels,
-        .batch = t->max_batch,
+        .batch = t->max_batch / t->sub,
         .load_request = cfg->load_request,
         .memory_mb = cfg->worker_memory_mb,
         .cpu = cfg->cpu,
@@ -58,8 +58,15 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     t->cfg = *cfg;
     t->cfg.name = t->name;
     t->block_floats = (size_t)cfg->block_size * (size_t)cfg->channels;
+    t->sub = cfg->script_blocks ? cfg->script_blocks : 1;
+    /* Whole script calls, at most CHAN_MAX_BATCH of them per request. */
     t->max_batch = cfg->batch ? cfg->batch : 1;
+    t->max_batch = t->max_batch < t->sub ? t->sub : t->max_batch / t->sub * t->sub;
+    if (t->max_batch > CHAN_MAX_BATCH * t->sub)
+        t->max_batch = CHAN_MAX_BATCH * t->sub;
     t->loop.in = calloc(t->block_floats * t->max_batch, sizeof(float));
+    t->loop.pos = calloc(t->max_batch, sizeof *t->loop.pos);
+    t->loop.flags = calloc(t->max_batch, sizeof *t->loop.flags);
     t->loop.wet = calloc(t->block_floats, sizeof(float));
     t->loop.faded = calloc(t->block_floats, sizeof(float));
     t->silence = calloc(t->block_floats, sizeof(float));
@@ -67,7 +74,9 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     atomic_store(&t->audible, cfg->audible);
     atomic_store(&t->state, TRACK_DIRECT);
     pthread_mutex_init(&t->rep.lock, NULL);
-    int rc = (t->loop.in && t->loop.wet && t->loop.faded && t->silence) ? SHX_OK : SHX_ENOMEM;
+    atomic_store(&t->c.margin_min, INT64_MAX);
+    int rc = (t->loop.in && t->loop.pos && t->loop.flags && t->loop.wet && t->loop.faded
+              && t->silence) ? SHX_OK : SHX_ENOMEM;
     if (rc == SHX_OK)
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
                          &t->ring);
@@ -109,6 +118,8 @@ void track_destroy(struct track *t)
     feed_destroy(t->feed);
     pthread_mutex_destroy(&t->rep.lock);
     free(t->loop.in);
+    free(t->loop.pos);
+    free(t->loop.flags);
     free(t->loop.wet);
     free(t->loop.faded);
     free(t->loop.payload);
@@ -213,7 +224,18 @@ int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomi
 int track_run(struct track *t, const struct track_run *run)
 {
     t->run = *run;
-    t->loop.batch = run->batch == 0 ? 1 : run->batch < t->max_batch ? run->batch : t->max_batch;
+    /* Whole script calls per request: the channel's blocks are that long
+     * and the script sees the same grid of calls in play and in render. */
+    uint32_t batch = run->batch == 0 ? 1 : run->batch < t->max_batch ? run->batch : t->max_batch;
+    t->loop.batch = batch < t->sub ? t->sub : batch / t->sub * t->sub;
+    /* The wake-up stagger (track_main): a phase on the grid of batches, in
+     * whole script calls, and the rest as a lag behind the render-ahead. */
+    uint32_t phase = run->phase % t->loop.batch;
+    t->loop.lag = phase % t->sub;
+    uint32_t ahead = run->clock ? atomic_load(&((struct track_clock *)run->clock)->ahead)
+                                : run->ahead;
+    int64_t want = (int64_t)ahead - t->loop.lag - t->loop.batch + 1;
+    t->loop.fill_want = want < 1 ? 1 : want > run->count ? (uint32_t)run->count : (uint32_t)want;
     t->loop.render = (struct track_reader){.pos = run->tl.start, .tl = run->tl};
     t->loop.unsent = 0;
     xfade_init(&t->loop.xf, t->cfg.channels,
@@ -232,6 +254,18 @@ int track_run(struct track *t, const struct track_run *run)
         return SHX_ESYS;
     t->thread_started = 1;
     return SHX_OK;
+}
+
+uint32_t track_fill_want(const struct track *t) { return t->loop.fill_want; }
+
+uint64_t track_late_blocks(const struct track *t)
+{
+    return atomic_load_explicit(&((struct track *)t)->late, memory_order_relaxed);
+}
+
+int64_t track_take_margin(struct track *t)
+{
+    return atomic_exchange(&t->c.margin_min, INT64_MAX);
 }
 
 int track_rt_denied(const struct track *t)

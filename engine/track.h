@@ -62,7 +62,11 @@ struct track_config {
     uint32_t refill;          /* free slots a full ring needs before the thread
                                  resumes: 1 to stay full (play), a batch (render) */
     uint32_t batch;           /* most blocks one request to the worker may cover
-                                 (1..CHAN_MAX_BATCH; 0 = 1): sizes the channel */
+                                 (0 = 1; at most CHAN_MAX_BATCH script calls):
+                                 sizes the channel */
+    uint32_t script_blocks;   /* blocks per process() call (session's script_block
+                                 / block_size; 0 = 1): the channel's blocks are
+                                 this long, batches a multiple of it */
 };
 
 /* at_ns before the first callback: nothing is due yet. */
@@ -75,6 +79,9 @@ struct track_clock {
     _Atomic int64_t next;     /* index of the next block the mixer takes */
     _Atomic uint64_t at_ns;   /* CLOCK_MONOTONIC when it took block next - 1 */
     uint64_t period_ns;       /* one block */
+    /* Blocks the tracks render ahead of the mixer now: set by the player's
+     * tuning (player.c), read by each track thread before each batch. */
+    _Atomic uint32_t ahead;
 };
 
 /* One run of the track thread: blocks 0..count-1 of the timeline. */
@@ -85,9 +92,8 @@ struct track_run {
     uint32_t ahead;                  /* blocks rendered ahead of the mixer (<= ring_slots) */
     uint32_t batch;                  /* blocks rendered per wake-up and per request to
                                         the worker (clamped to track_config.batch) */
-    uint32_t phase;                  /* play: the first fill stops this many blocks
-                                        short of `ahead` (< batch), to stagger the
-                                        tracks' wake-ups (track.c) */
+    uint32_t phase;                  /* play: staggers the tracks' wake-ups
+                                        (track_loop.c's track_main) */
     uint32_t *disk_kick;             /* play: the disk thread's wake-up word; NULL = the
                                         track thread reads its file itself */
     int rt_priority;                 /* SCHED_FIFO priority for the thread, 0 = none */
@@ -160,6 +166,15 @@ void track_note_peak(struct track *t, float peak);
 void track_missed(struct track *t);
 /* Any thread. Blocks rendered and not yet consumed. */
 uint32_t track_ready(struct track *t);
+/* Main (play). Blocks the track renders ahead before the first callback:
+ * what player_start waits for. */
+uint32_t track_fill_want(const struct track *t);
+/* Any thread. Blocks that came late so far (the stats' late_blocks). */
+uint64_t track_late_blocks(const struct track *t);
+/* Main (play). The least time in ns between the end of one of its batches
+ * and its first block's deadline since the last call (negative: late),
+ * INT64_MAX when it rendered none; starts over. */
+int64_t track_take_margin(struct track *t);
 /* Consumer, not real-time. Sleeps until `want` blocks are ready (or the
  * deadline, CLOCK_MONOTONIC). Returns 0 or SHX_ETIMEOUT; re-check after. */
 int track_wait(struct track *t, uint32_t want, uint64_t deadline_ns);

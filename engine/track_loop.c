@@ -35,7 +35,10 @@ enum fault {
     FAULT_LATE,           /* its time came before the worker's answer */
 };
 
-/* The batch being rendered: blocks k..k+n-1, committed in order. */
+/* The batch being rendered: blocks k..k+n-1, committed in order. With a
+ * script_block longer than the block, each script call covers t->sub
+ * blocks: a request's channel block j is blocks j*sub..j*sub+sub-1 of it,
+ * and a call that fails or comes late follows on_fault for all of them. */
 struct batch {
     int64_t k;
     uint32_t n;
@@ -75,23 +78,32 @@ static void commit(struct track *t, int64_t k, const float *src, int late, int64
 
 /* The one decision point for what a track plays while its script cannot
  * deliver: the block's dry input (bypass) or silence (mute). Commits the
- * batch's next block that way and counts it. */
+ * batch's next block that way, and the rest of its script call (a call is
+ * the script's output or on_fault as a whole), and counts them. */
 static void commit_fault(struct track *t, struct batch *b, enum fault why)
 {
-    atomic_fetch_add_explicit(&t->c.faulted, 1, memory_order_relaxed);
-    /* A jump the script never saw is told with the next block it sees. */
-    if (b->next >= b->sent)
-        t->loop.unsent |= t->loop.flags[b->next];
-    const float *src = t->cfg.on_fault == ON_FAULT_BYPASS ? dry(t, b->next) : t->silence;
-    commit(t, b->k + b->next, src, why == FAULT_LATE, SOURCE_FAULT);
-    b->next++;
+    uint32_t end = (b->next / t->sub + 1) * t->sub;
+    if (end > b->n)
+        end = b->n;
+    do {
+        atomic_fetch_add_explicit(&t->c.faulted, 1, memory_order_relaxed);
+        /* A jump the script never saw is told with the next block it sees. */
+        if (b->next >= b->sent)
+            t->loop.unsent |= t->loop.flags[b->next];
+        const float *src = t->cfg.on_fault == ON_FAULT_BYPASS ? dry(t, b->next) : t->silence;
+        commit(t, b->k + b->next, src, why == FAULT_LATE, SOURCE_FAULT);
+        b->next++;
+    } while (b->next < end);
 }
 
-/* Commits the batch's next block from the worker's output in channel
- * block j. */
-static void commit_wet(struct track *t, struct batch *b, uint32_t j)
+/* Commits the batch's next block from the worker's output: the request
+ * began at the batch's block `first`. */
+static void commit_wet(struct track *t, struct batch *b, uint32_t first)
 {
-    memcpy(t->loop.wet, chan_block(worker_chan(t->w), j), t->block_floats * sizeof(float));
+    uint32_t rel = b->next - first;
+    const float *src = chan_block(worker_chan(t->w), rel / t->sub)
+                       + (size_t)(rel % t->sub) * t->block_floats;
+    memcpy(t->loop.wet, src, t->block_floats * sizeof(float));
     uint64_t bad = samples_sanitize(t->loop.wet, t->block_floats);
     if (bad)
         atomic_fetch_add_explicit(&t->c.bad, bad, memory_order_relaxed);
@@ -134,10 +146,10 @@ static void salvage(struct track *t, struct batch *b)
     if (t->loop.inflight < 0 || first < 0 || b->next < first
         || !chan_progress(worker_chan(t->w), &done, &mask))
         return;
-    while (b->next < b->n && b->next - first < done) {
-        uint32_t j = (uint32_t)(b->next - first);
+    while (b->next < b->n && (b->next - first) / t->sub < done) {
+        uint32_t j = (uint32_t)(b->next - first) / t->sub;   /* the script call */
         if (mask >> j & 1u) {
-            commit_wet(t, b, j);
+            commit_wet(t, b, (uint32_t)first);
         } else {
             atomic_fetch_add_explicit(&t->c.errors, 1, memory_order_relaxed);
             commit_fault(t, b, FAULT_DOWN);
@@ -338,22 +350,32 @@ static size_t params_payload(struct track *t, int64_t first)
     return at;
 }
 
-/* Posts the batch's blocks from b->next on to the worker in one request
- * and waits for the answer; commits what it delivers. */
+/* Posts the batch's blocks from b->next on (where a script call starts)
+ * to the worker in one request and waits for the answer; commits what it
+ * delivers. A call is told where its first block is and every jump (seek,
+ * loop wrap) inside it; the run's last call is padded with zeros. */
 static enum handoff hand_off(struct track *t, struct batch *b)
 {
     struct chan *ch = worker_chan(t->w);
-    uint32_t first = b->next, m = b->n - b->next;
-    for (uint32_t j = 0; j < m; j++) {
-        memcpy(chan_block(ch, j), dry(t, first + j), t->block_floats * sizeof(float));
-        chan_set_info(ch, j, t->loop.pos[first + j],
-                      t->loop.flags[first + j] | (j == 0 ? t->loop.unsent : 0));
+    uint32_t first = b->next, m = b->n - b->next, sub = t->sub;
+    uint32_t calls = (m + sub - 1) / sub;
+    for (uint32_t j = 0; j < calls; j++) {
+        uint32_t i0 = first + j * sub, have = m - j * sub < sub ? m - j * sub : sub;
+        float *dst = chan_block(ch, j);
+        memcpy(dst, dry(t, i0), have * t->block_floats * sizeof(float));
+        if (have < sub)
+            memset(dst + have * t->block_floats, 0,
+                   (sub - have) * t->block_floats * sizeof(float));
+        uint32_t flags = j == 0 ? t->loop.unsent : 0;
+        for (uint32_t i = 0; i < have; i++)
+            flags |= t->loop.flags[i0 + i];
+        chan_set_info(ch, j, t->loop.pos[i0], flags);
     }
     t->loop.unsent = 0;
     b->sent = b->n;
     t->loop.inflight_ns = t->loop.prog_ns = plat_now_ns();
     t->loop.prog_done = 0;
-    chan_request_blocks_ctl(ch, m, t->loop.payload, params_payload(t, b->k + first));
+    chan_request_blocks_ctl(ch, calls, t->loop.payload, params_payload(t, b->k + first));
     t->loop.inflight = b->k + first;
     struct chan_reply r;
     enum handoff h = await_answer(t, b, &r);
@@ -362,9 +384,8 @@ static enum handoff hand_off(struct track *t, struct batch *b)
     /* Blocks committed late while waiting are skipped; the rest are the
      * worker's output where it succeeded, else per on_fault. */
     while (b->next < b->n) {
-        uint32_t j = b->next - first;
-        if (r.ok_mask >> j & 1u)
-            commit_wet(t, b, j);
+        if (r.ok_mask >> ((b->next - first) / sub) & 1u)
+            commit_wet(t, b, first);
         else
             commit_fault(t, b, FAULT_DOWN);
     }
@@ -408,6 +429,17 @@ static void run_script(struct track *t, struct batch *b)
     }
 }
 
+/* Play: how close the batch came to its deadline, for the player's
+ * tuning of the render-ahead (a running minimum it takes and resets). */
+static void note_margin(struct track *t, int64_t margin)
+{
+    int64_t cur = atomic_load_explicit(&t->c.margin_min, memory_order_relaxed);
+    while (margin < cur && !atomic_compare_exchange_weak_explicit(
+                               &t->c.margin_min, &cur, margin, memory_order_relaxed,
+                               memory_order_relaxed))
+        ;
+}
+
 /* Renders and commits blocks k..k+n-1. The engine's own share is timed on
  * CLOCK_MONOTONIC (a vDSO read, no system call) minus the time spent
  * waiting for the worker; the worker's share is its thread CPU time around
@@ -435,7 +467,10 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
     else
         for (; b.next < n; b.next++)
             commit(t, k + b.next, dry(t, b.next), 0, SOURCE_FAULT);
-    uint64_t cost = plat_now_ns() - t0 - b.waited + b.worker_cpu;
+    uint64_t t1 = plat_now_ns();
+    if (t->run.clock)
+        note_margin(t, (int64_t)(due(t, k) - t1));
+    uint64_t cost = t1 - t0 - b.waited + b.worker_cpu;
     atomic_fetch_add_explicit(&t->c.cpu_ns, cost, memory_order_relaxed);
     if (cost / n > atomic_load_explicit(&t->c.block_cpu_peak, memory_order_relaxed))
         atomic_store_explicit(&t->c.block_cpu_peak, cost / n, memory_order_relaxed);
@@ -463,35 +498,49 @@ void *track_main(void *arg)
         plat_pin_thread(t->cfg.cpu);
     if (t->run.rt_priority > 0 && plat_realtime_thread(t->run.rt_priority) < 0)
         atomic_store(&t->c.rt_denied, 1);
-    uint32_t slots = t->cfg.ring_slots;
-    uint32_t ahead = t->run.ahead && t->run.ahead < slots ? t->run.ahead : slots;
-    uint32_t batch = t->loop.batch < ahead ? t->loop.batch : ahead;
-    uint32_t refill = t->cfg.refill < ahead ? t->cfg.refill : ahead;
+    uint32_t slots = t->cfg.ring_slots, sub = t->sub;
+    uint32_t batch = t->loop.batch;
     /* Batches start at blocks k = -phase (mod batch): each track is woken
      * in its own period of the batch cycle, so the workers' batches arrive
      * spread out rather than all in one period - a burst that would make
      * the last of them late - and, since the grid is tied to block numbers,
      * tracks that all fell behind together (a stall) do not fall back into
-     * step. Every track keeps at least ahead - batch blocks of slack. */
-    uint64_t phase = t->run.phase % batch;
+     * step. Batches are whole script calls, on the same grid in play and
+     * render, so with a script_block longer than the block the phase moves
+     * in whole calls and the rest of the stagger is a lag: the track stops
+     * that many blocks short of the render-ahead (the player leaves room
+     * for it). Every track keeps at least ahead - batch - lag blocks of
+     * slack. */
+    uint64_t phase = (t->run.phase % batch) / sub * sub;
     for (int64_t k = 0; k < t->run.count && !atomic_load(&t->stop);) {
         uint32_t n = batch - (uint32_t)(((uint64_t)k + phase) % batch);
         if ((int64_t)n > t->run.count - k)
             n = (uint32_t)(t->run.count - k);
+        /* The render-ahead may change while playing (the player's tuning). */
+        uint32_t ahead = t->run.clock ? atomic_load_explicit(&t->run.clock->ahead,
+                                                             memory_order_relaxed)
+                                      : t->run.ahead;
+        ahead = ahead && ahead < slots ? ahead : slots;
+        ahead = ahead > batch + t->loop.lag ? ahead - t->loop.lag : batch;
+        uint32_t refill = t->cfg.refill < ahead ? t->cfg.refill : ahead;
         await_room(t, n, ahead, refill);
         if (atomic_load(&t->stop))
             break;
-        /* A param change due inside the batch ends it there: the script
-         * takes it just before its block, in play as in render. */
+        /* A param change due inside the batch ends it at the script call it
+         * falls in: the script takes it just before that call, in play as
+         * in render. */
         struct param_msg *pm = t->params ? ring_read_slot(t->params) : NULL;
-        if (pm && pm->k > k && pm->k < k + (int64_t)n)
-            n = (uint32_t)(pm->k - k);
+        if (pm && pm->k > k && pm->k < k + (int64_t)n) {
+            uint32_t upto = (uint32_t)((pm->k - k + sub - 1) / sub * sub);
+            n = upto < n ? upto : n;
+        }
         if (t->run.clock) {
             /* Fell behind the mixer (a stall): blocks it has passed are
-             * useless, go straight to the first one it still needs. */
+             * useless, go straight to the first script call it still needs
+             * all of (the mixer finds the blocks before it missing). */
             int64_t next = atomic_load_explicit(&t->run.clock->next, memory_order_acquire);
             if (k < next) {
-                k = next;
+                k = (next + sub - 1) / sub * sub;
                 continue;
             }
         }

@@ -80,8 +80,8 @@ struct track_loop {
     float *in;                   /* a batch of dry blocks */
     float *wet;                  /* one block from the worker */
     float *faded;                /* one block: the output while a switch is smoothed */
-    int64_t pos[CHAN_MAX_BATCH]; /* the batch's blocks on the timeline (info.frame) */
-    uint32_t flags[CHAN_MAX_BATCH];   /* ... and CHAN_BLK_* for each */
+    int64_t *pos;                /* the batch's blocks on the timeline (info.frame) */
+    uint32_t *flags;             /* ... and CHAN_BLK_* for each */
     uint32_t unsent;             /* CHAN_BLK_* of blocks the script never saw: told
                                     with the next block it does see */
     struct xfade xf;             /* what was played last, for click-free switches */
@@ -89,7 +89,11 @@ struct track_loop {
     uint32_t nlive;
     int resend;                  /* a new worker or script: send them all again */
     char *payload;               /* CHAN_CTL_BYTES: the params of the next request */
-    uint32_t batch;              /* blocks per request in this run */
+    uint32_t batch;              /* blocks per request in this run: a multiple of
+                                    script_blocks */
+    uint32_t lag;                /* play: blocks short of the render-ahead this track
+                                    stops at, staggering wake-ups (< script_blocks) */
+    uint32_t fill_want;          /* play: blocks it renders before the first callback */
     struct track_reader render;   /* render: the track thread reads its file itself */
     int64_t next_pos;            /* where the block after the last one taken starts */
     int raise_streak;            /* blocks that raised in a row */
@@ -113,6 +117,10 @@ struct track_counters {
     _Atomic unsigned events;     /* EV_*; track_drain takes them */
     _Atomic uint64_t resume_ns;  /* first good block after a restart */
     _Atomic uint64_t wet;        /* blocks the script processed and delivered */
+    /* Play: the least time, in ns, between a batch's last commit and its
+     * first block's deadline since the player's tuning last took it
+     * (INT64_MAX: no batch). Negative when the batch was late. */
+    _Atomic int64_t margin_min;
     _Atomic int rt_denied;       /* it asked for SCHED_FIFO and was refused */
 };
 
@@ -134,6 +142,7 @@ struct track {
     struct track_config cfg;
     size_t block_floats;         /* one block: block_size x channels */
     uint32_t max_batch;          /* blocks loop.in (and the channel) can hold */
+    uint32_t sub;                /* blocks per script call (script_block) */
     struct feed *feed;           /* render: the track thread's; play: the disk thread's */
     struct ring *ring;           /* rendered blocks: track thread -> consumer */
     struct ring *in_ring;        /* dry blocks: disk thread -> track thread (play), or NULL */

@@ -53,6 +53,7 @@ struct transport {
     uint32_t nfixed, next_fixed;
 
     /* Shared. */
+    _Atomic uint32_t ahead;      /* c.ahead, as play's tuning changes it */
     _Atomic int64_t out_blocks;
     _Atomic int64_t position;
     atomic_int paused, finished, stop_asked;
@@ -64,6 +65,8 @@ int transport_create(const struct transport_config *c, struct transport **out)
     if (!x)
         return SHX_ENOMEM;
     x->c = *c;
+    x->c.align = c->align ? c->align : 1;
+    atomic_store(&x->ahead, c->ahead);
     x->tl = c->tl;
     x->pos = c->tl.start;
     x->change_k = -1;
@@ -119,11 +122,20 @@ static void took_effect(struct transport *x, uint32_t id)
     }
 }
 
-/* The first run block no track has rendered yet: each renders at most
- * `ahead` blocks past the one the mixer takes next. */
+/* The first run block no track has rendered yet (each renders at most
+ * `ahead` blocks past the one the mixer takes next) where a script call
+ * starts: a script sees a change at the start of a call, in play as in a
+ * render of the capture. */
 static int64_t first_free_block(const struct transport *x)
 {
-    return x->next + x->c.ahead;
+    int64_t k = x->next + atomic_load_explicit(&x->ahead, memory_order_relaxed);
+    int64_t a = x->c.align;
+    return (k + a - 1) / a * a;
+}
+
+void transport_set_ahead(struct transport *x, uint32_t ahead)
+{
+    atomic_store_explicit(&x->ahead, ahead, memory_order_relaxed);
 }
 
 /* The timeline frame block k will start at, with no change on the way. */
@@ -136,9 +148,8 @@ static int64_t position_of(const struct transport *x, int64_t k)
 }
 
 /* A timeline change (seek, loop) at the first free block. */
-static void decide_change(struct transport *x, const struct cmd *c)
+static void decide_change(struct transport *x, const struct cmd *c, int64_t k)
 {
-    int64_t k = first_free_block(x);
     struct tl_change ch = {.k = k, .tl = x->tl, .pos = position_of(x, k)};
     if (c->kind == CMD_SEEK) {
         ch.pos = c->a;
@@ -164,6 +175,7 @@ static int apply(struct transport *x, const struct cmd *c)
         return 0;
     if ((c->kind == CMD_SEEK || c->kind == CMD_LOOP) && x->change_k >= 0)
         return 0;
+    int64_t free_k = deferred ? first_free_block(x) : 0;   /* once: the tuning may move it */
     switch (c->kind) {
     case CMD_FADER:
         mixer_set_track(x->c.mixer, c->track, (struct pan_gains){c->l, c->r});
@@ -192,19 +204,19 @@ static int apply(struct transport *x, const struct cmd *c)
         break;
     case CMD_PARAM:   /* a full queue to the track: wait in ours, lose nothing */
         if (c->track >= 0 && c->track < x->c.n
-            && track_post_param(x->c.tracks[c->track], first_free_block(x), c->key, c->value)
+            && track_post_param(x->c.tracks[c->track], free_k, c->key, c->value)
                    == SHX_EFULL)
             return 0;
         break;
     case CMD_SEEK:
     case CMD_LOOP:
-        decide_change(x, c);
+        decide_change(x, c, free_k);
         break;
     default:
         break;
     }
     if (c->last && deferred)
-        x->pend[x->npend++] = (struct pending){first_free_block(x), c->id};
+        x->pend[x->npend++] = (struct pending){free_k, c->id};
     else if (c->last)
         took_effect(x, c->id);
     return 1;

@@ -75,7 +75,9 @@ struct transport_config {
     struct track *const *tracks;
     int n, channels, rate;
     uint32_t block;
-    uint32_t ahead;           /* blocks the tracks render ahead of the mixer */
+    uint32_t ahead;           /* blocks the tracks render ahead of the mixer (at most) */
+    uint32_t align;           /* params, seeks and loop changes start a script
+                                 call: a block k that is a multiple of this (0 = 1) */
     struct timeline tl;       /* the run's timeline at its start */
     int64_t frames;           /* frames of the run to play; INT64_MAX: until the end */
     int64_t length;           /* frames of the session (its end, when not looping) */
@@ -86,6 +88,11 @@ struct transport_config {
 int transport_create(const struct transport_config *c, struct transport **out);
 /* Main. NULL is a no-op. */
 void transport_destroy(struct transport *x);
+
+/* Main (play's tuning). The tracks render at most `ahead` blocks ahead of
+ * the mixer from now on: params and timeline changes are decided for the
+ * block after that. */
+void transport_set_ahead(struct transport *x, uint32_t ahead);
 
 /* Control side, one thread at a time. Queues the n commands of one
  * message, all or none. Errors: SHX_EFULL (the queue is full: dropped). */

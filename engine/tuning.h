@@ -38,15 +38,29 @@
 
 /* ---- Play: render-ahead, batches, the disk ---- */
 
-/* Default render-ahead, 80 ms (30 blocks at 128 frames): half of it is the
- * batch a worker gets per wake-up, the other half (40 ms) the slack a late
- * worker or a stalled CPU may use up. On this kind of VM a loaded CPU
- * stalls for up to 20-45 ms now and then (docs/performance.md), and each
- * wake-up of a worker costs ~0.2 ms of cold caches, so both halves pay.
- * What it costs: a mute, gain or script change is heard that much later
- * (REAPER's anticipative FX renders 200 ms ahead by default). */
-#define AHEAD_DEFAULT_NS MS_NS(80)
-#define AHEAD_MIN_BLOCKS 2u      /* --ahead's bounds */
+/* The render-ahead (ahead.h): a batch, the blocks a worker is handed per
+ * wake-up (whole script calls; each wake-up of a worker costs ~0.2 ms of
+ * cold caches on this kind of VM, so it pays to batch), and slack, what a
+ * late worker or a stalled CPU may use up. It starts at a batch of 40 ms
+ * and 40 ms of slack (80 ms = 30 blocks at 128 frames), or a batch's time
+ * of slack when that is longer, and is then sized by what it costs while
+ * playing: AHEAD_SAFETY times the worst slack any track needed over the
+ * last AHEAD_MEMORY_NS, within AHEAD_SLACK_MIN_NS and --ahead-max (default
+ * AHEAD_MAX_NS; REAPER's anticipative FX renders 200 ms ahead). On this
+ * kind of VM a loaded CPU stalls for up to 20-45 ms now and then
+ * (docs/performance.md). What it costs: a param change, a seek or a script
+ * reload is heard that much later; faders, mute and solo are not. */
+#define AHEAD_BATCH_NS MS_NS(40)
+#define AHEAD_SLACK_NS MS_NS(40)         /* to start with, scripted tracks */
+#define AHEAD_SLACK_DIRECT_NS MS_NS(10)  /* ... without scripts: the disk thread only */
+#define AHEAD_SLACK_MIN_NS MS_NS(10)     /* the tuning's lower end */
+#define AHEAD_MAX_NS MS_NS(250)          /* its upper end, unless --ahead-max */
+#define AHEAD_MAX_LIMIT_NS S_NS(2)       /* --ahead-max's own upper end */
+#define AHEAD_SAFETY 2u
+#define AHEAD_MEMORY_NS S_NS(30)         /* the worst need is remembered this long */
+#define AHEAD_HOLD_NS S_NS(10)           /* it shrinks only after this long without growing */
+#define AHEAD_HW_HOLD_NS S_NS(1)         /* params wait past a shrunk render-ahead this long */
+#define AHEAD_MIN_BLOCKS 2u      /* --ahead's bounds (a fixed render-ahead) */
 #define AHEAD_MAX_BLOCKS 64u
 /* A track's ring to the mixer in play: room for the largest --ahead. */
 #define PLAY_RING_SLOTS AHEAD_MAX_BLOCKS

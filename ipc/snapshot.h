@@ -58,6 +58,7 @@ struct snapshot {
     int32_t osc_port;             /* its UDP port, 0 when none */
     uint64_t control_errors;      /* control messages rejected */
     uint64_t control_accepted, control_dropped;   /* ... taken, and dropped (queue full) */
+    double ahead_ms;              /* play: the render-ahead now (0: render) */
     uint32_t ntracks;
     struct snapshot_track tracks[SNAPSHOT_MAX_TRACKS];
 };

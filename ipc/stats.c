@@ -162,6 +162,8 @@ static void stats_json(struct stats *st, const struct snapshot *s, struct json *
         put_track(j, &st->t[i], &s->tracks[i], cpu[i], rendered[i], playing);
     }
     json_put(j, "]");
+    if (s->ahead_ms > 0)   /* play */
+        json_fmt(j, ", \"render_ahead_ms\": %.1f", s->ahead_ms);
     if (s->control) {
         json_put(j, ", \"osc_port\": ");
         if (s->osc_port > 0)

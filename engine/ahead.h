@@ -1,0 +1,56 @@
+/* ahead.h - play's render-ahead: how many blocks each track renders in
+ * front of the mixer, chosen from the session and tuned while playing.
+ *
+ * DESIGN. The render-ahead is three parts (docs/realtime.md):
+ *
+ *   batch  the blocks a track hands its worker per wake-up, whole script
+ *          calls (script_block): one wake-up and its cold caches per batch
+ *   lag    with script calls longer than a block, the stagger of the
+ *          tracks' wake-ups that the grid of calls cannot give (< one call)
+ *   slack  what a late worker, a busy or stalled CPU may use up before a
+ *          block is due
+ *
+ * batch and lag are fixed for a run. The slack starts from the session
+ * (scripts or none, how long a batch is) and is then sized by what it
+ * costs: every tick the player hands in the least margin any track had
+ * between finishing a batch and that batch's deadline, and whether blocks
+ * came late; the slack is kept at AHEAD_SAFETY times the worst need seen
+ * over the last AHEAD_MEMORY_NS, growing at once and shrinking only after
+ * AHEAD_HOLD_NS without growth. What it costs: params, seeks and script
+ * reloads are heard that much later (faders are not: they act after it). */
+#ifndef SHX_AHEAD_H
+#define SHX_AHEAD_H
+
+#include <stdint.h>
+
+struct ahead_config {
+    int rate;                 /* Hz */
+    uint32_t block;           /* frames */
+    uint32_t sub;             /* blocks per script call (1 without script_block) */
+    uint32_t ring;            /* slots of the tracks' rings: the upper end */
+    int scripted;             /* tracks with a script */
+    uint32_t fixed;           /* --ahead BLOCKS: that, not tuned; 0: tuned */
+    uint64_t max_ns;          /* the tuned value's upper end */
+};
+
+struct ahead;
+
+/* Main. Errors: SHX_ENOMEM. */
+int ahead_create(const struct ahead_config *c, struct ahead **out);
+/* NULL is a no-op. */
+void ahead_destroy(struct ahead *a);
+
+/* Blocks a track renders per wake-up: whole script calls. */
+uint32_t ahead_batch(const struct ahead *a);
+/* Blocks rendered ahead now. */
+uint32_t ahead_blocks(const struct ahead *a);
+
+/* Main, once per tick. margin_ns: the least margin of any track since the
+ * last call (track_take_margin; INT64_MAX: none); late: blocks that came
+ * late since the last call; paused: playback was paused at some time since
+ * (its margins mean nothing). Returns the render-ahead in blocks from now
+ * on (ahead_blocks). */
+uint32_t ahead_observe(struct ahead *a, uint64_t now_ns, int64_t margin_ns, uint64_t late,
+                       int paused);
+
+#endif
