@@ -21,9 +21,11 @@ struct ahead {
     int64_t need[MEMORY_SLOTS];   /* ns of slack each slice needed at worst */
 };
 
+/* Blocks that last at least ns (from frames: a period in ns is rounded). */
 static uint32_t blocks_of(const struct ahead *a, uint64_t ns)
 {
-    return (uint32_t)((ns + a->period_ns - 1) / a->period_ns);
+    uint64_t per = (uint64_t)a->c.block * NS_PER_S;
+    return (uint32_t)((ns * (uint64_t)a->c.rate + per - 1) / per);
 }
 
 static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
@@ -50,7 +52,7 @@ int ahead_create(const struct ahead_config *c, struct ahead **out)
         *out = a;
         return SHX_OK;
     }
-    uint32_t batch = (uint32_t)(AHEAD_BATCH_NS / a->period_ns);
+    uint32_t batch = (uint32_t)(AHEAD_BATCH_NS * (uint64_t)c->rate / NS_PER_S / c->block);
     batch = batch ? batch : 1;
     a->batch = batch < sub ? sub : batch / sub * sub;
     a->lag = sub - 1;
@@ -122,9 +124,9 @@ uint32_t ahead_observe(struct ahead *a, uint64_t now, int64_t margin, uint64_t l
     if (want > a->blocks) {
         a->blocks = want;
         a->changed_ns = now;
-    } else if (want < a->blocks - a->blocks / 4 && now - a->changed_ns >= AHEAD_HOLD_NS) {
+    } else if (want < a->blocks && now - a->changed_ns >= AHEAD_HOLD_NS) {
         /* Shrink in steps of a quarter at most, each after a hold. */
-        uint32_t step = a->blocks - a->blocks / 4;
+        uint32_t step = a->blocks - (a->blocks / 4 ? a->blocks / 4 : 1);
         a->blocks = want > step ? want : step;
         a->changed_ns = now;
     }

@@ -67,6 +67,7 @@ static int engine_alloc(const struct session *s, const struct engine_options *o,
     }
     e->rate = o->sample_rate ? o->sample_rate : s->sample_rate;
     e->block = o->block_size ? o->block_size : (uint32_t)s->block_size;
+    e->sub = 1;   /* check_script_block says how many */
     e->channels = s->channels;
     e->stop = o->stop;
     e->quiet = o->quiet;

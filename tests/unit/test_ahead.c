@@ -1,0 +1,118 @@
+/* test_ahead.c - the render-ahead: chosen from the session, sized by what
+ * it costs while playing (ahead.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ahead.h"
+#include "tuning.h"
+#include "units.h"
+
+#define PERIOD_NS 2666666   /* 128 frames at 48 kHz */
+
+static struct ahead *make(uint32_t sub, int scripted, uint32_t fixed)
+{
+    struct ahead_config c = {.rate = 48000, .block = 128, .sub = sub, .ring = 128,
+                             .scripted = scripted, .fixed = fixed, .max_ns = MS_NS(250)};
+    struct ahead *a = NULL;
+    assert_int_equal(ahead_create(&c, &a), 0);
+    return a;
+}
+
+/* Without script_block: a 40 ms batch and 40 ms of slack, 30 blocks at
+ * 128 frames as before; a session without scripts keeps 10 ms of slack. */
+static void test_chosen_from_the_session(void **state)
+{
+    (void)state;
+    struct ahead *a = make(1, 4, 0);
+    assert_int_equal(ahead_batch(a), 15);
+    assert_int_equal(ahead_blocks(a), 30);
+    ahead_destroy(a);
+    a = make(1, 0, 0);
+    assert_int_equal(ahead_blocks(a), 15 + 4);
+    ahead_destroy(a);
+    /* script_block 2048: a batch is one call (16 blocks), the stagger 15
+     * more, and a call's time of slack (42.7 ms > 40 ms). */
+    a = make(16, 4, 0);
+    assert_int_equal(ahead_batch(a), 16);
+    assert_int_equal(ahead_blocks(a), 16 + 15 + 16);
+    ahead_destroy(a);
+}
+
+/* --ahead N is kept (never tuned), raised to a call and its stagger. */
+static void test_fixed(void **state)
+{
+    (void)state;
+    struct ahead *a = make(1, 4, 20);
+    assert_int_equal(ahead_batch(a), 10);
+    assert_int_equal(ahead_blocks(a), 20);
+    assert_int_equal(ahead_observe(a, S_NS(1), -(int64_t)MS_NS(50), 100, 0), 20);
+    ahead_destroy(a);
+    a = make(16, 4, 20);
+    assert_int_equal(ahead_batch(a), 16);
+    assert_int_equal(ahead_blocks(a), 16 + 15 + 1);
+    ahead_destroy(a);
+}
+
+/* A batch that came within 5 ms of its deadline out of 40 ms of slack
+ * needed 35 ms: the slack grows to twice that at once. */
+static void test_grows_at_once(void **state)
+{
+    (void)state;
+    struct ahead *a = make(1, 4, 0);
+    uint64_t t = S_NS(1);
+    uint32_t b = ahead_observe(a, t, (int64_t)MS_NS(5), 0, 0);
+    assert_int_equal(b, 15 + (2 * 35000000 + PERIOD_NS - 1) / PERIOD_NS);
+    /* Late blocks: half as much again at least, up to the upper end. */
+    uint32_t c = ahead_observe(a, t + MS_NS(250), INT64_MAX, 3, 0);
+    assert_int_equal(c, b + b / 2 > 94 ? 94 : b + b / 2);
+    for (int i = 0; i < 10; i++)
+        c = ahead_observe(a, t + MS_NS(500) + (uint64_t)i * MS_NS(250), INT64_MAX, 1, 0);
+    assert_int_equal(c, 94);   /* 250 ms at 128 frames, rounded up */
+    ahead_destroy(a);
+}
+
+/* It shrinks only after AHEAD_HOLD_NS without growth and once the worst
+ * need of the last AHEAD_MEMORY_NS allows it, a quarter at a time, never
+ * below a batch and 10 ms. */
+static void test_shrinks_slowly(void **state)
+{
+    (void)state;
+    struct ahead *a = make(1, 4, 0);
+    uint64_t t = S_NS(1);
+    uint32_t b = ahead_observe(a, t, (int64_t)MS_NS(39), 0, 0);   /* needed 1 ms */
+    assert_int_equal(b, 30);
+    b = ahead_observe(a, t + AHEAD_HOLD_NS - MS_NS(1), (int64_t)MS_NS(39), 0, 0);
+    assert_int_equal(b, 30);                       /* held */
+    b = ahead_observe(a, t + AHEAD_HOLD_NS, (int64_t)MS_NS(39), 0, 0);
+    assert_int_equal(b, 30 - 30 / 4);              /* a quarter down */
+    uint64_t u = t + AHEAD_HOLD_NS;
+    for (int i = 1; i < 20; i++)
+        b = ahead_observe(a, u + (uint64_t)i * AHEAD_HOLD_NS, INT64_MAX, 0, 0);
+    assert_int_equal(b, 15 + 4);                   /* a batch and 10 ms */
+    ahead_destroy(a);
+}
+
+/* While paused (or just after), margins mean nothing: no change. */
+static void test_paused_ignored(void **state)
+{
+    (void)state;
+    struct ahead *a = make(1, 4, 0);
+    assert_int_equal(ahead_observe(a, S_NS(1), -(int64_t)S_NS(5), 10, 1), 30);
+    assert_int_equal(ahead_observe(a, S_NS(2), INT64_MAX, 0, 0), 30);
+    ahead_destroy(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chosen_from_the_session),
+        cmocka_unit_test(test_fixed),
+        cmocka_unit_test(test_grows_at_once),
+        cmocka_unit_test(test_shrinks_slowly),
+        cmocka_unit_test(test_paused_ignored),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
