@@ -19,7 +19,8 @@
 #   SYSTEMS="shmix gil jack"   which systems; add shmix-jack for shmix playing
 #                    through PortAudio into the same JACK dummy server
 #   AHEAD=30         blocks of render-ahead: `shmix play --ahead` and
-#                    `bench_gil -s` (30 = shmix's default 80 ms at 128 frames);
+#                    `bench_gil -s` (30 = 80 ms at 128 frames, fixed: what
+#                    shmix's own render-ahead starts at before it sizes it);
 #                    AHEAD=auto: no --ahead, shmix's own choice (bench_gil
 #                    -s 30). Unset with SCRIPT_BLOCK set: auto
 #   SCRIPT_BLOCK=N   shmix only: `script_block: N` in the session (frames per
@@ -552,11 +553,11 @@ echo
 echo "Tracks sustained for $duration s at $frames frames / $rate Hz on $(nproc) CPUs"
 echo "(sustained: <= 0.2 late blocks/s over the run; strict: no late block at all;"
 echo " \"fails M\": the smallest N tried above it that did not pass)"
-printf '%-9s %-44s %-20s %-20s\n' "script" "system" "sustained N" "strict N"
+printf '%-9s %-56s %-20s %-20s\n' "script" "system" "sustained N" "strict N"
 for script in "${scripts[@]}"; do
     name=$(basename "$script" .py)
     for sys in "${rows[@]}"; do
-        printf '%-9s %-44s %-20s %-20s\n' "$name" "$(label "$sys")" \
+        printf '%-9s %-56s %-20s %-20s\n' "$name" "$(label "$sys")" \
             "$(fmt "${sus["$sys|$name"]:-}" "${sus_hi["$sys|$name"]:-0}")" \
             "$(fmt "${str["$sys|$name"]:-}" "${str_hi["$sys|$name"]:-0}")"
     done
