@@ -19,9 +19,23 @@
 #   SYSTEMS="shmix gil jack"   which systems; add shmix-jack for shmix playing
 #                    through PortAudio into the same JACK dummy server
 #   AHEAD=30         blocks of render-ahead: `shmix play --ahead` and
-#                    `bench_gil -s` (30 = shmix's default 80 ms at 128 frames)
+#                    `bench_gil -s` (30 = 80 ms at 128 frames, fixed: what
+#                    shmix's own render-ahead starts at before it sizes it);
+#                    AHEAD=auto: no --ahead, shmix's own choice (bench_gil
+#                    -s 30). Unset with SCRIPT_BLOCK set: auto
+#   SCRIPT_BLOCK=N   shmix only: `script_block: N` in the session (frames per
+#                    process() call, a multiple of 128); results carry
+#                    "script_block" (128 when unset, and always for gil/jack)
+#   KINDS="sustained strict"   which searches (the strict one adds runs)
+#   GIL1=0           no "single GIL, 1 period slack" search (it reuses the
+#                    gil runs but its bisection adds some)
+#   SUMMARY=FILE     append each search's outcome (one JSON line) to FILE
+#   LOCK=FILE        an exclusive flock(1) on FILE around each run (the quiet
+#                    wait included), for a machine shared with other benchmarks
 #   MAX_TRACKS=256   the search's upper end
 #   START=16         the search's first N (then doubled or halved)
+#   GROW=200         ... or rather multiplied or divided by GROW/100 (e.g. 150
+#                    when START is a good guess: fewer runs to a bracket)
 #   RESULTS=FILE     append every run's result (one JSON line) to FILE;
 #                    with RESUME=1, runs already in FILE are not repeated
 #   KEEP=1           keep the temp folder
@@ -41,8 +55,10 @@
 #          --stats F --stats-interval D` on a session of N tracks that all
 #          play the same 10 s stereo 48 kHz WAV (distinct names, each with the
 #          script, gain -20*log10(N) dB); late = the sum of the final stats
-#          line's tracks[].late_blocks. Its xruns are reported. A run where a
-#          track is not "running" at the end does not pass.
+#          line's tracks[].late_blocks. Its xruns are reported, and the
+#          render-ahead the engine chose (render_ahead_ms) when the stats
+#          have it. A run where a track is not "running" at the end does not
+#          pass.
 #   gil    bench_gil -n N -d D -s AHEAD SCRIPT: late = blocks finished more
 #          than AHEAD periods after their start (the same render-ahead
 #          slack); the same run's blocks finished more than 1 period late are
@@ -55,7 +71,7 @@
 # A configuration is sustained at <= 0.2 late blocks per second over the run,
 # strict at zero. For each system and script it searches the largest
 # sustained N and the largest strict N: from START, doubling while it passes
-# (up to MAX_TRACKS) or halving while it fails, then bisecting until the
+# (up to MAX_TRACKS) or halving while it fails (GROW: another factor), then bisecting until the
 # bracket is within max(1, N/16) tracks; every run is kept and reused by
 # both searches. The search assumes more tracks never do better, which noise
 # can break near the edge: all runs are listed, so a reader can see it.
@@ -77,12 +93,34 @@ duration=${DURATION:-30}
 systems=${SYSTEMS:-"shmix gil jack"}
 max_tracks=${MAX_TRACKS:-256}
 start_n=${START:-16}
-ahead=${AHEAD:-30}
+grow=${GROW:-200}
 rate=48000
 frames=128
+script_block=${SCRIPT_BLOCK:-}
+# shmix's render-ahead: a number of blocks, or auto (shmix play without
+# --ahead); bench_gil's slack: the same number, 30 with auto
+if [[ -n ${AHEAD:-} ]]; then ahead=$AHEAD
+elif [[ -n $script_block ]]; then ahead=auto
+else ahead=30
+fi
+gil_slack=$ahead
+[[ $ahead == auto ]] && gil_slack=30
+kinds=${KINDS:-"sustained strict"}
+gil1=${GIL1:-1}
+summary=${SUMMARY:-}
+lock=${LOCK:-}
 py=/usr/bin/python3       # the system Python: Debian's numpy and jack-client
 
 die() { echo "bench_tracks: $*" >&2; exit 1; }
+[[ $ahead == auto || $ahead =~ ^[0-9]+$ ]] || die "AHEAD must be a number of blocks or auto"
+[[ $grow =~ ^[0-9]+$ && $grow -gt 100 ]] || die "GROW must be a percentage above 100"
+[[ $start_n =~ ^[0-9]+$ && $start_n -gt 0 ]] || die "START must be a positive number"
+if [[ -n $script_block ]] && ! [[ $script_block =~ ^[0-9]+$ && $((script_block % frames)) == 0 && $script_block -gt 0 ]]; then
+    die "SCRIPT_BLOCK must be a positive multiple of $frames"
+fi
+for k in $kinds; do [[ $k == sustained || $k == strict ]] || die "unknown kind \"$k\" in KINDS"; done
+[[ -n $kinds ]] || die "KINDS is empty"
+[[ -z $lock ]] || command -v flock >/dev/null || die "LOCK needs flock (util-linux)"
 shmix=$build/shmix
 [[ -x $shmix && -x $build/shmix-worker ]] || die "no shmix in $build (cmake --build $build)"
 for s in "${scripts[@]}"; do [[ -r $s ]] || die "cannot read $s"; done
@@ -115,7 +153,7 @@ sox -n -r $rate -c 2 -b 16 "$tmp/loop.wav" synth 10 sine 220 sine 330 vol 0.5
 
 # ---- a quiet machine ----
 # Other people's work that competes for the CPUs: other benchmarks (pgrep -f
-# 'bench_roundtrip|bench_render|bench_tracks'), anyone else playing in real
+# 'bench_roundtrip|bench_render|bench_tracks|bench_capacity'), anyone else playing in real
 # time (shmix, shmix-worker, jackd, the test suite's ctest and test_*
 # programs) and builds (cc1, ld, make) or sox. Bursts of these hardly show
 # in the load average but make a real-time run fail, so they are looked for
@@ -132,7 +170,7 @@ foreign_now() {   # prints "PID:COMM ..." of other people's competing processes
             for (q in comm) {
                 if (index(mine, " " q " ")) continue
                 hit = comm[q] ~ /^(shmix|shmix-worker|shmix:.*|jackd|ctest|test_.*|cc1|cc1plus|ld|collect2|make|gmake|cmake|sox)$/ \
-                      || args[q] ~ /bench_roundtrip|bench_render|bench_tracks/
+                      || args[q] ~ /bench_roundtrip|bench_render|bench_tracks|bench_capacity/
                 if (!hit) continue
                 ours = 0
                 for (x = q; x > 1 && (x in par); x = par[x]) if (x == me) { ours = 1; break }
@@ -200,6 +238,7 @@ write_session() {   # write_session FILE N SCRIPT
         echo "sample_rate: $rate"
         echo "block_size: $frames"
         echo "channels: 2"
+        [[ -z $script_block ]] || echo "script_block: $script_block"
         echo "tracks:"
         for ((i = 0; i < $2; i++)); do
             printf '  - name: t%03d\n    file: loop.wav\n    gain_db: %s\n    script: %s\n' \
@@ -210,18 +249,20 @@ write_session() {   # write_session FILE N SCRIPT
 
 # shmix_result STATS_FILE SYSTEM SCRIPT N RC: the final stats line as a result line
 shmix_result() {
-    $py - "$@" "$duration" <<'EOF'
+    $py - "$@" "$duration" "${script_block:-$frames}" <<'EOF'
 import json, sys
-path, system, script, n, rc, duration = sys.argv[1:]
+path, system, script, n, rc, duration, script_block = sys.argv[1:]
 lines = [l for l in open(path) if l.strip()] if rc == "0" else []
 if not lines:
-    print(json.dumps({"system": system, "script": script, "tracks": int(n), "error": "exit " + rc}))
+    print(json.dumps({"system": system, "script": script, "tracks": int(n),
+                      "script_block": int(script_block), "error": "exit " + rc}))
     sys.exit()
 last = json.loads(lines[-1])
 tr = last["tracks"]
 late = sum(t["late_blocks"] for t in tr)
 secs = float(duration)
-res = {"system": system, "script": script, "tracks": int(n), "seconds": secs,
+res = {"system": system, "script": script, "tracks": int(n), "script_block": int(script_block),
+       "seconds": secs,
        "late": late, "late_per_s": round(late / secs, 4), "xruns": last["xruns"],
        "late_tracks": sum(1 for t in tr if t["late_blocks"]),
        "max_track_late": max(t["late_blocks"] for t in tr),
@@ -231,6 +272,8 @@ res = {"system": system, "script": script, "tracks": int(n), "seconds": secs,
        "time": last["time"],
        # the final line covers only the moment since the last interval line
        "dsp_load": json.loads(lines[-2])["dsp_load"] if len(lines) > 1 else last["dsp_load"]}
+if "render_ahead_ms" in last:   # the render-ahead the engine chose, when it says
+    res["render_ahead_ms"] = last["render_ahead_ms"]
 if len(tr) != int(n):
     res["error"] = "%d tracks in the stats, expected %s" % (len(tr), n)
 elif res["not_running"]:
@@ -271,16 +314,17 @@ run_once() {   # run_once SYSTEM SCRIPT N: sets $line to the run's result
         cp "$script" "$tmp/$name.py"
         write_session "$tmp/s.yaml" "$n" "$name.py"
         rm -f "$tmp/stats.jsonl"
-        local dev=(--null)
+        local dev=(--null) ahead_opt=()
+        [[ $ahead == auto ]] || ahead_opt=(--ahead "$ahead")
         if [[ $sys == shmix-jack ]]; then start_jackd; dev=(--device 0); fi
         JACK_DEFAULT_SERVER=$jack_name timeout -k 10 $((duration + 300)) \
-            "$shmix" play "$tmp/s.yaml" "${dev[@]}" --block $frames --ahead "$ahead" --loop \
+            "$shmix" play "$tmp/s.yaml" "${dev[@]}" --block $frames "${ahead_opt[@]}" --loop \
             --duration "$duration" --stats "$tmp/stats.jsonl" --stats-interval "$duration" \
-            >/dev/null 2>"$tmp/stderr.txt" || rc=$?
+            >/dev/null 2>"$tmp/stderr.txt" 9>&- || rc=$?
         [[ $sys == shmix-jack ]] && stop_jackd
         if [[ $sys == shmix-jack ]] && ! grep -q "JACK" "$tmp/stderr.txt"; then
-            line=$(printf '{"system": "%s", "script": "%s", "tracks": %d, "error": "not played through JACK"}' \
-                "$sys" "$name" "$n")
+            line=$(printf '{"system": "%s", "script": "%s", "tracks": %d, "script_block": %d, "error": "not played through JACK"}' \
+                "$sys" "$name" "$n" "${script_block:-$frames}")
         else
             line=$(shmix_result "$tmp/stats.jsonl" "$sys" "$name" "$n" "$rc")
         fi
@@ -290,20 +334,22 @@ run_once() {   # run_once SYSTEM SCRIPT N: sets $line to the run's result
         fi
         ;;
     gil)
-        line=$(timeout -k 10 $((duration + 300)) "$build/bench_gil" -n "$n" -d "$duration" -s "$ahead" --json "$script" \
-               2>"$tmp/stderr.txt") || rc=$?
+        line=$(timeout -k 10 $((duration + 300)) "$build/bench_gil" -n "$n" -d "$duration" -s "$gil_slack" --json "$script" \
+               2>"$tmp/stderr.txt" 9>&-) || rc=$?
         if [[ $rc != 0 || -z $line ]]; then
             sed 's/^/    /' "$tmp/stderr.txt" | head -n 20 >&2
             line=$(printf '{"system": "gil", "tracks": %d, "error": "exit %d"}' "$n" "$rc")
         fi
-        line=$($py -c 'import json, sys; d = json.loads(sys.argv[1]); d["script"] = sys.argv[2]; print(json.dumps(d))' \
-               "$line" "$name")
+        line=$($py -c '
+import json, sys
+d = json.loads(sys.argv[1]); d["script"] = sys.argv[2]; d["script_block"] = int(sys.argv[3])
+print(json.dumps(d))' "$line" "$name" "$frames")
         ;;
     jack)
         start_jackd
         line=$(JACK_DEFAULT_SERVER=$jack_name timeout -k 10 $((duration + 1800)) \
                $py "$here/jack_track.py" run "$script" -n "$n" -d "$duration" --json \
-               2>"$tmp/stderr.txt") || rc=$?
+               2>"$tmp/stderr.txt" 9>&-) || rc=$?
         stop_jackd
         if [[ -z $line ]]; then
             sed 's/^/    /' "$tmp/stderr.txt" | tail -n 20 >&2
@@ -311,11 +357,11 @@ run_once() {   # run_once SYSTEM SCRIPT N: sets $line to the run's result
         fi
         line=$($py -c '
 import json, sys
-d = json.loads(sys.argv[1]); d["script"] = sys.argv[2]
+d = json.loads(sys.argv[1]); d["script"] = sys.argv[2]; d["script_block"] = int(sys.argv[3])
 if "xruns" in d:
     d["late"] = d["xruns"]; d["late_per_s"] = d["xruns_per_s"]
     if d.get("clients_died"): d["error"] = "%d clients died" % d["clients_died"]
-print(json.dumps(d))' "$line" "$name")
+print(json.dumps(d))' "$line" "$name" "$frames")
         ;;
     esac
     j1=$(cpu_jiffies)
@@ -323,17 +369,23 @@ print(json.dumps(d))' "$line" "$name")
 import json, sys
 d = json.loads(sys.argv[1]); d["quiet"] = sys.argv[2]; d["wall_s"] = int(sys.argv[3])
 d["calib_us"] = float(sys.argv[4])
+if d.get("system") in ("shmix", "shmix-jack"): d["ahead"] = int(sys.argv[7]) if sys.argv[7].isdigit() else sys.argv[7]
+elif d.get("system") == "gil": d["ahead"] = int(sys.argv[8])
 a = [int(x) for x in sys.argv[5].split()]; b = [int(x) for x in sys.argv[6].split()]
 busy, idle, steal = (b[i] - a[i] for i in range(3))
 total = max(1, busy + idle + steal)
 d["cpu_busy_pct"] = round(100.0 * busy / total, 1); d["steal_pct"] = round(100.0 * steal / total, 1)
-print(json.dumps(d))' "$line" "$quiet_note" "$((SECONDS - t0))" "$calib" "$j0" "$j1")
+print(json.dumps(d))' "$line" "$quiet_note" "$((SECONDS - t0))" "$calib" "$j0" "$j1" "$ahead" "$gil_slack")
 }
 # run_one SYSTEM SCRIPT N: waits for a quiet machine, runs, and repeats the
 # run (up to RETRIES=3 times in all) while something foreign ran during it;
 # appends the result line (with "disturbed" if every attempt was) to $results
 run_one() {
     local line attempt tries=${RETRIES:-3} watcher
+    if [[ -n $lock ]]; then   # fd 9, closed for the runs' own processes (9>&-)
+        exec 9>"$lock"
+        flock 9
+    fi
     for ((attempt = 1; attempt <= tries; attempt++)); do
         wait_quiet
         : >"$tmp/foreign.txt"
@@ -351,6 +403,7 @@ d = json.loads(sys.argv[1]); d["attempts"] = int(sys.argv[2])
 if sys.argv[3]: d["disturbed"] = sys.argv[3]
 print(json.dumps(d))' "$line" "$((attempt > tries ? tries : attempt))" \
         "$( ((attempt > tries)) && head -n 1 "$tmp/foreign.txt" | cut -c1-200 || true)")
+    [[ -z $lock ]] || exec 9>&-
     echo "$line" >>"$results"
     echo "  $line" >&2
 }
@@ -363,29 +416,32 @@ get() {
     name=$(basename "$script" .py)
     key="$sys|$name|$n"
     [[ -n ${late[$key]:-} ]] && return
-    local src_sys=$sys field=late
+    local src_sys=$sys field=late sb=${script_block:-$frames}
     if [[ $sys == gil1 ]]; then src_sys=gil; field=late1; fi
-    r=$(lookup "$src_sys" "$name" "$n" "$field")
+    [[ $src_sys == shmix || $src_sys == shmix-jack ]] || sb=$frames
+    r=$(lookup "$src_sys" "$name" "$n" "$field" "$sb")
     if [[ -z $r ]]; then
         run_one "$src_sys" "$script" "$n"
-        r=$(lookup "$src_sys" "$name" "$n" "$field")
+        r=$(lookup "$src_sys" "$name" "$n" "$field" "$sb")
     fi
     [[ -n $r ]] || r="-1 -1"
     late[$key]=${r% *}
     late_s[$key]=${r#* }
 }
-# lookup SYSTEM NAME N FIELD: "late late_per_s" of the last matching run in
-# $results (with RESUME=1 or from this invocation), "-1 -1" for a failed run
+# lookup SYSTEM NAME N FIELD SCRIPT_BLOCK: "late late_per_s" of the last
+# matching run in $results (with RESUME=1 or from this invocation), "-1 -1"
+# for a failed run (a line without script_block played 128-frame calls)
 lookup() {
-    $py - "$results" "$@" "${RESUME:-0}" "$started" "$duration" <<'EOF'
+    $py - "$results" "$@" "${RESUME:-0}" "$started" "$duration" "$frames" <<'EOF'
 import json, sys
-path, system, name, n, field, resume, started, duration = sys.argv[1:]
+path, system, name, n, field, sb, resume, started, duration, frames = sys.argv[1:]
 out = ""
 for i, l in enumerate(open(path)):
     if not l.strip() or (resume != "1" and i < int(started)):
         continue
     d = json.loads(l)
-    if d.get("system") == system and d.get("script") == name and d.get("tracks") == int(n):
+    if (d.get("system") == system and d.get("script") == name and d.get("tracks") == int(n)
+            and d.get("script_block", int(frames)) == int(sb)):
         if "error" not in d and abs(float(d.get("seconds", 0)) - float(duration)) > 1.0:
             continue   # a run of another DURATION
         if "error" in d or field not in d:
@@ -417,13 +473,13 @@ search() {
     if passes "$sys" "$script" "$n" "$kind"; then
         lo=$n
         while ((lo < max_tracks)); do
-            n=$((lo * 2)); ((n > max_tracks)) && n=$max_tracks
+            n=$((lo * grow / 100)); ((n > lo)) || n=$((lo + 1)); ((n > max_tracks)) && n=$max_tracks
             if passes "$sys" "$script" "$n" "$kind"; then lo=$n; else hi=$n; break; fi
         done
     else
         hi=$n
         while ((hi > 1)); do
-            n=$((hi / 2))
+            n=$((hi * 100 / grow)); ((n < hi)) || n=$((hi - 1)); ((n >= 1)) || n=1
             if passes "$sys" "$script" "$n" "$kind"; then lo=$n; break; else hi=$n; fi
         done
     fi
@@ -440,27 +496,36 @@ search() {
 }
 
 echo "bench_tracks: $(nproc) CPUs, $(uname -r); $frames frames at $rate Hz; $duration s per run;"
-echo "render-ahead (shmix --ahead, bench_gil -s): $ahead blocks;"
-echo "systems: $systems; scripts: ${scripts[*]##*/}; results in $results"
+if [[ -n $script_block ]]; then
+    echo "shmix: script_block $script_block (frames per process() call);"
+fi
+echo "render-ahead: shmix $( [[ $ahead == auto ]] && echo "its own choice (no --ahead)" || echo "--ahead $ahead blocks"), bench_gil -s $gil_slack blocks;"
+echo "systems: $systems; scripts: ${scripts[*]##*/}; searches: $kinds; results in $results"
 declare -A sus sus_hi str str_hi
+# record KIND SYS NAME: keeps the search's outcome (and appends it to SUMMARY)
+record() {
+    if [[ $1 == sustained ]]; then
+        sus["$2|$3"]=$found_lo; sus_hi["$2|$3"]=$found_hi
+    else
+        str["$2|$3"]=$found_lo; str_hi["$2|$3"]=$found_hi
+    fi
+    [[ -z $summary ]] && return
+    local sb=$frames
+    [[ $2 == shmix || $2 == shmix-jack ]] && sb=${script_block:-$frames}
+    printf '{"search": "%s", "system": "%s", "script": "%s", "script_block": %d, "tracks": %d, "fails": %s, "start": %d, "grow": %d, "max_tracks": %d, "seconds": %s, "ahead": "%s", "gil_slack": %d}\n' \
+        "$1" "$2" "$3" "$sb" "$found_lo" "$( ((found_hi)) && echo "$found_hi" || echo null)" \
+        "$start_n" "$grow" "$max_tracks" "$duration" "$ahead" "$gil_slack" >>"$summary"
+}
 for script in "${scripts[@]}"; do
     name=$(basename "$script" .py)
     for sys in $systems; do
-        for kind in sustained strict; do
+        for kind in $kinds; do
             echo "-- $name, $sys, $kind" >&2
             search "$sys" "$script" "$kind"
-            if [[ $kind == sustained ]]; then
-                sus["$sys|$name"]=$found_lo; sus_hi["$sys|$name"]=$found_hi
-            else
-                str["$sys|$name"]=$found_lo; str_hi["$sys|$name"]=$found_hi
-            fi
-            if [[ $sys == gil ]]; then   # the 1-period variant, from the same runs
+            record "$kind" "$sys" "$name"
+            if [[ $sys == gil && $gil1 == 1 ]]; then   # the 1-period variant, from the same runs
                 search gil1 "$script" "$kind"
-                if [[ $kind == sustained ]]; then
-                    sus["gil1|$name"]=$found_lo; sus_hi["gil1|$name"]=$found_hi
-                else
-                    str["gil1|$name"]=$found_lo; str_hi["gil1|$name"]=$found_hi
-                fi
+                record "$kind" gil1 "$name"
             fi
         done
     done
@@ -468,48 +533,55 @@ done
 
 # ---- report ----
 label() {
+    local a="$ahead blocks ahead"
+    [[ $ahead == auto ]] && a="its own render-ahead"
+    [[ -n $script_block ]] && a+=", script_block $script_block"
     case $1 in
-    shmix) echo "shmix --null ($ahead blocks ahead)" ;;
-    shmix-jack) echo "shmix via JACK dummy ($ahead ahead)" ;;
-    gil) echo "single GIL, $ahead blocks slack" ;;
+    shmix) echo "shmix --null ($a)" ;;
+    shmix-jack) echo "shmix via JACK dummy ($a)" ;;
+    gil) echo "single GIL, $gil_slack blocks slack" ;;
     gil1) echo "single GIL, 1 period slack" ;;
     jack) echo "JACK, client per track" ;;
     esac
 }
-fmt() {   # fmt LO HI: "LO" with the first failing N
-    if (($2 == 0)); then echo ">=$1"; else echo "$1 (fails $2)"; fi
+fmt() {   # fmt LO HI: "LO" with the first failing N ("-": not searched)
+    if [[ -z $1 ]]; then echo "-"; elif (($2 == 0)); then echo ">=$1"; else echo "$1 (fails $2)"; fi
 }
 rows=()
-for sys in $systems; do rows+=("$sys"); [[ $sys == gil ]] && rows+=(gil1); done
+for sys in $systems; do rows+=("$sys"); [[ $sys == gil && $gil1 == 1 ]] && rows+=(gil1); done
 echo
 echo "Tracks sustained for $duration s at $frames frames / $rate Hz on $(nproc) CPUs"
 echo "(sustained: <= 0.2 late blocks/s over the run; strict: no late block at all;"
 echo " \"fails M\": the smallest N tried above it that did not pass)"
-printf '%-9s %-32s %-20s %-20s\n' "script" "system" "sustained N" "strict N"
+printf '%-9s %-56s %-20s %-20s\n' "script" "system" "sustained N" "strict N"
 for script in "${scripts[@]}"; do
     name=$(basename "$script" .py)
     for sys in "${rows[@]}"; do
-        printf '%-9s %-32s %-20s %-20s\n' "$name" "$(label "$sys")" \
-            "$(fmt "${sus["$sys|$name"]}" "${sus_hi["$sys|$name"]}")" \
-            "$(fmt "${str["$sys|$name"]}" "${str_hi["$sys|$name"]}")"
+        printf '%-9s %-56s %-20s %-20s\n' "$name" "$(label "$sys")" \
+            "$(fmt "${sus["$sys|$name"]:-}" "${sus_hi["$sys|$name"]:-0}")" \
+            "$(fmt "${str["$sys|$name"]:-}" "${str_hi["$sys|$name"]:-0}")"
     done
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
-if [[ " $systems " == *" shmix "* ]]; then
+ratio() {   # ratio A B: A / B ("-" when either was not searched)
+    [[ -n $1 && -n $2 ]] || { echo "-"; return; }
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'
+}
+verdict() { if eval "$1"; then echo MET; else echo MISSED; fi; }
+if [[ " $systems " == *" shmix "* && " $kinds " == *" sustained "* ]]; then
     echo
     for script in "${scripts[@]}"; do
         name=$(basename "$script" .py)
-        s=${sus["shmix|$name"]}; st=${str["shmix|$name"]}
+        s=${sus["shmix|$name"]}; st=${str["shmix|$name"]:-}
         line="$name: "
         if [[ " $systems " == *" gil "* ]]; then
-            line+="shmix/GIL sustained $(ratio "$s" "${sus["gil|$name"]}"), strict $(ratio "$st" "${str["gil|$name"]}")"
-            line+=" (vs 1-period GIL: $(ratio "$s" "${sus["gil1|$name"]}"), $(ratio "$st" "${str["gil1|$name"]}")); "
+            line+="shmix/GIL sustained $(ratio "$s" "${sus["gil|$name"]}"), strict $(ratio "$st" "${str["gil|$name"]:-}")"
+            [[ $gil1 == 1 ]] && line+=" (vs 1-period GIL: $(ratio "$s" "${sus["gil1|$name"]}"), $(ratio "$st" "${str["gil1|$name"]:-}"))"
+            line+="; "
         fi
         if [[ " $systems " == *" jack "* ]]; then
-            line+="shmix/JACK sustained $(ratio "$s" "${sus["jack|$name"]}"), strict $(ratio "$st" "${str["jack|$name"]}")"
+            line+="shmix/JACK sustained $(ratio "$s" "${sus["jack|$name"]}"), strict $(ratio "$st" "${str["jack|$name"]:-}")"
         fi
         echo "$line"
-        verdict() { if eval "$1"; then echo MET; else echo MISSED; fi; }
         case $name in
         onepole)
             [[ " $systems " == *" gil "* ]] && echo "  target shmix >= 2x single GIL (sustained): $s vs 2x${sus["gil|$name"]}:" \
