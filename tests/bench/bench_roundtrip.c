@@ -482,7 +482,7 @@ static void shmix_setup(struct method *m)
 
     char err[512];
     uint64_t t0 = now_ns();
-    int rc = proc_spawn(chan_fd(p->ch), 1024, &m->peer, err, sizeof err);
+    int rc = proc_spawn(chan_fd(p->ch), 1024, "bench", NULL, &m->peer, err, sizeof err);
     if (rc < 0)
         die("%s", err);
     pin(m->peer, g_cpu_peer);
@@ -508,7 +508,7 @@ static void shmix_setup(struct method *m)
         print_worker_messages(p);
         char why[128];
         proc_kill(m->peer);
-        proc_reap(m->peer, 1000, why, sizeof why);
+        proc_describe(proc_reap(m->peer, 1000), why, sizeof why);
         unlink(p->script);
         fprintf(stderr, "bench_roundtrip: shmix-worker (%s) did not load the script: %s, "
                 "status %u, worker %s\n", proc_worker_path(), shx_strerror(rc),
@@ -527,8 +527,7 @@ static void chan_teardown(struct method *m)
     if (chan_idle(p->ch) && chan_request(p->ch, CHAN_CMD_QUIT, NULL, 0) > 0)
         chan_wait_reply(p->ch, plat_now_ns() + 1000000000u, NULL);
     if (p->python) {
-        char why[128];
-        proc_reap(m->peer, 1000, why, sizeof why);
+        proc_reap(m->peer, 1000);
         unlink(p->script);
         p->script[0] = '\0';
     } else {
