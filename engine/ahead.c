@@ -71,7 +71,8 @@ int ahead_create(const struct ahead_config *c, struct ahead **out)
         slack = AHEAD_SLACK_DIRECT_NS;
     uint32_t fixed = a->batch + a->lag;
     a->min = fixed + blocks_of(a, AHEAD_SLACK_MIN_NS);
-    uint32_t top = blocks_of(a, c->max_ns);
+    /* Rounded down: never more than the user's --ahead-max. */
+    uint32_t top = (uint32_t)(c->max_ns * (uint64_t)c->rate / NS_PER_S / c->block);
     a->max = clamp(top > c->ring ? c->ring : top, a->min, c->ring);
     a->min = a->min > a->max ? a->max : a->min;
     a->blocks = clamp(fixed + blocks_of(a, slack), a->min, a->max);

@@ -249,6 +249,36 @@ static void test_play_records_the_render(void **state)
     free(text);
 }
 
+/* The render-ahead's bounds from the command line: --ahead-max caps the
+ * sized value (never below a batch and 10 ms of slack), a bad value is one
+ * line and exit 2. */
+static void test_ahead_max(void **state)
+{
+    (void)state;
+    session("cap.yaml", 128, "{file: noise.wav, script: " ONEPOLE "}");
+    const char *bad[] = {SHMIX_BIN, "play", h_path("cap.yaml"), "--null", "--ahead-max", "5",
+                         NULL};
+    assert_int_equal(h_run(bad, out, sizeof out, err, sizeof err, 30), 2);
+    h_assert_one_line(err, "shmix: play: --ahead-max: expected 10..2000 ms, got \"5\"");
+    char stats[600];
+    snprintf(stats, sizeof stats, "%s", h_path("cap.jsonl"));
+    const char *argv[] = {SHMIX_BIN, "play", h_path("cap.yaml"), "--null", "-q",
+                          "--ahead-max", "60", "--duration", "1", "--stats", stats,
+                          "--stats-interval", "0.2", NULL};
+    assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    char *text = h_slurp_lines(stats);
+    assert_non_null(text);
+    char *v[64];
+    int n = h_lines(text, v, 64);
+    assert_true(n >= 3);
+    for (int i = 0; i < n; i++) {
+        double ms = h_num(v[i], "render_ahead_ms");
+        assert_true(ms >= 40.0);    /* a batch: 15 blocks of 128 frames */
+        assert_true(ms <= 60.0);
+    }
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +288,7 @@ int main(void)
         H_TEST(test_param_at_a_call),
         H_TEST(test_bad_script_block),
         H_TEST(test_play_records_the_render),
+        H_TEST(test_ahead_max),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }
