@@ -70,7 +70,7 @@ static const char play_usage[] =
     "  --loop                loop the session's loop region, or the whole session\n"
     "  --ahead BLOCKS        blocks each track renders ahead, 2..64, fixed (default:\n"
     "                        sized by what it costs, 80 ms to start with)\n"
-    "  --ahead-max MS        the sized render-ahead's upper end, 10..2000 (default 250)\n"
+    "  --ahead-max MS        the sized render-ahead's upper end, 10..2000 (default 400)\n"
     "  --gui                 the CPU meters in an always-on-top window\n"
     "  --meter               the CPU meters as a table in the terminal (stderr)\n"
     "  --stats FILE|-        a JSON stats line every interval (-: stdout)\n"

@@ -63,7 +63,11 @@
 #define AHEAD_SLACK_DIRECT_NS MS_NS(10)  /* ... without scripts: the disk thread only */
 #define AHEAD_SLACK_PER_WORKER_NS MS_NS(2)   /* ... or this much per worker sharing a CPU */
 #define AHEAD_SLACK_MIN_NS MS_NS(10)     /* the tuning's lower end */
-#define AHEAD_MAX_NS MS_NS(250)          /* its upper end, unless --ahead-max */
+/* Its upper end, unless --ahead-max: reached only when the machine is so
+ * loaded that less slack meant late blocks. 450 tanh tracks with
+ * script_block 2048 played 30 s without a late block with 400 ms, while
+ * 250 ms held 368 (docs/performance.md). */
+#define AHEAD_MAX_NS MS_NS(400)
 #define AHEAD_MAX_LIMIT_NS S_NS(2)       /* --ahead-max's own upper end */
 #define AHEAD_SAFETY 2u
 #define AHEAD_MEMORY_NS S_NS(30)         /* the worst need is remembered this long */

@@ -43,7 +43,7 @@
 #                     judged
 #   AHEAD=N           shmix play --ahead N and bench_gil -s N; unset: shmix
 #                     sizes its render-ahead itself (no --ahead, also at 128:
-#                     80 ms to start with, tuned while playing up to 250 ms)
+#                     80 ms to start with, tuned while playing up to 400 ms)
 #                     and bench_gil gets 30 blocks of slack (80 ms)
 #   AHEAD_128=N       the same for the shmix searches with 128-frame calls only
 #                     (AHEAD_128=30: fixed like bench_gil's slack and like
