@@ -76,9 +76,7 @@ int ahead_create(const struct ahead_config *c, struct ahead **out)
     a->max = clamp(top > c->ring ? c->ring : top, a->min, c->ring);
     a->min = a->min > a->max ? a->max : a->min;
     a->blocks = clamp(fixed + blocks_of(a, slack), a->min, a->max);
-    for (uint32_t i = 0; i < MEMORY_SLOTS; i++)
-        a->need[i] = 0;
-    *out = a;
+    *out = a;   /* need[] starts at 0 (calloc) */
     return SHX_OK;
 }
 

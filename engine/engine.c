@@ -119,7 +119,6 @@ static int check_script_block(struct engine *e, const struct engine_options *o, 
                               size_t cap)
 {
     const struct session *s = e->s;
-    e->sub = 1;
     if (!s->script_block)
         return SHX_OK;
     if (s->script_block < (int)e->block || s->script_block % (int)e->block) {
@@ -168,10 +167,9 @@ static struct build plan(const struct engine *e, const struct engine_options *o)
         b.prefetch *= 2;
     for (int i = 0; i < e->s->ntracks; i++)
         b.any_solo |= e->s->tracks[i].solo;
-    /* Whole script calls per request, at most CHAN_MAX_BATCH of them. */
+    /* track_create rounds it to whole script calls, at most CHAN_MAX_BATCH. */
     uint32_t batch = o->batch_frames / e->block;
-    batch = batch < e->sub ? e->sub : batch / e->sub * e->sub;
-    b.batch = batch > CHAN_MAX_BATCH * e->sub ? CHAN_MAX_BATCH * e->sub : batch;
+    b.batch = batch ? batch : 1;
     /* Room for two batches of whole calls and a stagger (track_loop.c),
      * and in play for the largest render-ahead the player may choose. */
     uint64_t need = 4u * (uint64_t)e->sub;

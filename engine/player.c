@@ -31,7 +31,8 @@ struct player {
     int64_t count;             /* blocks in the run; INT64_MAX: to the end, or forever */
     int64_t frames;            /* frames the run plays, INT64_MAX: no set length */
     struct ahead *ahead;       /* the render-ahead, chosen and tuned (main) */
-    uint64_t hw_ns;            /* when the transport may follow a shrunk one */
+    uint32_t x_ahead;          /* what the transport was last told (transport_set_ahead) */
+    uint64_t hw_ns;            /* when it may follow a shrunk render-ahead */
     uint32_t hw_blocks;        /* ... to this many blocks; 0: nothing pending */
     uint64_t late_seen;        /* the tracks' late blocks at the last tuning */
     int paused_seen;           /* paused at the last tuning */
@@ -73,6 +74,7 @@ static int size_run(struct player *p, struct engine *e, const struct player_opti
     if (ahead_create(&ac, &p->ahead) < 0)
         return SHX_ENOMEM;
     atomic_store(&p->clock.ahead, ahead_blocks(p->ahead));
+    p->x_ahead = ahead_blocks(p->ahead);
     return SHX_OK;
 }
 
@@ -274,17 +276,20 @@ void player_tune(struct player *p)
     p->late_seen = late;
     p->paused_seen = paused;
     /* Params and seeks go to the first block no track has rendered
-     * (transport.c): when the render-ahead grows the transport follows
-     * first, when it shrinks only once no track can still be rendering
-     * to the old one. */
-    if (now_blocks > was) {
-        transport_set_ahead(p->x, now_blocks);
+     * (transport.c): the transport follows a render-ahead past what it was
+     * told at once (before the tracks see it), and one below that only
+     * once no track can still be rendering to the larger one. */
+    if (now_blocks >= p->x_ahead) {
+        if (now_blocks > p->x_ahead)
+            transport_set_ahead(p->x, now_blocks);
+        p->x_ahead = now_blocks;
         p->hw_blocks = 0;
-    } else if (now_blocks < was) {
+    } else if (now_blocks != was) {
         p->hw_blocks = now_blocks;
         p->hw_ns = now + AHEAD_HW_HOLD_NS;
     } else if (p->hw_blocks && now >= p->hw_ns) {
         transport_set_ahead(p->x, p->hw_blocks);
+        p->x_ahead = p->hw_blocks;
         p->hw_blocks = 0;
     }
     atomic_store_explicit(&p->clock.ahead, now_blocks, memory_order_relaxed);

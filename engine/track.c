@@ -232,9 +232,7 @@ int track_run(struct track *t, const struct track_run *run)
      * whole script calls, and the rest as a lag behind the render-ahead. */
     uint32_t phase = run->phase % t->loop.batch;
     t->loop.lag = phase % t->sub;
-    uint32_t ahead = run->clock ? atomic_load(&((struct track_clock *)run->clock)->ahead)
-                                : run->ahead;
-    int64_t want = (int64_t)ahead - t->loop.lag - t->loop.batch + 1;
+    int64_t want = (int64_t)run->ahead - t->loop.lag - t->loop.batch + 1;
     t->loop.fill_want = want < 1 ? 1 : want > run->count ? (uint32_t)run->count : (uint32_t)want;
     t->loop.render = (struct track_reader){.pos = run->tl.start, .tl = run->tl};
     t->loop.unsent = 0;
