@@ -271,11 +271,22 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
 }
 
 /* The channel came back with generation gen: when the supervisor reset it
- * (a new worker or script), nothing is outstanding any more. */
-static void adopt_gen(struct track *t, int64_t gen)
+ * (a new worker or script), nothing is outstanding any more. When it took
+ * the channel from a worker that died on this batch's early request, the
+ * calls the worker finished are kept and the one it died on follows
+ * on_fault, as worker_lost would have done had the track thread been
+ * waiting (worker_take_lost). */
+static void adopt_gen(struct track *t, struct batch *b, int64_t gen)
 {
     if (gen == t->loop.gen)
         return;
+    uint32_t done, mask;
+    if (worker_take_lost(t->w, &done, &mask) && b->early && t->loop.inflight >= 0
+        && t->loop.inflight == b->k + b->first) {
+        keep_done(t, b, b->first, done, mask);
+        if (b->next < b->n)
+            commit_fault(t, b, FAULT_DOWN);
+    }
     t->loop.gen = gen;
     t->loop.inflight = -1;
     t->loop.raise_streak = 0;
@@ -314,7 +325,7 @@ static int take_channel(struct track *t, struct batch *b)
     t->loop.held_out = gen < 0;
     if (gen < 0)
         return -1;
-    adopt_gen(t, gen);
+    adopt_gen(t, b, gen);
     return 0;
 }
 
@@ -493,7 +504,7 @@ static void post_early(struct track *t, struct batch *b)
     int64_t gen = worker_take(t->w);
     if (gen < 0)
         return;
-    adopt_gen(t, gen);
+    adopt_gen(t, b, gen);
     if (t->loop.inflight >= 0) {   /* an earlier, late request is still out */
         worker_put(t->w, WORKER_PUT_INFLIGHT);
         return;
@@ -525,13 +536,7 @@ static void finish_script(struct track *t, struct batch *b)
                 commit_fault(t, b, h == HANDOFF_HUNG ? FAULT_LATE : FAULT_DOWN);
             }
         } else if (gen >= 0) {   /* reset under it: the worker died on the request */
-            uint32_t done, mask;
-            if (worker_take_lost(t->w, &done, &mask)) {   /* as worker_lost would */
-                keep_done(t, b, b->first, done, mask);
-                if (b->next < b->n)
-                    commit_fault(t, b, FAULT_DOWN);   /* the call it died on */
-            }
-            adopt_gen(t, gen);
+            adopt_gen(t, b, gen);
             worker_put(t->w, t->loop.inflight >= 0 ? WORKER_PUT_INFLIGHT : WORKER_PUT_IDLE);
         }
     }
