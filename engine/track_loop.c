@@ -550,7 +550,7 @@ static void settle(struct track *t, struct batch *b)
     if (!b->early || worker_take(t->w) < 0)
         return;
     if (t->loop.inflight >= 0
-        && chan_wait_reply(worker_chan(t->w), plat_now_ns() + STOP_POLL_NS, NULL) == SHX_OK)
+        && chan_wait_reply(worker_chan(t->w), plat_now_ns() + SETTLE_WAIT_NS, NULL) == SHX_OK)
         t->loop.inflight = -1;
     worker_put(t->w, t->loop.inflight >= 0 ? WORKER_PUT_INFLIGHT : WORKER_PUT_IDLE);
 }
