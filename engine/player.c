@@ -112,7 +112,6 @@ int player_create(struct engine *e, const struct player_options *o, struct playe
     struct transport_config tc = {
         .mixer = p->mixer, .tracks = p->tracks, .n = p->n, .channels = p->channels,
         .rate = p->rate, .block = p->block, .ahead = ahead_blocks(p->ahead),
-        .lead = track_lead(ahead_batch(p->ahead), engine_script_blocks(e)),
         .align = engine_script_blocks(e), .tl = p->tl,
         .frames = p->frames, .length = engine_length(e), .capture = o->capture,
     };

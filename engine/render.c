@@ -30,7 +30,6 @@ struct bounce {
     uint32_t ahead;               /* blocks a track renders past the one mixed next: its
                                      ring (more than RENDER_RING_SLOTS with long
                                      script calls) */
-    uint32_t lead;                /* ... and posts to its worker past that (track_lead) */
     int64_t done;                 /* frames written */
     struct mixer *mixer;          /* the faders (the engine's) */
     struct transport *x;          /* the same control rules as play */
@@ -78,8 +77,7 @@ static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
 
 /* The plan's params for run blocks up to `upto` go to their tracks: each
  * before its track can have rendered that block (a track renders at most
- * b->ahead blocks past the one mixed next, and posts to its worker at
- * most b->lead past those). A full param queue
+ * b->ahead blocks past the one mixed next). A full param queue
  * waits for the track to take some (it is ahead of us: it will). */
 static void send_params(struct bounce *b, int64_t upto)
 {
@@ -116,7 +114,7 @@ static int bounce_all(struct bounce *b, struct outfile *out, const struct render
     for (int64_t ob = 0, mixed = 0;; ob++) {
         if (o->stop && *o->stop)
             return SHX_ESTOPPED;
-        send_params(b, mixed + b->ahead + b->lead);
+        send_params(b, mixed + b->ahead);
         send_now(b, ob);
         int64_t k = 0;
         uint32_t frames = 0;
@@ -217,14 +215,13 @@ static int plan_events(struct bounce *b, const struct render_options *o, struct 
     b->nblocks = plan->nchanges ? INT64_MAX : (span + b->block - 1) / b->block;
     run->count = b->nblocks;
     run->batch = RENDER_BATCH_BLOCKS;   /* whole script calls: track_run rounds it */
-    b->lead = track_lead(run->batch, engine_script_blocks(e));
     run->ahead = b->ahead;
     run->changes = plan->changes;
     run->nchanges = plan->nchanges;
     struct transport_config tc = {
         .mixer = b->mixer, .tracks = b->tracks, .n = b->n, .channels = engine_channels(e),
         .rate = b->rate, .block = b->block, .ahead = b->ahead,
-        .lead = b->lead, .align = engine_script_blocks(e), .tl = run->tl,
+        .align = engine_script_blocks(e), .tl = run->tl,
         .frames = frames, .length = length,
     };
     if (transport_create(&tc, &b->x) < 0) {
@@ -260,7 +257,7 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
                : SHX_ENOMEM;
     if (rc == SHX_OK)
         console_attach(engine_console(e), b.x, engine_supervisor(e));
-    send_params(&b, b.ahead + b.lead);   /* before any track renders */
+    send_params(&b, b.ahead);   /* before any track renders */
     for (int i = 0; i < b.n && rc == SHX_OK; i++)
         rc = track_run(b.tracks[i], &run);
     if (rc == SHX_OK)

@@ -221,11 +221,6 @@ int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomi
     return start_failed(t, st, died, status, why, sizeof why, err, cap);
 }
 
-uint32_t track_lead(uint32_t batch, uint32_t sub)
-{
-    return batch > sub ? batch : sub;   /* track_run's batch, rounded to calls, is at most this */
-}
-
 int track_run(struct track *t, const struct track_run *run)
 {
     t->run = *run;

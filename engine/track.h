@@ -142,11 +142,6 @@ int track_chan_fd(const struct track *t);
 int track_await_worker(struct track *t, uint64_t deadline_ns, volatile sig_atomic_t *stop,
                        char *err, size_t cap);
 
-/* Any thread. Blocks a track may have handed its worker past its
- * render-ahead, in a run with `batch` blocks per request and script calls
- * of `sub` blocks: a track posts its next batch before there is room for
- * it in the ring (track_loop.c), so params and seeks must go after those. */
-uint32_t track_lead(uint32_t batch, uint32_t sub);
 /* Main. Starts the track thread for one run. Errors: SHX_ESYS, SHX_ENOMEM. */
 int track_run(struct track *t, const struct track_run *run);
 /* Main. Stops the thread (if running); the worker lives on until

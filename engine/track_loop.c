@@ -44,12 +44,8 @@ struct batch {
     uint32_t n;
     uint32_t next;        /* the first block not committed yet (0..n) */
     uint32_t sent;        /* blocks before this one were handed to the worker */
-    uint32_t first;       /* the block the outstanding request began at */
-    int early;            /* its request went out before its room in the ring */
-    uint64_t answered;    /* when the worker's answer came (CLOCK_MONOTONIC), 0: not yet */
     uint64_t worker_cpu;  /* ns: the worker's process() time for it */
     uint64_t waited;      /* ns spent waiting for the worker */
-    uint64_t own;         /* ns: the track thread's own work on it, so far */
 };
 
 static void take_params(struct track *t, int64_t upto);
@@ -139,16 +135,16 @@ static int next_is_due(const struct track *t, const struct batch *b)
     return t->run.clock && plat_now_ns() >= due(t, b->k + b->next);
 }
 
-/* Commits the blocks of the batch's request (at its block `first`) that
- * the worker finished before it died or hung (`done` calls, bit j of
- * `mask`: call j succeeded): they are in the channel and play as the
- * script made them (the call it was on, and those after, per on_fault).
- * So a batch loses only the call that failed, as a request of one call
- * would. */
-static void keep_done(struct track *t, struct batch *b, int64_t first, uint32_t done,
-                      uint32_t mask)
+/* The blocks of the outstanding request that the worker finished before it
+ * died or hung are in the channel: they play as the script made them (the
+ * block it was on, and those after, per on_fault). So a batch loses only
+ * the block that failed, as a request of one block would. */
+static void salvage(struct track *t, struct batch *b)
 {
-    if (first < 0 || b->next < first)
+    uint32_t done, mask;
+    int64_t first = t->loop.inflight - b->k;   /* the request's first block in b */
+    if (t->loop.inflight < 0 || first < 0 || b->next < first
+        || !chan_progress(worker_chan(t->w), &done, &mask))
         return;
     while (b->next < b->n && (b->next - first) / t->sub < done) {
         uint32_t j = (uint32_t)(b->next - first) / t->sub;   /* the script call */
@@ -159,14 +155,6 @@ static void keep_done(struct track *t, struct batch *b, int64_t first, uint32_t 
             commit_fault(t, b, FAULT_DOWN);
         }
     }
-}
-
-/* keep_done for the outstanding request, as far as the worker said. */
-static void salvage(struct track *t, struct batch *b)
-{
-    uint32_t done, mask;
-    if (t->loop.inflight >= 0 && chan_progress(worker_chan(t->w), &done, &mask))
-        keep_done(t, b, t->loop.inflight - b->k, done, mask);
 }
 
 /* The worker is dead, hung or wrote garbage: keep what it finished (unless
@@ -249,7 +237,6 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
         b->waited += plat_now_ns() - t0;
         if (rc == SHX_OK) {
             t->loop.inflight = -1;
-            b->answered = t->loop.inflight_ns + r->wake_ns + r->busy_ns;
             b->worker_cpu += r->cpu_ns;
             note_times(t, r);
             count_raises(t, r);
@@ -268,30 +255,6 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
         if (b->next == b->n)
             return HANDOFF_PENDING;
     }
-}
-
-/* The channel came back with generation gen: when the supervisor reset it
- * (a new worker or script), nothing is outstanding any more. When it took
- * the channel from a worker that died on this batch's early request, the
- * calls the worker finished are kept and the one it died on follows
- * on_fault, as worker_lost would have done had the track thread been
- * waiting (worker_take_lost). */
-static void adopt_gen(struct track *t, struct batch *b, int64_t gen)
-{
-    if (gen == t->loop.gen)
-        return;
-    uint32_t done, mask;
-    if (worker_take_lost(t->w, &done, &mask) && b->early && t->loop.inflight >= 0
-        && t->loop.inflight == b->k + b->first) {
-        keep_done(t, b, b->first, done, mask);
-        if (b->next < b->n)
-            commit_fault(t, b, FAULT_DOWN);
-    }
-    t->loop.gen = gen;
-    t->loop.inflight = -1;
-    t->loop.raise_streak = 0;
-    t->loop.resend = 1;   /* a new worker, or a reloaded script: all the live params */
-    atomic_store_explicit(&t->c.resume_ns, 0, memory_order_relaxed);
 }
 
 /* Takes the channel for the batch's next block. While the supervisor
@@ -325,7 +288,13 @@ static int take_channel(struct track *t, struct batch *b)
     t->loop.held_out = gen < 0;
     if (gen < 0)
         return -1;
-    adopt_gen(t, b, gen);
+    if (gen != t->loop.gen) {   /* the supervisor reset the channel: a new worker or script */
+        t->loop.gen = gen;
+        t->loop.inflight = -1;
+        t->loop.raise_streak = 0;
+        t->loop.resend = 1;   /* a new worker, or a reloaded script: all the live params */
+        atomic_store_explicit(&t->c.resume_ns, 0, memory_order_relaxed);
+    }
     return 0;
 }
 
@@ -382,10 +351,10 @@ static size_t params_payload(struct track *t, int64_t first)
 }
 
 /* Posts the batch's blocks from b->next on (where a script call starts)
- * to the worker in one request. A call is told where its first block is
- * and every jump (seek, loop wrap) inside it; the run's last call is
- * padded with zeros. */
-static void post_calls(struct track *t, struct batch *b)
+ * to the worker in one request and waits for the answer; commits what it
+ * delivers. A call is told where its first block is and every jump (seek,
+ * loop wrap) inside it; the run's last call is padded with zeros. */
+static enum handoff hand_off(struct track *t, struct batch *b)
 {
     struct chan *ch = worker_chan(t->w);
     uint32_t first = b->next, m = b->n - b->next, sub = t->sub;
@@ -408,13 +377,6 @@ static void post_calls(struct track *t, struct batch *b)
     t->loop.prog_done = 0;
     chan_request_blocks_ctl(ch, calls, t->loop.payload, params_payload(t, b->k + first));
     t->loop.inflight = b->k + first;
-    b->first = first;
-}
-
-/* Waits for the answer to the request post_calls made; commits what it
- * delivers. */
-static enum handoff take_answer(struct track *t, struct batch *b)
-{
     struct chan_reply r;
     enum handoff h = await_answer(t, b, &r);
     if (h != HANDOFF_DELIVERED)
@@ -422,18 +384,12 @@ static enum handoff take_answer(struct track *t, struct batch *b)
     /* Blocks committed late while waiting are skipped; the rest are the
      * worker's output where it succeeded, else per on_fault. */
     while (b->next < b->n) {
-        if (r.ok_mask >> ((b->next - b->first) / t->sub) & 1u)
-            commit_wet(t, b, b->first);
+        if (r.ok_mask >> ((b->next - first) / sub) & 1u)
+            commit_wet(t, b, first);
         else
             commit_fault(t, b, FAULT_DOWN);
     }
     return h;
-}
-
-static enum handoff hand_off(struct track *t, struct batch *b)
-{
-    post_calls(t, b);
-    return take_answer(t, b);
 }
 
 /* Runs the script on the batch and commits each block: one request for the
@@ -484,82 +440,13 @@ static void note_margin(struct track *t, int64_t margin)
         ;
 }
 
-/* Posts the batch's request before the track thread sleeps for the
- * batch's room in the ring, in play and in render: the worker runs while
- * the blocks before the batch still play, so it has a whole batch longer
- * to answer in, and the track thread, woken by the room, usually finds the
- * answer there - one wake-up of each per batch instead of two for the
- * track thread, and no wake-up by the answer (channel.c), which was also a
- * switch from the worker to its higher-priority track thread and back.
- * Only when the channel is free, its worker running and nothing of the
- * batch due yet; otherwise the batch is handed off when its room comes,
- * as before. Meanwhile the channel is INFLIGHT: if the worker dies, the
- * supervisor may take it and restart at once. A supervisor that wants the
- * channel (a reload) gets it between two batches: nothing is posted ahead
- * then (worker_wanted). */
-static void post_early(struct track *t, struct batch *b)
+/* Renders and commits blocks k..k+n-1. The engine's own share is timed on
+ * CLOCK_MONOTONIC (a vDSO read, no system call) minus the time spent
+ * waiting for the worker; the worker's share is its thread CPU time around
+ * process(). */
+static void render_batch(struct track *t, int64_t k, uint32_t n)
 {
-    if (worker_wanted(t->w) || next_is_due(t, b))
-        return;
-    int64_t gen = worker_take(t->w);
-    if (gen < 0)
-        return;
-    adopt_gen(t, b, gen);
-    if (t->loop.inflight >= 0) {   /* an earlier, late request is still out */
-        worker_put(t->w, WORKER_PUT_INFLIGHT);
-        return;
-    }
-    if (atomic_load_explicit(&t->state, memory_order_relaxed) != TRACK_RUNNING) {
-        worker_put(t->w, WORKER_PUT_IDLE);
-        return;
-    }
-    post_calls(t, b);
-    b->early = 1;
-    worker_put(t->w, WORKER_PUT_INFLIGHT);
-}
-
-/* Commits a scripted batch: the answer to its early request if it went
- * out and is still the worker's to give, then whatever is left as
- * run_script always did. */
-static void finish_script(struct track *t, struct batch *b)
-{
-    if (b->early) {
-        int64_t gen = worker_take(t->w);
-        if (gen >= 0 && gen == t->loop.gen && t->loop.inflight == b->k + b->first) {
-            enum handoff h = take_answer(t, b);
-            if (h == HANDOFF_DELIVERED) {
-                worker_put(t->w, WORKER_PUT_IDLE);
-            } else if (h == HANDOFF_PENDING) {
-                worker_put(t->w, WORKER_PUT_INFLIGHT);
-                return;
-            } else if (b->next < b->n) {   /* lost or hung: the supervisor has it */
-                commit_fault(t, b, h == HANDOFF_HUNG ? FAULT_LATE : FAULT_DOWN);
-            }
-        } else if (gen >= 0) {   /* reset under it: the worker died on the request */
-            adopt_gen(t, b, gen);
-            worker_put(t->w, t->loop.inflight >= 0 ? WORKER_PUT_INFLIGHT : WORKER_PUT_IDLE);
-        }
-    }
-    run_script(t, b);
-}
-
-/* The run stops with an early request out: its answer is useless, but a
- * worker that is let finish ends with a QUIT rather than a kill. */
-static void settle(struct track *t, struct batch *b)
-{
-    if (!b->early || worker_take(t->w) < 0)
-        return;
-    if (t->loop.inflight >= 0
-        && chan_wait_reply(worker_chan(t->w), plat_now_ns() + SETTLE_WAIT_NS, NULL) == SHX_OK)
-        t->loop.inflight = -1;
-    worker_put(t->w, t->loop.inflight >= 0 ? WORKER_PUT_INFLIGHT : WORKER_PUT_IDLE);
-}
-
-/* Takes blocks k..k+n-1's dry input and, for a scripted track, posts
- * their request (post_early). */
-static void start_batch(struct track *t, struct batch *b, int64_t k, uint32_t n)
-{
-    *b = (struct batch){.k = k, .n = n};
+    struct batch b = {.k = k, .n = n};
     uint64_t t0 = plat_now_ns();
     for (uint32_t i = 0; i < n; i++) {
         /* After a seek, the disk thread may still be reading: wait for it
@@ -575,36 +462,19 @@ static void start_batch(struct track *t, struct batch *b, int64_t k, uint32_t n)
     }
     if (t->w) {
         take_params(t, k);   /* due now, whether or not the worker can take them */
-        post_early(t, b);
+        run_script(t, &b);
     }
-    b->own = plat_now_ns() - t0;
-}
-
-/* Commits the batch, once it has room in the ring. The engine's own share
- * is timed on CLOCK_MONOTONIC (a vDSO read, no system call) minus the time
- * spent waiting for the worker; the worker's share is its thread CPU time
- * around process(). */
-static void finish_batch(struct track *t, struct batch *b)
-{
-    uint64_t t0 = plat_now_ns();
-    if (t->w)
-        finish_script(t, b);
     else
-        for (; b->next < b->n; b->next++)
-            commit(t, b->k + b->next, dry(t, b->next), 0, SOURCE_FAULT);
+        for (; b.next < n; b.next++)
+            commit(t, k + b.next, dry(t, b.next), 0, SOURCE_FAULT);
     uint64_t t1 = plat_now_ns();
-    /* The margin is the time between the answer (or the room, when that
-     * came later) and the deadline: what the slack was not needed for. */
-    uint64_t done = t1;
-    if (b->early && b->answered)
-        done = b->answered > t0 ? b->answered : t0;
     if (t->run.clock)
-        note_margin(t, (int64_t)(due(t, b->k) - done));
-    uint64_t cost = b->own + (t1 - t0) - b->waited + b->worker_cpu;
+        note_margin(t, (int64_t)(due(t, k) - t1));
+    uint64_t cost = t1 - t0 - b.waited + b.worker_cpu;
     atomic_fetch_add_explicit(&t->c.cpu_ns, cost, memory_order_relaxed);
-    if (cost / b->n > atomic_load_explicit(&t->c.block_cpu_peak, memory_order_relaxed))
-        atomic_store_explicit(&t->c.block_cpu_peak, cost / b->n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->c.blocks, b->n, memory_order_relaxed);
+    if (cost / n > atomic_load_explicit(&t->c.block_cpu_peak, memory_order_relaxed))
+        atomic_store_explicit(&t->c.block_cpu_peak, cost / n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->c.blocks, n, memory_order_relaxed);
 }
 
 /* Stays at most `ahead` blocks in front of the mixer: when n more blocks
@@ -653,6 +523,9 @@ void *track_main(void *arg)
         ahead = ahead && ahead < slots ? ahead : slots;
         ahead = ahead > batch + t->loop.lag ? ahead - t->loop.lag : batch;
         uint32_t refill = t->cfg.refill < ahead ? t->cfg.refill : ahead;
+        await_room(t, n, ahead, refill);
+        if (atomic_load(&t->stop))
+            break;
         /* A param change due inside the batch ends it at the script call it
          * falls in: the script takes it just before that call, in play as
          * in render. */
@@ -671,14 +544,7 @@ void *track_main(void *arg)
                 continue;
             }
         }
-        struct batch b;
-        start_batch(t, &b, k, n);
-        await_room(t, n, ahead, refill);
-        if (atomic_load(&t->stop)) {
-            settle(t, &b);
-            break;
-        }
-        finish_batch(t, &b);
+        render_batch(t, k, n);
         k += n;
     }
     return NULL;

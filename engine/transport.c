@@ -123,13 +123,12 @@ static void took_effect(struct transport *x, uint32_t id)
 }
 
 /* The first run block no track has rendered yet (each renders at most
- * `ahead` blocks past the one the mixer takes next, and has handed its
- * worker at most `lead` blocks past those) where a script call
+ * `ahead` blocks past the one the mixer takes next) where a script call
  * starts: a script sees a change at the start of a call, in play as in a
  * render of the capture. */
 static int64_t first_free_block(const struct transport *x)
 {
-    int64_t k = x->next + atomic_load_explicit(&x->ahead, memory_order_relaxed) + x->c.lead;
+    int64_t k = x->next + atomic_load_explicit(&x->ahead, memory_order_relaxed);
     int64_t a = x->c.align;
     return (k + a - 1) / a * a;
 }

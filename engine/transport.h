@@ -76,9 +76,6 @@ struct transport_config {
     int n, channels, rate;
     uint32_t block;
     uint32_t ahead;           /* blocks the tracks render ahead of the mixer (at most) */
-    uint32_t lead;            /* ... and post to their workers past that: a track
-                                 posts its next batch before it has room for it
-                                 (track_lead) */
     uint32_t align;           /* params, seeks and loop changes start a script
                                  call: a block k that is a multiple of this (0 = 1) */
     struct timeline tl;       /* the run's timeline at its start */

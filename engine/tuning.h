@@ -135,11 +135,6 @@
 #define METER_CPU_SPAN_NS 250e6
 /* A waiting thread looks at its stop flag at least this often. */
 #define STOP_POLL_NS MS_NS(100)
-/* At the end of a run, how long a track thread waits for the answer to a
- * request it posted ahead, so that a worker in the middle of a call ends
- * with a QUIT rather than a kill: a call, not a hung script (tracks stop
- * one after the other, and ^C must be answered within a second). */
-#define SETTLE_WAIT_NS MS_NS(10)
 
 /* ---- Workers and the supervisor ---- */
 

@@ -32,11 +32,6 @@ struct worker {
     _Atomic pid_t pid;            /* 0 when there is no process */
     uint32_t owner;               /* OWN_*; a futex word for worker_wait_back */
     _Atomic int64_t gen;          /* bumped by every hand-back */
-    atomic_int wanted;            /* the supervisor found it busy and will try again */
-    /* The outstanding request of a worker that died: how far it got, kept
-     * for the track thread by the claim (the restart resets the channel). */
-    uint32_t lost_done, lost_mask;
-    atomic_int lost;
     const char *_Atomic kill_reason;
 };
 
@@ -174,25 +169,14 @@ int worker_claim(struct worker *w)
 {
     uint32_t cur = OWN_IDLE;
     if (__atomic_compare_exchange_n(&w->owner, &cur, OWN_SUPERVISOR, 0, __ATOMIC_ACQUIRE,
-                                    __ATOMIC_ACQUIRE)) {
-        atomic_store(&w->wanted, 0);
+                                    __ATOMIC_ACQUIRE))
         return 1;
-    }
     /* An outstanding request of a dead worker will never be answered: take
      * the channel without waiting for the track thread's next block. */
     if (cur == OWN_INFLIGHT && chan_dead(w->chan)
         && __atomic_compare_exchange_n(&w->owner, &cur, OWN_SUPERVISOR, 0, __ATOMIC_ACQUIRE,
-                                       __ATOMIC_ACQUIRE)) {
-        atomic_store(&w->wanted, 0);
-        /* The track thread is not looking (it posted ahead): keep what the
-         * worker finished, as it would have kept it (worker_take_lost). */
-        w->lost_done = w->lost_mask = 0;
-        chan_progress(w->chan, &w->lost_done, &w->lost_mask);
-        atomic_store(&w->lost, 1);
+                                       __ATOMIC_ACQUIRE))
         return 1;
-    }
-    if (cur != OWN_SUPERVISOR)
-        atomic_store(&w->wanted, 1);   /* the track thread leaves it idle between batches */
     return cur == OWN_SUPERVISOR;
 }
 
@@ -211,20 +195,6 @@ int64_t worker_take(struct worker *w)
                                         __ATOMIC_RELAXED))
         return -1;
     return atomic_load(&w->gen);
-}
-
-int worker_take_lost(struct worker *w, uint32_t *done, uint32_t *mask)
-{
-    if (!atomic_exchange(&w->lost, 0))
-        return 0;
-    *done = w->lost_done;
-    *mask = w->lost_mask;
-    return 1;
-}
-
-int worker_wanted(struct worker *w)
-{
-    return atomic_load_explicit(&w->wanted, memory_order_relaxed);
 }
 
 void worker_put(struct worker *w, int how)

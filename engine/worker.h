@@ -71,8 +71,7 @@ void worker_end(struct worker *w);
  * waiting for it returns at once. */
 void worker_mark_dead(struct worker *w);
 /* Supervisor. Takes the channel when the track thread is not using it.
- * Returns 1 when the supervisor holds it; else marks it wanted
- * (worker_wanted) and the caller tries again on a later step. */
+ * Returns 1 when the supervisor holds it. */
 int worker_claim(struct worker *w);
 /* Supervisor. Gives the channel back to the track thread (new generation)
  * and wakes a track thread waiting for it. */
@@ -87,15 +86,6 @@ int64_t worker_take(struct worker *w);
  * once the worker is dead). */
 enum { WORKER_PUT_IDLE = 0, WORKER_PUT_LOST = 1, WORKER_PUT_INFLIGHT = 2 };
 void worker_put(struct worker *w, int how);
-/* Track thread, real-time safe. True while the supervisor wants the
- * channel (it found it in use): the track thread then posts no request
- * ahead of time, so the channel is idle between its batches. */
-int worker_wanted(struct worker *w);
-/* Track thread, real-time safe, holding the channel after a new
- * generation. Returns 1 when the supervisor took it from an outstanding
- * request of a dead worker, with how far that request got (chan_progress:
- * those blocks' audio is still in place), once. */
-int worker_take_lost(struct worker *w, uint32_t *done, uint32_t *mask);
 /* Track thread (render only). Sleeps while the supervisor holds the
  * channel, until deadline_ns. */
 void worker_wait_back(struct worker *w, uint64_t deadline_ns);

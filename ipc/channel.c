@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define CHAN_MAGIC 0x584d4853u   /* "SHMX" in memory on little-endian */
-#define CHAN_VERSION 4u
+#define CHAN_VERSION 3u
 #define MAX_FRAMES 8192u
 #define MAX_CHANNELS 2u
 
@@ -44,7 +44,6 @@ struct chan_header {
     uint32_t msg_tail;              /* messages the engine has consumed */
     uint64_t req_ns;                /* CLOCK_MONOTONIC at posting */
     uint32_t req_count;             /* PROCESS: blocks 0..req_count-1 */
-    uint32_t ack_waiting;           /* the engine sleeps on ack_seq: wake it */
     /* reply half: worker writes, engine validates */
     alignas(64) uint32_t ack_seq;   /* futex word, = req_seq when answered */
     uint32_t ack_status;            /* enum chan_status */
@@ -316,16 +315,8 @@ int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *re
             ch->acked = ch->seq;
             return SHX_ECORRUPT;
         }
-        /* Say so before sleeping (the worker wakes only a waiter), then
-         * look once more: either the worker's reply store or this one is
-         * first in their single total order (both seq_cst), so either the
-         * reply is seen here or the worker sees the flag and wakes us. */
-        __atomic_store_n(&h->ack_waiting, 1u, __ATOMIC_SEQ_CST);
-        int rc = SHX_OK;
-        if (__atomic_load_n(&h->ack_seq, __ATOMIC_SEQ_CST) == a)
-            rc = plat_wait(&h->ack_seq, a, deadline_ns);
-        __atomic_store_n(&h->ack_waiting, 0u, __ATOMIC_RELAXED);
-        if (rc == SHX_ETIMEOUT && load_acq(&h->ack_seq) != ch->seq)
+        if (plat_wait(&h->ack_seq, a, deadline_ns) == SHX_ETIMEOUT
+            && load_acq(&h->ack_seq) != ch->seq)
             return SHX_ETIMEOUT;
     }
 }
@@ -490,13 +481,8 @@ void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t 
     h->cpu_ns = cpu_ns;
     h->wake_ns = wake_ns;
     h->done_ns = plat_now_ns();
-    /* A futex wake is a system call (and, to a higher-priority track
-     * thread, a switch to it): made only when the engine said it sleeps on
-     * the answer. A track thread that posted ahead is usually asleep on
-     * something else by now, and finds the answer when it looks. */
-    __atomic_store_n(&h->ack_seq, seq, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&h->ack_waiting, __ATOMIC_SEQ_CST))
-        plat_wake(&h->ack_seq);
+    store_rel(&h->ack_seq, seq);
+    plat_wake(&h->ack_seq);
 }
 
 int chan_post_msg(struct chan *ch, uint32_t type, const char *text, size_t len)

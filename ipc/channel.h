@@ -7,9 +7,7 @@
  * the worker (tracebacks, log lines) and the audio area: `batch` blocks of
  * float32, interleaved, frames x channels. Requests and replies are
  * sequence numbers in two 32-bit words of the header, each a futex the
- * other side waits on (the worker wakes the engine only when the engine
- * said it sleeps on the answer: a track thread that posted ahead is
- * usually asleep on its ring instead, and a wake-up is a system call). One PROCESS request covers blocks 0..count-1 of the
+ * other side waits on. One PROCESS request covers blocks 0..count-1 of the
  * audio area: playing ahead, a track hands its worker several blocks per
  * wake-up, so the two context switches of a round trip are paid once per
  * batch rather than once per block (docs/realtime.md).

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define SNAPSHOT_MAGIC 0x4d58484du   /* "MHXM" */
-#define SNAPSHOT_VERSION 5u   /* 2: published_ns; 3: control; 4: ahead_ms, disk_late; 5: 1024 tracks */
+#define SNAPSHOT_VERSION 4u   /* 2: published_ns; 3: control; 4: ahead_ms, disk_late */
 #define READ_TRIES 1000               /* a writer that keeps writing: give up */
 #define READ_PAUSE_NS US_NS(50)       /* between tries: at most 50 ms in all */
 #define MAX_FOUND 16                  /* engines `shmix top` lists */
