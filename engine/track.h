@@ -104,7 +104,9 @@ struct track_run {
     uint32_t nchanges;
 };
 
-/* A consistent copy of a track's counters, for stats. */
+/* A copy of a track's counters, for stats. blocks, cpu_ns and
+ * block_cpu_peak_ns are one consistent set (tally.h); the rest are read
+ * one by one. One caller at a time takes snapshots of a track. */
 struct track_snapshot {
     enum track_state state;
     long pid;                 /* worker pid, 0 when none */
@@ -114,7 +116,7 @@ struct track_snapshot {
     uint64_t disk_late;       /* blocks the disk thread had not read in time */
     uint64_t script_blocks;   /* blocks the script processed (0 without a script) */
     float peak;               /* largest |sample| since the previous snapshot */
-    uint64_t block_cpu_peak_ns; /* costliest block since the previous snapshot */
+    uint64_t block_cpu_peak_ns; /* costliest block rendered since the previous snapshot */
     uint64_t wake_ns, busy_ns;  /* medians, last 128 hand-offs; 0 without a script */
     int audible;              /* mute/solo resolved */
     uint64_t restart_ns;      /* last restart: worker death seen -> first good block */

@@ -471,10 +471,7 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
     if (t->run.clock)
         note_margin(t, (int64_t)(due(t, k) - t1));
     uint64_t cost = t1 - t0 - b.waited + b.worker_cpu;
-    atomic_fetch_add_explicit(&t->c.cpu_ns, cost, memory_order_relaxed);
-    if (cost / n > atomic_load_explicit(&t->c.block_cpu_peak, memory_order_relaxed))
-        atomic_store_explicit(&t->c.block_cpu_peak, cost / n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->c.blocks, n, memory_order_relaxed);
+    tally_add(&t->c.tally, n, cost);
 }
 
 /* Stays at most `ahead` blocks in front of the mixer: when n more blocks

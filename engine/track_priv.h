@@ -19,6 +19,7 @@
 
 #include "channel.h"
 #include "pan.h"
+#include "tally.h"
 #include "track.h"
 #include "xfade.h"
 
@@ -108,10 +109,10 @@ struct track_loop {
 /* Counters the track thread writes, read by the stats thread; relaxed
  * atomics are enough because each is independent. */
 struct track_counters {
-    _Atomic uint64_t blocks, cpu_ns, faulted, bad, errors;
+    struct tally tally;          /* blocks, their CPU time, the peak block (tally.h) */
+    _Atomic uint64_t faulted, bad, errors;
     _Atomic uint64_t disk_late;  /* the disk thread was behind */
     _Atomic uint32_t peak_bits;  /* interval peak (peak.h); track_snapshot takes it */
-    _Atomic uint64_t block_cpu_peak;   /* ns; track_snapshot takes it */
     _Atomic uint32_t wake_hist[HIST], busy_hist[HIST];   /* ns, the last HIST hand-offs */
     _Atomic uint32_t hist_n;
     _Atomic unsigned events;     /* EV_*; track_drain takes them */

@@ -134,8 +134,7 @@ void track_snapshot(struct track *t, struct track_snapshot *o)
     struct track_counters *c = &t->c;
     o->state = (enum track_state)atomic_load(&t->state);
     o->pid = track_pid(t);
-    o->blocks = LOAD(c->blocks);
-    o->cpu_ns = LOAD(c->cpu_ns);
+    tally_take(&c->tally, &o->blocks, &o->cpu_ns, &o->block_cpu_peak_ns);
     o->late_blocks = LOAD(t->late);
     o->disk_late = LOAD(c->disk_late);
     o->script_blocks = LOAD(c->wet);
@@ -144,7 +143,6 @@ void track_snapshot(struct track *t, struct track_snapshot *o)
     o->restarts = LOAD(t->restarts);
     o->errors = LOAD(c->errors);
     o->peak = peak_take(&c->peak_bits);
-    o->block_cpu_peak_ns = atomic_exchange_explicit(&c->block_cpu_peak, 0, memory_order_relaxed);
     medians(c, &o->wake_ns, &o->busy_ns);
     o->audible = atomic_load(&t->audible);
     uint64_t died = atomic_load(&t->died_ns), resumed = atomic_load(&c->resume_ns);
