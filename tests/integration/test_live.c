@@ -69,6 +69,7 @@ static void start_play(const char *session, double duration)
 {
     char dur[32];
     snprintf(dur, sizeof dur, "%g", duration);
+    unlink(h_path("live.jsonl"));   /* wait_played reads this run's lines only */
     const char *argv[] = {SHMIX_BIN, "play", h_path(session), "--null", "--duration", dur,
                           "--record", h_path("live.wav"), "--capture-events",
                           h_path("ev.yaml"), "--osc", "0", "--stats", h_path("live.jsonl"),
@@ -164,6 +165,23 @@ static const char *last_stats(void)
     return v[n - 1];
 }
 
+/* Waits (up to 20 s) until the playing run's stats say it has played
+ * `seconds`: a busy machine may take a while to start its workers. */
+static void wait_played(double seconds)
+{
+    for (int i = 0; i < 400; i++) {
+        char *text = h_slurp_lines(h_path("live.jsonl"));
+        char *v[512];
+        int n = text ? h_lines(text, v, 512) : 0;
+        double at = n > 0 ? h_num(v[n - 1], "position") : 0.0;
+        free(text);
+        if (at >= seconds)
+            return;
+        h_sleep(0.05);
+    }
+    fail_msg("the run did not reach %.2f s in 20 s", seconds);
+}
+
 /* A fader heard within two periods of its arrival, ramped over one block;
  * before it every sample is what it would have been without it. */
 static void test_gain_heard_within_two_periods(void **state)
@@ -215,7 +233,7 @@ static void test_param_reaches_the_script(void **state)
     (void)state;
     write_session("param.yaml", 256, NULL);
     start_play("param.yaml", 2.0);
-    h_sleep(0.6);
+    wait_played(0.6);
     assert_int_equal(ctl("/shmix/track/b/param/k", "0.5", NULL), 0);
     h_sleep(0.4);
     assert_int_equal(ctl("/shmix/track/b/param/k", "loud", NULL), 0);   /* on_param raises */
@@ -226,7 +244,8 @@ static void test_param_reaches_the_script(void **state)
     const char *l = strstr(log, "on_param k=0.5 count=");
     assert_non_null(l);
     assert_int_equal(sscanf(l, "on_param k=0.5 count=%d params_k=0.5", &count), 1);
-    assert_true(count > 50);   /* ~0.6 s of 256-frame blocks went before it */
+    if (count <= 50)   /* ~0.6 s of 256-frame blocks went before it */
+        fail_msg("on_param after %d blocks:\n%s", count, log);
     assert_null(strstr(log, "k='loud'"));   /* it raised before logging */
     free(log);
     assert_non_null(strstr(err, "TypeError: k must be a number"));
@@ -370,7 +389,7 @@ static void test_seek_and_loop_reach_the_script(void **state)
     unlink(h_path("time.log"));
     write_session("seek.yaml", 250, track);
     start_play("seek.yaml", 2.5);
-    h_sleep(0.5);
+    wait_played(0.5);
     assert_int_equal(ctl("/shmix/transport/seek", "3.0", NULL), 0);
     h_sleep(0.5);
     assert_int_equal(ctl("/shmix/transport/loop", "1.0", "1.25"), 0);
@@ -403,7 +422,7 @@ static void test_pause_play_stop(void **state)
     (void)state;
     write_session("pause.yaml", 256, NULL);
     start_play("pause.yaml", 10.0);
-    h_sleep(0.6);
+    wait_played(0.6);
     assert_int_equal(ctl("/shmix/transport/pause", NULL, NULL), 0);
     h_sleep(0.6);
     assert_int_equal(ctl("/shmix/transport/play", NULL, NULL), 0);
