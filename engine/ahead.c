@@ -52,7 +52,18 @@ int ahead_create(const struct ahead_config *c, struct ahead **out)
         *out = a;
         return SHX_OK;
     }
-    uint32_t batch = (uint32_t)(AHEAD_BATCH_NS * (uint64_t)c->rate / NS_PER_S / c->block);
+    /* The batch: AHEAD_BATCH_NS, or with many workers to a CPU what keeps
+     * their wake-ups to a share of the machine, within a share of the
+     * upper end and one request; whole calls (rounded down, at least one). */
+    int cpus = c->cpus > 0 ? c->cpus : 1;
+    uint64_t per_cpu = (uint64_t)((c->scripted + cpus - 1) / cpus);
+    uint64_t batch_ns = per_cpu * AHEAD_BATCH_PER_WORKER_NS;
+    if (batch_ns > c->max_ns / AHEAD_BATCH_SHARE)
+        batch_ns = c->max_ns / AHEAD_BATCH_SHARE;
+    batch_ns = batch_ns > AHEAD_BATCH_NS ? batch_ns : AHEAD_BATCH_NS;
+    uint32_t batch = (uint32_t)(batch_ns * (uint64_t)c->rate / NS_PER_S / c->block);
+    if (c->batch_max && batch > c->batch_max)
+        batch = c->batch_max;
     batch = batch ? batch : 1;
     a->batch = batch < sub ? sub : batch / sub * sub;
     a->lag = sub - 1;
@@ -62,9 +73,8 @@ int ahead_create(const struct ahead_config *c, struct ahead **out)
      * first, and after a stall of the VM for all of them to catch up
      * (AHEAD_SLACK_PER_WORKER_NS each); never less than AHEAD_SLACK_NS.
      * A session without scripts only waits for the disk thread. */
-    uint64_t batch_ns = a->batch * a->period_ns;
-    int cpus = c->cpus > 0 ? c->cpus : 1;
-    uint64_t queue_ns = (uint64_t)((c->scripted + cpus - 1) / cpus) * AHEAD_SLACK_PER_WORKER_NS;
+    batch_ns = a->batch * a->period_ns;
+    uint64_t queue_ns = per_cpu * AHEAD_SLACK_PER_WORKER_NS;
     uint64_t slack = batch_ns > AHEAD_SLACK_NS ? batch_ns : AHEAD_SLACK_NS;
     slack = queue_ns > slack ? queue_ns : slack;
     if (!c->scripted)

@@ -10,7 +10,9 @@
  *   slack  what a late worker, a busy or stalled CPU may use up before a
  *          block is due
  *
- * batch and lag are fixed for a run. The slack starts from the session
+ * batch and lag are fixed for a run. The batch is about 40 ms, longer with
+ * many workers to a CPU (AHEAD_BATCH_PER_WORKER_NS each): there the
+ * wake-ups, not the scripts, would use up the machine. The slack starts from the session
  * (scripts or none, how long a batch is) and is then sized by what it
  * costs: every tick the player hands in the least margin any track had
  * between finishing a batch and that batch's deadline, and whether blocks
@@ -28,6 +30,7 @@ struct ahead_config {
     uint32_t block;           /* frames */
     uint32_t sub;             /* blocks per script call (1 without script_block) */
     uint32_t ring;            /* slots of the tracks' rings: the upper end */
+    uint32_t batch_max;       /* most blocks one request carries (whole calls) */
     int scripted;             /* tracks with a script */
     int cpus;                 /* CPUs they share */
     uint32_t fixed;           /* --ahead BLOCKS: that, not tuned; 0: tuned */

@@ -68,6 +68,7 @@ static int size_run(struct player *p, struct engine *e, const struct player_opti
     struct ahead_config ac = {
         .rate = p->rate, .block = p->block, .sub = engine_script_blocks(e),
         .ring = engine_ring_slots(e), .scripted = scripted, .cpus = plat_cpu_count(),
+        .batch_max = p->n ? track_batch_max(p->tracks[0]) : 0,
         .fixed = o->ahead,
         .max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
     };

@@ -255,6 +255,7 @@ int track_run(struct track *t, const struct track_run *run)
 }
 
 uint32_t track_fill_want(const struct track *t) { return t->loop.fill_want; }
+uint32_t track_batch_max(const struct track *t) { return t->max_batch; }
 
 uint64_t track_late_blocks(const struct track *t)
 {

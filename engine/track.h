@@ -168,6 +168,9 @@ void track_note_peak(struct track *t, float peak);
 void track_missed(struct track *t);
 /* Any thread. Blocks rendered and not yet consumed. */
 uint32_t track_ready(struct track *t);
+/* Any thread. Most blocks one request to its worker carries (whole script
+ * calls; the same for every track of an engine). */
+uint32_t track_batch_max(const struct track *t);
 /* Main (play). Blocks the track renders ahead before the first callback:
  * what player_start waits for. */
 uint32_t track_fill_want(const struct track *t);

@@ -59,6 +59,16 @@
  * (docs/performance.md). What it costs: a param change, a seek or a script
  * reload is heard that much later; faders, mute and solo are not. */
 #define AHEAD_BATCH_NS MS_NS(40)
+/* ... and longer with many workers to a CPU: a wake-up of a worker and its
+ * track thread costs ~0.15 ms of the machine at a few hundred tracks
+ * (docs/performance.md, "Where a tanh track's time went"), so a batch of
+ * at least AHEAD_BATCH_PER_WORKER_NS per worker sharing a CPU keeps those
+ * wake-ups to about a quarter of the machine. At most a
+ * 1/AHEAD_BATCH_SHARE of the render-ahead's upper end, so that the lag and
+ * the slack keep the rest, and at most one request (PLAY_BATCH_FRAMES, and
+ * CHAN_MAX_BATCH script calls). */
+#define AHEAD_BATCH_PER_WORKER_NS US_NS(600)
+#define AHEAD_BATCH_SHARE 2u
 #define AHEAD_SLACK_NS MS_NS(40)         /* to start with, scripted tracks */
 #define AHEAD_SLACK_DIRECT_NS MS_NS(10)  /* ... without scripts: the disk thread only */
 #define AHEAD_SLACK_PER_WORKER_NS MS_NS(2)   /* ... or this much per worker sharing a CPU */
@@ -77,8 +87,9 @@
 #define AHEAD_MAX_BLOCKS 64u
 /* A track's ring to the mixer in play: room for the largest --ahead. */
 #define PLAY_RING_SLOTS AHEAD_MAX_BLOCKS
-/* Channels are sized for batches of up to this much audio per request. */
-#define PLAY_BATCH_FRAMES 2048u
+/* Channels are sized for batches of up to this much audio per request
+ * (a channel's pages are resident only once a batch that long used them). */
+#define PLAY_BATCH_FRAMES 8192u
 /* The disk thread reads about this far ahead (rounded up to a power of
  * two of blocks, at most PREFETCH_MAX_SLOTS). */
 #define PREFETCH_NS S_NS(2)

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAPSHOT_MAX_TRACKS 512   /* tracks beyond this play but are not metered */
+#define SNAPSHOT_MAX_TRACKS 2048  /* tracks beyond this play but are not metered */
 #define SNAPSHOT_PREFIX "shmix-"  /* the name is this and the engine's pid */
 
 struct snapshot_writer;

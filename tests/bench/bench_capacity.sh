@@ -38,7 +38,7 @@
 #                     divides N by 1.25 (not 2) until it has a bracket, then
 #                     bisects it to max(1, N/16) as always; with a START
 #                     within 1.5x of the result that takes ~4-5 runs, not ~6
-#   MAX_TRACKS=512    the searches' upper end; shmix's stats list at most 512
+#   MAX_TRACKS=1024   the searches' upper end; shmix's stats list at most 2048
 #                     tracks (SNAPSHOT_MAX_TRACKS), so a run of more cannot be
 #                     judged
 #   AHEAD=N           shmix play --ahead N and bench_gil -s N; unset: shmix
@@ -119,7 +119,7 @@ gil_start_pct=${GIL_START_PCT:-15}
 grow=${GROW:-125}
 start_x128=${START_X128:-2}
 adapt=${ADAPT:-1}
-max_tracks=${MAX_TRACKS:-512}
+max_tracks=${MAX_TRACKS:-1024}
 ahead=${AHEAD:-auto}
 ahead_128=${AHEAD_128:-$ahead}
 lock=${LOCK:-}

@@ -50,6 +50,41 @@ static void test_chosen_from_the_session(void **state)
     ahead_destroy(a);
 }
 
+/* Many workers to a CPU: the batch grows by 0.6 ms per worker sharing a
+ * CPU, in whole calls, at most half the upper end and one request. */
+static void test_batch_grows_with_workers(void **state)
+{
+    (void)state;
+    struct ahead_config c = {.rate = 48000, .block = 128, .sub = 16, .ring = 256,
+                             .scripted = 500, .cpus = 2, .max_ns = MS_NS(400),
+                             .batch_max = 64};
+    struct ahead *a = NULL;
+    /* 250 to a CPU: 150 ms (56 blocks), rounded down to calls: 3 of 2048. */
+    assert_int_equal(ahead_create(&c, &a), 0);
+    assert_int_equal(ahead_batch(a), 48);
+    assert_true(ahead_blocks(a) <= 150 && ahead_blocks(a) >= 48 + 15 + 4);
+    ahead_destroy(a);
+    /* Half the upper end at most: 250 ms allows 125 ms, two calls. */
+    c.max_ns = MS_NS(250);
+    assert_int_equal(ahead_create(&c, &a), 0);
+    assert_int_equal(ahead_batch(a), 32);
+    ahead_destroy(a);
+    /* Without script_block, one request carries 16 blocks at most. */
+    c.sub = 1;
+    c.batch_max = 16;
+    c.max_ns = MS_NS(400);
+    assert_int_equal(ahead_create(&c, &a), 0);
+    assert_int_equal(ahead_batch(a), 16);
+    ahead_destroy(a);
+    /* 100 to a CPU: 60 ms, one call of 2048 frames (42.7 ms) still. */
+    c.sub = 16;
+    c.batch_max = 64;
+    c.scripted = 200;
+    assert_int_equal(ahead_create(&c, &a), 0);
+    assert_int_equal(ahead_batch(a), 16);
+    ahead_destroy(a);
+}
+
 /* --ahead N is kept (never tuned), raised to a call and its stagger. */
 static void test_fixed(void **state)
 {
@@ -118,6 +153,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chosen_from_the_session),
+        cmocka_unit_test(test_batch_grows_with_workers),
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_grows_at_once),
         cmocka_unit_test(test_shrinks_slowly),
