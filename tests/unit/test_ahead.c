@@ -50,6 +50,17 @@ static void test_chosen_from_the_session(void **state)
     ahead_destroy(a);
 }
 
+/* The batch ahead_create chooses for c. */
+static uint32_t batch_of(const struct ahead_config *c)
+{
+    struct ahead *a = NULL;
+    assert_int_equal(ahead_create(c, &a), 0);
+    uint32_t b = ahead_batch(a);
+    assert_true(ahead_blocks(a) >= b + c->sub - 1 && ahead_blocks(a) <= c->ring);
+    ahead_destroy(a);
+    return b;
+}
+
 /* Many workers to a CPU: the batch grows by 0.6 ms per worker sharing a
  * CPU, in whole calls, at most half the upper end and one request. */
 static void test_batch_grows_with_workers(void **state)
@@ -58,31 +69,21 @@ static void test_batch_grows_with_workers(void **state)
     struct ahead_config c = {.rate = 48000, .block = 128, .sub = 16, .ring = 256,
                              .scripted = 500, .cpus = 2, .max_ns = MS_NS(400),
                              .batch_max = 64};
-    struct ahead *a = NULL;
     /* 250 to a CPU: 150 ms (56 blocks), rounded down to calls: 3 of 2048. */
-    assert_int_equal(ahead_create(&c, &a), 0);
-    assert_int_equal(ahead_batch(a), 48);
-    assert_true(ahead_blocks(a) <= 150 && ahead_blocks(a) >= 48 + 15 + 4);
-    ahead_destroy(a);
+    assert_int_equal(batch_of(&c), 48);
     /* Half the upper end at most: 250 ms allows 125 ms, two calls. */
     c.max_ns = MS_NS(250);
-    assert_int_equal(ahead_create(&c, &a), 0);
-    assert_int_equal(ahead_batch(a), 32);
-    ahead_destroy(a);
+    assert_int_equal(batch_of(&c), 32);
     /* Without script_block, one request carries 16 blocks at most. */
     c.sub = 1;
     c.batch_max = 16;
     c.max_ns = MS_NS(400);
-    assert_int_equal(ahead_create(&c, &a), 0);
-    assert_int_equal(ahead_batch(a), 16);
-    ahead_destroy(a);
+    assert_int_equal(batch_of(&c), 16);
     /* 100 to a CPU: 60 ms, one call of 2048 frames (42.7 ms) still. */
     c.sub = 16;
     c.batch_max = 64;
     c.scripted = 200;
-    assert_int_equal(ahead_create(&c, &a), 0);
-    assert_int_equal(ahead_batch(a), 16);
-    ahead_destroy(a);
+    assert_int_equal(batch_of(&c), 16);
 }
 
 /* --ahead N is kept (never tuned), raised to a call and its stagger. */
