@@ -14,8 +14,8 @@
  * many workers to a CPU (AHEAD_BATCH_PER_WORKER_NS each): there the
  * wake-ups, not the scripts, would use up the machine. The slack starts
  * from the session (scripts or none, how long a batch is) and is then
- * sized by what it
- * costs: every tick the player hands in the least margin any track had
+ * sized by what it costs: every tick the player hands in the least
+ * margin any track had
  * between finishing a batch and that batch's deadline, and whether blocks
  * came late; the slack is kept at AHEAD_SAFETY times the worst need seen
  * over the last AHEAD_MEMORY_NS, growing at once and shrinking only after
