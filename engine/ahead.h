@@ -15,8 +15,8 @@
  * wake-ups, not the scripts, would use up the machine. The slack starts
  * from the session (scripts or none, how long a batch is) and is then
  * sized by what it costs: every tick the player hands in the least
- * margin any track had
- * between finishing a batch and that batch's deadline, and whether blocks
+ * margin any track had between finishing a batch and that batch's
+ * deadline, and whether blocks
  * came late; the slack is kept at AHEAD_SAFETY times the worst need seen
  * over the last AHEAD_MEMORY_NS, growing at once and shrinking only after
  * AHEAD_HOLD_NS without growth. What it costs: params, seeks and script
