@@ -166,14 +166,29 @@ int player_start(struct player *p, char *err, size_t cap)
         snprintf(err, cap, "cannot start the track threads: %s", shx_strerror(rc));
         return rc;
     }
-    /* Let every track render ahead before the device asks for anything. */
-    uint64_t deadline = plat_now_ns() + PREFILL_TIMEOUT_NS;
+    /* Let every track render ahead before the device asks for anything.
+     * A large session takes a while: each worker's first calls pay for
+     * copying the zygote's pages it writes to (about 20 ms a worker on a
+     * VM, 13 s for 600 workers), so the wait lasts as long as the tracks
+     * make progress and gives up only after PREFILL_STALL_NS without any:
+     * starting on time with half-filled tracks would only trade a longer
+     * start for a burst of late blocks on every track. A hung or crashed
+     * worker does not hold it up for long: its track goes on per on_fault
+     * once the supervisor notices, which is progress too. */
+    uint64_t filled = 0, stall = plat_now_ns() + PREFILL_STALL_NS;
     for (int i = 0; i < p->n; i++) {
         uint32_t want = track_fill_want(p->tracks[i]);
-        while (track_ready(p->tracks[i]) < want && plat_now_ns() < deadline) {
+        while (track_ready(p->tracks[i]) < want && plat_now_ns() < stall) {
             if (p->stop && *p->stop)
                 return SHX_ESTOPPED;
             track_wait(p->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
+            uint64_t now_filled = 0;
+            for (int j = 0; j < p->n; j++)
+                now_filled += track_ready(p->tracks[j]);
+            if (now_filled > filled) {
+                filled = now_filled;
+                stall = plat_now_ns() + PREFILL_STALL_NS;
+            }
         }
     }
     p->started = 1;

@@ -211,8 +211,40 @@ static uint64_t hang_clock(struct track *t)
     if (chan_progress(worker_chan(t->w), &done, &mask) && done > t->loop.prog_done) {
         t->loop.prog_done = done;
         t->loop.prog_ns = plat_now_ns();
+        t->loop.grace_ns = t->loop.probe_ns = 0;
     }
     return t->loop.prog_ns;
+}
+
+/* Past hang_timeout without progress: hung, or only starved? On a machine
+ * with more work than CPUs (hundreds of workers starting at once, or a
+ * VM's stall) a healthy worker can wait that long for a CPU, and killing
+ * it would only add restarts to the overload - every worker at once, in
+ * the worst case. So the first time it is given a quarter of hang_timeout
+ * more, and its CPU and run-queue times are compared over that time: one
+ * that ran for half of it (a loop) or waited for a CPU less than half of
+ * it (asleep, blocked) is hung; one that mostly waited for a CPU gets
+ * another quarter, up to HANG_STARVED_MAX_NS. One procfs read, only past
+ * hang_timeout. */
+static int starved(struct track *t)
+{
+    uint64_t ran, waited, now = plat_now_ns();
+    if (plat_process_sched(worker_pid(t->w), &ran, &waited) < 0)
+        return 0;
+    uint64_t probe = t->cfg.hang_ns / 4 > HANG_PROBE_MIN_NS ? t->cfg.hang_ns / 4 : HANG_PROBE_MIN_NS;
+    if (t->loop.probe_ns == 0) {
+        t->loop.probe_ns = now;
+        t->loop.probe_ran = ran;
+        t->loop.probe_waited = waited;
+        t->loop.grace_ns = probe;
+        return 1;
+    }
+    uint64_t span = now - t->loop.probe_ns;
+    if (ran - t->loop.probe_ran >= span / 2 || waited - t->loop.probe_waited < span / 2
+        || t->loop.grace_ns >= HANG_STARVED_MAX_NS)
+        return 0;
+    t->loop.grace_ns += probe;
+    return 1;
 }
 
 /* Waits for the answer to the outstanding request. In play each block of
@@ -223,7 +255,7 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
 {
     for (;;) {
         uint64_t t0 = plat_now_ns();
-        uint64_t deadline = hang_clock(t) + t->cfg.hang_ns;
+        uint64_t deadline = hang_clock(t) + t->cfg.hang_ns + t->loop.grace_ns;
         if (t->run.clock) {
             uint64_t d = due(t, b->k + b->next);
             deadline = d < deadline ? d : deadline;
@@ -243,7 +275,7 @@ static enum handoff await_answer(struct track *t, struct batch *b, struct chan_r
         if (rc != SHX_ETIMEOUT)
             return worker_lost(t, b, HANDOFF_LOST, rc == SHX_ECORRUPT);
         uint64_t since = hang_clock(t);   /* before reading the time: it may move on */
-        if (plat_now_ns() - since >= t->cfg.hang_ns)
+        if (plat_now_ns() - since >= t->cfg.hang_ns + t->loop.grace_ns && !starved(t))
             return worker_lost(t, b, HANDOFF_HUNG, 0);
         if (atomic_load(&t->stop))
             return HANDOFF_PENDING;   /* the run is over: nobody needs the rest */
@@ -371,6 +403,7 @@ static enum handoff hand_off(struct track *t, struct batch *b)
     b->sent = b->n;
     t->loop.inflight_ns = t->loop.prog_ns = plat_now_ns();
     t->loop.prog_done = 0;
+    t->loop.grace_ns = t->loop.probe_ns = 0;
     chan_request_blocks_ctl(ch, calls, t->loop.payload, params_payload(t, b->k + first));
     t->loop.inflight = b->k + first;
     struct chan_reply r;

@@ -100,8 +100,15 @@
  * not read yet (after a seek it starts over), and never past half the time
  * left before the block is due. */
 #define DISK_WAIT_MAX_NS MS_NS(50)
-/* Play waits at most this long for every track to render ahead. */
-#define PREFILL_TIMEOUT_NS S_NS(10)
+/* A worker past hang_timeout that spent the time waiting for a CPU is
+ * starved, not hung (track_loop.c): it is watched for a quarter of
+ * hang_timeout (at least HANG_PROBE_MIN_NS) at a time, and given at most
+ * this much more before it is killed all the same. */
+#define HANG_PROBE_MIN_NS MS_NS(10)
+#define HANG_STARVED_MAX_NS S_NS(30)
+/* Play waits for every track to render ahead for as long as some track
+ * makes progress, and gives up (and plays) after this long without any. */
+#define PREFILL_STALL_NS S_NS(5)
 /* The fade-out when playback is stopped. */
 #define STOP_FADE_NS MS_NS(10)
 /* A track switching between its script's output and its on_fault signal

@@ -163,6 +163,7 @@ int chan_create(uint32_t frames, uint32_t channels, uint32_t batch, struct chan 
     ch->base = addr;
     set_views(ch);
     ch->locked = plat_mlock(ch->base, ch->bytes) == SHX_OK;
+    plat_touch_pages(ch->base, ch->bytes);   /* before any request: see platform.h */
     init_header(ch);
     *out = ch;
     return SHX_OK;
@@ -426,6 +427,9 @@ int chan_attach(int fd, struct chan **out)
     ch->seen = 0;   /* a fresh or reset channel; the LOAD may already be posted */
     ch->msg_head = h->msg_head;
     ch->locked = plat_mlock(ch->base, ch->bytes) == SHX_OK;
+    /* The audio blocks only: nothing is in flight there before the worker
+     * answers its LOAD. */
+    plat_touch_pages(ch->base + AUDIO_OFFSET, ch->bytes - AUDIO_OFFSET);
     *out = ch;
     return SHX_OK;
 }

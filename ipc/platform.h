@@ -59,11 +59,24 @@ int plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 /* Real-time safe (one non-blocking system call). Wakes every waiter on word. */
 void plat_wake(uint32_t *word);
 
+/* Not real-time. Writes each page of [addr, addr + bytes) back with the
+ * value it holds, so that the first write of a page in the audio path does
+ * not pay for a page fault (or, on some VMs, an exit to the hypervisor,
+ * even for pages mlock already made resident). Only for memory nobody else
+ * writes at the same time. */
+void plat_touch_pages(void *addr, size_t bytes);
+
 /* Real-time safe. CLOCK_MONOTONIC in nanoseconds. */
 uint64_t plat_now_ns(void);
 
 /* Real-time safe. CPU time consumed by the calling thread, in nanoseconds. */
 uint64_t plat_thread_cpu_ns(void);
+
+/* Not real-time (it reads procfs). How long the main thread of process pid
+ * has run on a CPU, and how long it has waited on a run queue for one, in
+ * nanoseconds since it started (Linux: /proc/PID/schedstat). SHX_ESYS when
+ * they cannot be read (the process is gone, no procfs). */
+int plat_process_sched(pid_t pid, uint64_t *ran_ns, uint64_t *waited_ns);
 
 /* Not real-time (it sleeps). Sleeps ns nanoseconds on CLOCK_MONOTONIC
  * (the whole time, across signals). */

@@ -192,6 +192,34 @@ uint64_t plat_thread_cpu_ns(void)
     return ns_of(&ts);
 }
 
+void plat_touch_pages(void *addr, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    volatile unsigned char *p = addr;
+    for (size_t off = 0; off < bytes; off += page > 0 ? (size_t)page : 4096)
+        p[off] = p[off];
+}
+
+int plat_process_sched(pid_t pid, uint64_t *ran_ns, uint64_t *waited_ns)
+{
+    char path[64], text[128];
+    snprintf(path, sizeof path, "/proc/%ld/schedstat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return SHX_ESYS;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return SHX_ESYS;
+    text[n] = '\0';
+    unsigned long long ran, waited;
+    if (sscanf(text, "%llu %llu", &ran, &waited) != 2)
+        return SHX_ESYS;
+    *ran_ns = ran;
+    *waited_ns = waited;
+    return SHX_OK;
+}
+
 void plat_sleep_ns(uint64_t ns)
 {
     struct timespec until = plat_timespec(plat_now_ns() + ns);
