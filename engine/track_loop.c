@@ -220,28 +220,26 @@ static uint64_t hang_clock(struct track *t)
  * with more work than CPUs (hundreds of workers starting at once, or a
  * VM's stall) a healthy worker can wait that long for a CPU, and killing
  * it would only add restarts to the overload - every worker at once, in
- * the worst case. So the first time it is given a quarter of hang_timeout
- * more, and its CPU and run-queue times are compared over that time: one
- * that ran for half of it (a loop) or waited for a CPU less than half of
- * it (asleep, blocked) is hung; one that mostly waited for a CPU gets
- * another quarter, up to HANG_STARVED_MAX_NS. One procfs read, only past
- * hang_timeout. */
+ * the worst case. So it is watched for another quarter of hang_timeout (a
+ * probe): if it is not runnable at the start or the end of the probe
+ * (asleep, blocked), or it ran for the probe's length without finishing a
+ * block (a loop), it is hung; if it was runnable and hardly ran, it was
+ * waiting for a CPU and gets another probe, up to HANG_STARVED_MAX_NS in
+ * all. Two procfs reads per probe, only past hang_timeout. */
 static int starved(struct track *t)
 {
-    uint64_t ran, waited, now = plat_now_ns();
-    if (plat_process_sched(worker_pid(t->w), &ran, &waited) < 0)
+    uint64_t ran, now = plat_now_ns();
+    int runnable;
+    if (plat_process_sched(worker_pid(t->w), &ran, &runnable) < 0 || !runnable)
         return 0;
     uint64_t probe = t->cfg.hang_ns / 4 > HANG_PROBE_MIN_NS ? t->cfg.hang_ns / 4 : HANG_PROBE_MIN_NS;
     if (t->loop.probe_ns == 0) {
         t->loop.probe_ns = now;
         t->loop.probe_ran = ran;
-        t->loop.probe_waited = waited;
         t->loop.grace_ns = probe;
         return 1;
     }
-    uint64_t span = now - t->loop.probe_ns;
-    if (ran - t->loop.probe_ran >= span / 2 || waited - t->loop.probe_waited < span / 2
-        || t->loop.grace_ns >= HANG_STARVED_MAX_NS)
+    if (ran - t->loop.probe_ran >= probe || t->loop.grace_ns >= HANG_STARVED_MAX_NS)
         return 0;
     t->loop.grace_ns += probe;
     return 1;

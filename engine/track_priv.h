@@ -106,7 +106,7 @@ struct track_loop {
     uint64_t prog_ns;            /* when it said so last (or posting) */
     uint64_t grace_ns;           /* past hang_timeout: more time for a starved worker */
     uint64_t probe_ns;           /* when that began (0: not past hang_timeout) */
-    uint64_t probe_ran, probe_waited;   /* the worker's CPU and run-queue time then */
+    uint64_t probe_ran;          /* the worker's CPU time then */
 };
 
 /* Counters the track thread writes, read by the stats thread; relaxed

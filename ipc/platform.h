@@ -73,10 +73,12 @@ uint64_t plat_now_ns(void);
 uint64_t plat_thread_cpu_ns(void);
 
 /* Not real-time (it reads procfs). How long the main thread of process pid
- * has run on a CPU, and how long it has waited on a run queue for one, in
- * nanoseconds since it started (Linux: /proc/PID/schedstat). SHX_ESYS when
- * they cannot be read (the process is gone, no procfs). */
-int plat_process_sched(pid_t pid, uint64_t *ran_ns, uint64_t *waited_ns);
+ * has run on a CPU since it started, in nanoseconds (Linux:
+ * /proc/PID/schedstat; it may lag a running thread by a scheduler tick),
+ * and whether it is runnable now - running or waiting for a CPU, rather
+ * than asleep, blocked or stopped (the state in /proc/PID/stat). SHX_ESYS
+ * when they cannot be read (the process is gone, no procfs). */
+int plat_process_sched(pid_t pid, uint64_t *ran_ns, int *runnable);
 
 /* Not real-time (it sleeps). Sleeps ns nanoseconds on CLOCK_MONOTONIC
  * (the whole time, across signals). */

@@ -200,23 +200,36 @@ void plat_touch_pages(void *addr, size_t bytes)
         p[off] = p[off];
 }
 
-int plat_process_sched(pid_t pid, uint64_t *ran_ns, uint64_t *waited_ns)
+/* The first line of /proc/PID/NAME into text; its length, or -1. */
+static ssize_t read_proc(pid_t pid, const char *name, char *text, size_t cap)
 {
-    char path[64], text[128];
-    snprintf(path, sizeof path, "/proc/%ld/schedstat", (long)pid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return SHX_ESYS;
-    ssize_t n = read(fd, text, sizeof text - 1);
+        return -1;
+    ssize_t n = read(fd, text, cap - 1);
     close(fd);
     if (n <= 0)
-        return SHX_ESYS;
+        return -1;
     text[n] = '\0';
-    unsigned long long ran, waited;
-    if (sscanf(text, "%llu %llu", &ran, &waited) != 2)
+    return n;
+}
+
+int plat_process_sched(pid_t pid, uint64_t *ran_ns, int *runnable)
+{
+    char text[512];
+    unsigned long long ran;
+    if (read_proc(pid, "schedstat", text, sizeof text) < 0 || sscanf(text, "%llu", &ran) != 1)
+        return SHX_ESYS;
+    /* "PID (COMM) S ...": the name may hold spaces and parentheses, the
+     * state follows the last ')'. */
+    char *close_paren;
+    if (read_proc(pid, "stat", text, sizeof text) < 0 || !(close_paren = strrchr(text, ')'))
+        || close_paren[1] != ' ')
         return SHX_ESYS;
     *ran_ns = ran;
-    *waited_ns = waited;
+    *runnable = close_paren[2] == 'R';
     return SHX_OK;
 }
 

@@ -1,7 +1,7 @@
 /* test_sched.c - plat_process_sched, what the hang detector reads to tell
- * a hung worker from a starved one (track_loop.c): a process that loops
- * runs, one that sleeps neither runs nor waits for a CPU, and two that
- * loop on one CPU each wait for it about as long as they run. Real child
+ * a hung worker from a starved one (track_loop.c): a process that loops is
+ * runnable and runs, one that sleeps is not runnable, and two that loop on
+ * one CPU are both runnable and each runs about half the time. Real child
  * processes; the bounds are loose, for a busy machine. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,11 +37,11 @@ static pid_t child(int loop, int cpu, unsigned ms)
     return pid;
 }
 
-/* Its times after `ms`, while it still runs. */
-static void times_after(pid_t pid, unsigned ms, uint64_t *ran, uint64_t *waited)
+/* What it reads after `ms`, while the child still runs. */
+static void read_after(pid_t pid, unsigned ms, uint64_t *ran, int *runnable)
 {
     plat_sleep_ns(ms * MS);
-    assert_int_equal(plat_process_sched(pid, ran, waited), SHX_OK);
+    assert_int_equal(plat_process_sched(pid, ran, runnable), SHX_OK);
 }
 
 static void reap(pid_t pid)
@@ -55,39 +55,48 @@ static void test_a_loop_runs(void **state)
 {
     (void)state;
     pid_t p = child(1, -1, 2000);
-    uint64_t ran0, waited0, ran, waited;
-    times_after(p, 50, &ran0, &waited0);
-    times_after(p, 400, &ran, &waited);
+    uint64_t ran0, ran;
+    int r0, r1;
+    read_after(p, 50, &ran0, &r0);
+    read_after(p, 400, &ran, &r1);
     reap(p);
     /* 400 ms on a CPU, less what the machine's other work took */
     assert_true(ran - ran0 >= 100 * MS);
-    assert_true(ran - ran0 >= waited - waited0);
+    assert_true(r0 && r1);
 }
 
 static void test_a_sleeper_neither_runs_nor_waits(void **state)
 {
     (void)state;
     pid_t p = child(0, -1, 2000);
-    uint64_t ran0, waited0, ran, waited;
-    times_after(p, 50, &ran0, &waited0);
-    times_after(p, 400, &ran, &waited);
+    uint64_t ran0, ran;
+    int r0, r1;
+    read_after(p, 50, &ran0, &r0);
+    read_after(p, 400, &ran, &r1);
     reap(p);
     assert_true(ran - ran0 < 20 * MS);
-    assert_true(waited - waited0 < 20 * MS);
+    assert_false(r0);
+    assert_false(r1);
 }
 
-static void test_two_loops_on_one_cpu_wait_for_it(void **state)
+static void test_two_loops_on_one_cpu_share_it(void **state)
 {
     (void)state;
     pid_t a = child(1, 0, 2000), b = child(1, 0, 2000);
-    uint64_t ran0, waited0, ran, waited;
-    times_after(a, 50, &ran0, &waited0);
-    times_after(a, 400, &ran, &waited);
+    uint64_t ran0, ran, b_ran0, b_ran;
+    int r0, r1, b_r0, b_r1;
+    read_after(a, 50, &ran0, &r0);
+    read_after(b, 0, &b_ran0, &b_r0);
+    read_after(a, 400, &ran, &r1);
+    read_after(b, 0, &b_ran, &b_r1);
     reap(a);
     reap(b);
-    /* sharing CPU 0 with the other loop: about half the time each way */
-    assert_true(waited - waited0 >= 100 * MS);
+    /* sharing CPU 0: both runnable all along, each on it about half the
+     * time, the two together not more than the 400 ms */
+    assert_true(r0 && r1 && b_r0 && b_r1);
     assert_true(ran - ran0 >= 50 * MS);
+    assert_true(b_ran - b_ran0 >= 50 * MS);
+    assert_true(ran - ran0 + (b_ran - b_ran0) <= 450 * MS);
 }
 
 static void test_a_process_that_is_gone(void **state)
@@ -96,8 +105,9 @@ static void test_a_process_that_is_gone(void **state)
     pid_t p = child(0, -1, 0);
     int status;
     assert_int_equal(waitpid(p, &status, 0), p);
-    uint64_t ran, waited;
-    assert_int_equal(plat_process_sched(p, &ran, &waited), SHX_ESYS);
+    uint64_t ran;
+    int runnable;
+    assert_int_equal(plat_process_sched(p, &ran, &runnable), SHX_ESYS);
 }
 
 int main(void)
@@ -105,7 +115,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_loop_runs),
         cmocka_unit_test(test_a_sleeper_neither_runs_nor_waits),
-        cmocka_unit_test(test_two_loops_on_one_cpu_wait_for_it),
+        cmocka_unit_test(test_two_loops_on_one_cpu_share_it),
         cmocka_unit_test(test_a_process_that_is_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
