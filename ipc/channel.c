@@ -461,6 +461,11 @@ int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request
     }
 }
 
+int chan_request_pending(const struct chan *ch)
+{
+    return load_acq(&ch->hdr->req_seq) != ch->seen;
+}
+
 void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
                 uint64_t wake_ns)
 {

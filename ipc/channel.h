@@ -175,6 +175,9 @@ void chan_info(const struct chan *ch, uint32_t i, int64_t *frame, uint32_t *flag
 /* Worker. Waits for the next request until deadline_ns (0 = forever).
  * Errors: SHX_ETIMEOUT. */
 int chan_wait_request(struct chan *ch, uint64_t deadline_ns, struct chan_request *req);
+/* Worker. 1 when a request is posted that chan_wait_request has not taken
+ * yet: the next wait will not sleep. */
+int chan_request_pending(const struct chan *ch);
 /* Worker. Answers request seq (one block: ok_mask 1 when status is OK). */
 void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
                 uint64_t wake_ns);

@@ -224,7 +224,14 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
             break;
         }
         chan_reply_blocks(ch, req.seq, st, mask, plat_thread_cpu_ns() - cpu0, woke);
-        step_back_up();
+        /* Real-time again only if it is about to sleep: RLIMIT_RTTIME's
+         * count starts afresh when a real-time process wakes, not when it
+         * answers. On an overloaded machine the next request is often
+         * there already; stepping up to run it would go on counting from
+         * where SIGXCPU came, and a few such requests in a row reached the
+         * hard limit - a healthy worker killed. */
+        if (!chan_request_pending(ch))
+            step_back_up();
         pyhost_idle(py);
     }
 }
