@@ -33,8 +33,8 @@ int ring_create(uint32_t slots, size_t slot_bytes, struct ring **out)
     /* Touched here, not first in the audio path: a page's first write
      * costs a fault (and on some VMs an exit to the hypervisor), and the
      * tracks' rings are written through for the first time all at once
-     * when play starts - 800 tracks at script_block 2048 lost 20 000-40 000
-     * blocks in their first second without this, 3 000 with it. */
+     * when play starts (docs/performance.md, "The first second at 800
+     * tracks"). */
     plat_touch_pages(r->mem, slot_bytes * slots);
     r->mask = slots - 1;
     r->slot_bytes = slot_bytes;
