@@ -448,12 +448,16 @@ static void test_pause_play_stop(void **state)
 }
 
 /* The round trip: a scripted sequence of 24 messages of every kind
- * while playing, captured, rendered back: the same samples. */
+ * while playing, then stop; captured, rendered back: the same samples.
+ * The play is long enough for the slowest machine to send them all (each
+ * `shmix ctl` is a process; under ASan 24 of them once took longer than
+ * the 6 s this play used to last, and the last found no engine), and the
+ * stop ends it once they are sent. */
 static void test_capture_renders_back_bit_identical(void **state)
 {
     (void)state;
     write_session("trip.yaml", 128, NULL);
-    start_play("trip.yaml", 6.0);
+    start_play("trip.yaml", 60.0);
     const char *msgs[][3] = {
         {"/shmix/track/a/gain_db", "-6", NULL},   {"/shmix/track/b/pan", "-0.5", NULL},
         {"/shmix/track/b/param/k", "0.5", NULL},  {"/shmix/track/0/mute", "1", NULL},
@@ -476,11 +480,12 @@ static void test_capture_renders_back_bit_identical(void **state)
             fail_msg("message %d (%s): ctl exit %d: %s", i, msgs[i][0], st, err);
         h_sleep(0.05 + 0.01 * (i % 5));
     }
+    assert_int_equal(ctl("/shmix/transport/stop", NULL, NULL), 0);
     finish_play();
     struct captured c[64];
-    assert_int_equal(read_capture(c, 64), n);
+    assert_int_equal(read_capture(c, 64), n + 1);
     assert_int_equal((int)h_num(h_track(last_stats(), "b"), "late_blocks"), 0);
-    assert_renders_back("trip.yaml", 6.0);
+    assert_renders_back("trip.yaml", 60.0);
 }
 
 /* Without a place for the control socket (an XDG_RUNTIME_DIR that cannot
