@@ -4,8 +4,10 @@
 # Its Depends are what a clean system needs for `shmix play`: the shared
 # libraries the two programs link, computed by dpkg-shlibdeps (from
 # dpkg-dev) from the binaries themselves, so they cannot fall out of step
-# with the link lines; plus numpy, which no linker sees - the worker
-# imports it at start-up, and without it no scripted track runs.
+# with the link lines; plus what no linker sees: numpy, which the worker
+# imports at start-up (without it no scripted track runs), and the standard
+# library of the Python it embeds (the worker links the interpreter in
+# statically, so dpkg-shlibdeps finds no libpython to pull it in by).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME shmix)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -16,7 +18,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION sound)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS python3-numpy)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3-numpy, libpython${SHMIX_PY_VERSION}-stdlib")
 # The first line is the synopsis; CPack indents the rest and marks the
 # empty line as Debian's paragraph break.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION

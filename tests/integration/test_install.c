@@ -115,8 +115,8 @@ static int depends_on(const char *depends, const char *pkg)
 }
 
 /* cpack makes a .deb from this tree whose Depends cover what `shmix play`
- * needs on a clean system - the shared libraries (dpkg-shlibdeps) and numpy
- * (named in cmake/package.cmake) - and which holds the installed files
+ * needs on a clean system - the shared libraries (dpkg-shlibdeps), numpy and the
+ * embedded Python's standard library (named in cmake/package.cmake) - and which holds the installed files
  * under /usr. */
 static void test_debian_package(void **state)
 {
@@ -146,7 +146,7 @@ static void test_debian_package(void **state)
     fprintf(stderr, "Depends: %s\n", depends);
     static const char *const needed[] = {
         "python3-numpy", "libportaudio2", "libsndfile1", "libsamplerate0", "libyaml-0-2",
-        "libpython3.11",
+        "libpython3.11-stdlib",
 #if SHMIX_HAS_OVERLAY
         "libsdl2-2.0-0", "libsdl2-ttf-2.0-0", "libfontconfig1",
 #endif
