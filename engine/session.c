@@ -44,7 +44,7 @@ void fail(struct loader *L, const yaml_node_t *n, const char *path, const char *
         snprintf(L->err, L->cap, "%s: %s%s%s", L->where, path ? path : "", path ? ": " : "",
                  msg);
     else
-        snprintf(L->err, L->cap, "%s:%d:%d: %s%s%s", L->s->path, line, col,
+        snprintf(L->err, L->cap, "%s:%d:%d: %s%s%s", L->file, line, col,
                  path ? path : "", path ? ": " : "", msg);
     one_line(L->err);
 }
@@ -92,7 +92,7 @@ const char *kind_name(const yaml_node_t *n)
     }
 }
 
-static const char *scalar(const yaml_node_t *n)
+const char *scalar(const yaml_node_t *n)
 {
     return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
@@ -161,8 +161,6 @@ static int get_int(struct loader *L, const yaml_node_t *n, const char *path,
 }
 
 /* What a plain or quoted scalar is as YAML reads it (see scalar_kind). */
-enum scalar_kind { SK_STRING, SK_NULL, SK_TRUE, SK_FALSE, SK_INF, SK_NAN, SK_NUMBER };
-static enum scalar_kind scalar_kind(const yaml_node_t *n);
 
 static int get_bool(struct loader *L, const yaml_node_t *n, const char *path)
 {
@@ -305,11 +303,8 @@ static int put_number(struct loader *L, yaml_node_t *n, const char *path, struct
     return json_put(j, buf) && (strpbrk(buf, ".e") || json_put(j, ".0"));   /* still a float */
 }
 
-/* What a scalar is, as a YAML reader resolves it (the core schema of YAML
- * 1.2): quoted scalars are strings; plain ones may be null, a bool, an
- * int (decimal, 0o octal, 0x hex), a float (.5, 1.5e+3, .inf, .nan) or
- * else a string. */
-static enum scalar_kind scalar_kind(const yaml_node_t *n)
+/* Floats as .5, 1.5e+3, .inf and .nan. */
+enum scalar_kind scalar_kind(const yaml_node_t *n)
 {
     const char *v = scalar(n);
     if (!v || !plain(n))
@@ -703,7 +698,7 @@ int session_load(const char *path, struct session **out, char *err, size_t cap)
         session_destroy(s);
         return SHX_EIO;
     }
-    struct loader L = {.s = s, .err = err, .cap = cap};
+    struct loader L = {.s = s, .file = s->path, .err = err, .cap = cap};
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);

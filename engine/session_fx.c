@@ -107,7 +107,7 @@ int session_one_track(const struct session_one *o, struct session **out, char *e
     }
     default_name(t, 0);
     struct stat st;
-    struct loader L = {.s = s, .err = err, .cap = cap};
+    struct loader L = {.s = s, .file = s->path, .err = err, .cap = cap};
     int rc = SHX_EIO;
     if (stat(o->script, &st) != 0)
         snprintf(err, cap, "%s: cannot open: %s", o->script, strerror(errno));

@@ -1,6 +1,8 @@
 /* session_priv.h - the session loader's insides, shared by the files that
- * read parts of a session: session.c (the document, most keys) and
- * session_python.c (python:). Not for anything outside the loader.
+ * read parts of a session file: session.c (the document, most keys),
+ * session_python.c (python:), session_fx.c (shmix fx's session) and
+ * events_file.c (events:, read once the tracks are known). Not for anything
+ * outside the loader.
  *
  * Main thread only, like session.h. Every helper reports the first
  * problem through fail() as "FILE:LINE:COL: key.path: message" and later
@@ -15,7 +17,8 @@
 #define PARAMS_MAX 8192   /* bytes of params as JSON; the LOAD request must fit the channel */
 
 struct loader {
-    struct session *s;
+    struct session *s;       /* what is being loaded (NULL: events_file.c) */
+    const char *file;        /* the file errors name: the session's path */
     yaml_document_t doc;
     char *err;
     size_t cap;
@@ -53,6 +56,14 @@ struct json;
 void one_line(char *s);
 /* "a mapping", "a sequence", "nothing", ... for messages. */
 const char *kind_name(const yaml_node_t *n);
+/* What a scalar is, as YAML 1.2's core schema resolves it: quoted ones
+ * are strings; plain ones may be null, a bool, a number (SK_NUMBER: an int
+ * in decimal, 0o octal or 0x hex, or a float; SK_INF, SK_NAN) or a
+ * string. Anything but a scalar is SK_STRING. */
+enum scalar_kind { SK_STRING, SK_NULL, SK_TRUE, SK_FALSE, SK_INF, SK_NAN, SK_NUMBER };
+enum scalar_kind scalar_kind(const yaml_node_t *n);
+/* A scalar's text (NULL for anything else). */
+const char *scalar(const yaml_node_t *n);
 /* A scalar as JSON, resolved as YAML 1.2's core schema reads it. */
 int put_scalar(struct loader *L, yaml_node_t *n, const char *path, struct json *j);
 /* The track's default name: its file's stem. */
