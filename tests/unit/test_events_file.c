@@ -92,7 +92,7 @@ static void test_scalars_and_order(void **state)
 static void test_none(void **state)
 {
     (void)state;
-    struct event *ev = (struct event *)&ev;
+    struct event *ev = (struct event *)&ev;   /* not NULL: events_load must set it */
     int n = -1;
     char err[512];
     assert_int_equal(load("events:\n", 1, &ev, &n, err, sizeof err), SHX_OK);
