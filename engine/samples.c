@@ -21,3 +21,9 @@ uint64_t samples_sanitize(float *buf, size_t n)
         }
     return bad;
 }
+
+void samples_from_s16(float *restrict dst, const int16_t *restrict src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i] * (1.0f / 32768.0f);
+}

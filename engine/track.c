@@ -67,7 +67,6 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     t->loop.in = calloc(t->block_floats * t->max_batch, sizeof(float));
     t->loop.pos = calloc(t->max_batch, sizeof *t->loop.pos);
     t->loop.flags = calloc(t->max_batch, sizeof *t->loop.flags);
-    t->loop.wet = calloc(t->block_floats, sizeof(float));
     t->loop.faded = calloc(t->block_floats, sizeof(float));
     t->silence = calloc(t->block_floats, sizeof(float));
     t->loop.inflight = -1;
@@ -75,7 +74,7 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     atomic_store(&t->state, TRACK_DIRECT);
     pthread_mutex_init(&t->rep.lock, NULL);
     atomic_store(&t->c.margin_min, INT64_MAX);
-    int rc = (t->loop.in && t->loop.pos && t->loop.flags && t->loop.wet && t->loop.faded
+    int rc = (t->loop.in && t->loop.pos && t->loop.flags && t->loop.faded
               && t->silence) ? SHX_OK : SHX_ENOMEM;
     if (rc == SHX_OK)
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
@@ -120,7 +119,6 @@ void track_destroy(struct track *t)
     free(t->loop.in);
     free(t->loop.pos);
     free(t->loop.flags);
-    free(t->loop.wet);
     free(t->loop.faded);
     free(t->loop.payload);
     ring_destroy(t->params);

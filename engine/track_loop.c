@@ -58,21 +58,36 @@ static float *dry(struct track *t, uint32_t i) { return t->loop.in + (size_t)i *
 #define SOURCE_FAULT 0
 static int64_t source_wet(const struct track *t) { return t->loop.gen + 1; }
 
-/* Commits src to the mixer's ring as block k, pre-fader (the mixer applies
- * gain, pan, mute and solo when it plays the block), marked late when its
- * script's answer missed the deadline (the consumer counts it). A scripted
- * track's switch of source is smoothed (xfade.h). The caller made sure
- * there is room. */
-static void commit(struct track *t, int64_t k, const float *src, int late, int64_t source)
+/* The ring's next slot, as block k, marked late when its script's answer
+ * missed the deadline (the consumer counts it): the caller fills its audio
+ * and publishes it. The caller made sure there is room. */
+static float *slot_begin(struct track *t, int64_t k, int late)
 {
-    if (t->w)
-        src = xfade_block(&t->loop.xf, source, src, t->loop.faded, t->cfg.block_size);
     void *slot = ring_write_slot(t->ring);
-    float *out = slot_audio(slot);
     slot_head(slot)->index = k;
     slot_head(slot)->late = (uint32_t)late;
-    memcpy(out, src, t->block_floats * sizeof(float));
+    return slot_audio(slot);
+}
+
+/* Hands the filled slot to the mixer, pre-fader (the mixer applies gain,
+ * pan, mute and solo when it plays the block). A scripted track's switch
+ * of source is smoothed first (xfade.h), in place. */
+static void slot_publish(struct track *t, float *out, int64_t source)
+{
+    if (t->w) {
+        const float *x = xfade_block(&t->loop.xf, source, out, t->loop.faded, t->cfg.block_size);
+        if (x != out)
+            memcpy(out, x, t->block_floats * sizeof(float));
+    }
     ring_commit(t->ring);
+}
+
+/* Commits src to the mixer's ring as block k. */
+static void commit(struct track *t, int64_t k, const float *src, int late, int64_t source)
+{
+    float *out = slot_begin(t, k, late);
+    memcpy(out, src, t->block_floats * sizeof(float));
+    slot_publish(t, out, source);
 }
 
 /* The one decision point for what a track plays while its script cannot
@@ -102,8 +117,11 @@ static void commit_wet(struct track *t, struct batch *b, uint32_t first)
     uint32_t rel = b->next - first;
     const float *src = chan_block(worker_chan(t->w), rel / t->sub)
                        + (size_t)(rel % t->sub) * t->block_floats;
-    memcpy(t->loop.wet, src, t->block_floats * sizeof(float));
-    uint64_t bad = samples_sanitize(t->loop.wet, t->block_floats);
+    /* Copied once, straight into the ring (the engine's own memory, where
+     * the worker cannot change it after the check), then checked there. */
+    float *out = slot_begin(t, b->k + b->next, 0);
+    memcpy(out, src, t->block_floats * sizeof(float));
+    uint64_t bad = samples_sanitize(out, t->block_floats);
     if (bad)
         atomic_fetch_add_explicit(&t->c.bad, bad, memory_order_relaxed);
     /* After a restart: the new worker's first processed block is here. (In
@@ -111,7 +129,7 @@ static void commit_wet(struct track *t, struct batch *b, uint32_t first)
      * it was away: the blocks rendered ahead before the crash still play.) */
     if (!atomic_load_explicit(&t->c.resume_ns, memory_order_relaxed))
         atomic_store_explicit(&t->c.resume_ns, plat_now_ns(), memory_order_relaxed);
-    commit(t, b->k + b->next, t->loop.wet, 0, source_wet(t));
+    slot_publish(t, out, source_wet(t));
     atomic_fetch_add_explicit(&t->c.wet, 1, memory_order_relaxed);
     b->next++;
 }

@@ -79,7 +79,6 @@ struct track_reader {
 /* Track thread only (track_loop.c, and track_input.c's take side). */
 struct track_loop {
     float *in;                   /* a batch of dry blocks */
-    float *wet;                  /* one block from the worker */
     float *faded;                /* one block: the output while a switch is smoothed */
     int64_t *pos;                /* the batch's blocks on the timeline (info.frame) */
     uint32_t *flags;             /* ... and CHAN_BLK_* for each */
@@ -138,6 +137,10 @@ struct track_report {
     char worker_error[256];      /* the newest error line the worker itself sent */
     char last_printed[256];
     unsigned repeats;
+    /* The medians of wake and busy times as of hist_n == med_n: taken
+     * again only after a hand-off (the meters ask ~30 times a second). */
+    uint32_t med_n;
+    uint64_t med_wake_ns, med_busy_ns;
 };
 
 struct track {

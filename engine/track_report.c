@@ -106,25 +106,48 @@ int track_respawn(struct track *t, struct zygote *z, char *err, size_t cap)
     return rc;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* The k-th smallest of v[0..n-1] (k < n), partly reordering v: Hoare's
+ * selection, expected O(n). The meters take two medians of HIST values per
+ * track at ~30 Hz; with qsort that was 6 % of both CPUs at 600 tracks. */
+static uint32_t select_kth(uint32_t *v, int n, int k)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        uint32_t pivot = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                uint32_t x = v[i];
+                v[i++] = v[j];
+                v[j--] = x;
+            }
+        }
+        /* now v[lo..j] <= pivot <= v[i..hi], and v[j+1..i-1] == pivot */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
-/* The medians of the last HIST hand-offs' wake and busy times. */
-static void medians(struct track_counters *c, uint64_t *wake_ns, uint64_t *busy_ns)
+/* The medians of the last HIST of the n hand-offs' wake and busy times
+ * (the upper one of an even count). */
+static void medians(struct track_counters *c, uint32_t n, uint64_t *wake_ns, uint64_t *busy_ns)
 {
-    uint32_t n = atomic_load_explicit(&c->hist_n, memory_order_acquire);
     uint32_t w[HIST], b[HIST], m = n < HIST ? n : HIST;
     for (uint32_t i = 0; i < m; i++) {
         w[i] = atomic_load_explicit(&c->wake_hist[i], memory_order_relaxed);
         b[i] = atomic_load_explicit(&c->busy_hist[i], memory_order_relaxed);
     }
-    qsort(w, m, sizeof *w, cmp_u32);
-    qsort(b, m, sizeof *b, cmp_u32);
-    *wake_ns = m ? w[m / 2] : 0;
-    *busy_ns = m ? b[m / 2] : 0;
+    *wake_ns = m ? select_kth(w, (int)m, (int)m / 2) : 0;
+    *busy_ns = m ? select_kth(b, (int)m, (int)m / 2) : 0;
 }
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -143,11 +166,17 @@ void track_snapshot(struct track *t, struct track_snapshot *o)
     o->restarts = LOAD(t->restarts);
     o->errors = LOAD(c->errors);
     o->peak = peak_take(&c->peak_bits);
-    medians(c, &o->wake_ns, &o->busy_ns);
     o->audible = atomic_load(&t->audible);
     uint64_t died = atomic_load(&t->died_ns), resumed = atomic_load(&c->resume_ns);
     o->restart_ns = died && resumed > died ? resumed - died : 0;
     pthread_mutex_lock(&t->rep.lock);
+    uint32_t n = atomic_load_explicit(&c->hist_n, memory_order_acquire);
+    if (n != t->rep.med_n) {
+        medians(c, n, &t->rep.med_wake_ns, &t->rep.med_busy_ns);
+        t->rep.med_n = n;
+    }
+    o->wake_ns = t->rep.med_wake_ns;
+    o->busy_ns = t->rep.med_busy_ns;
     snprintf(o->last_error, sizeof o->last_error, "%s", t->rep.last_error);
     pthread_mutex_unlock(&t->rep.lock);
 }
