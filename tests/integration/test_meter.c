@@ -72,19 +72,25 @@ static void test_cpu_accounting_and_fields(void **state)
     int n = 0;
     const char *line = NULL;
     /* Thread CPU clocks on this VM run ahead when both vCPUs are busy
-     * (metering.md): one CI run under ASan read the 40 % script at 44.7.
-     * A run off by more than 3 points gets one more try; a fault of the
-     * accounting would repeat. */
-    for (int attempt = 0; attempt < 2; attempt++) {
+     * (metering.md): one CI run under ASan read the 40 % script at 44.7,
+     * and in a noisy hour a neighbour's load preempted the 10 % script so
+     * that a call took 1.8x its CPU time on the wall clock (busy_us). A run
+     * off in either gets two more tries; a fault of the accounting would
+     * repeat. */
+    for (int attempt = 0; attempt < 3; attempt++) {
         assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
         n = h_lines(out, v, 16);
         assert_true(n >= 3);
         line = v[n - 2];   /* the last full interval */
-        double c10 = h_num(h_track(line, "busy10"), "cpu");
-        double c40 = h_num(h_track(line, "busy40"), "cpu");
-        if (fabs(c10 - 10) <= 3.0 && fabs(c40 - 40) <= 3.0)
+        const char *b10 = h_track(line, "busy10"), *b40 = h_track(line, "busy40");
+        double c10 = h_num(b10, "cpu"), c40 = h_num(b40, "cpu");
+        double u10 = h_num(b10, "busy_us") / (0.10 * 5333);
+        double u40 = h_num(b40, "busy_us") / (0.40 * 5333);
+        if (fabs(c10 - 10) <= 3.0 && fabs(c40 - 40) <= 3.0 && u10 > 0.9 && u10 < 1.6 && u40 > 0.9
+            && u40 < 1.6)
             break;
-        fprintf(stderr, "busy10 %.1f, busy40 %.1f: once more\n", c10, c40);
+        fprintf(stderr, "busy10 %.1f %% (%.2fx in busy_us), busy40 %.1f %% (%.2fx): once more\n",
+                c10, u10, c40, u40);
     }
     static const char *const top[] = {"time", "position", "sample_rate", "block_size",
                                       "dsp_load", "xruns", "clips"};
@@ -124,13 +130,11 @@ static void test_cpu_accounting_and_fields(void **state)
     assert_true(h_is_null(dry, "last_error"));
 }
 
-/* Stats every 10 ms, shorter than a track's batch (about 40 ms of blocks at
- * a time): an interval in which a track rendered nothing repeats its last
- * measured cpu, cpu_peak and level instead of reading 0 (or silence), and
- * the figures still average out. */
-static void test_short_stats_intervals_hold_cpu(void **state)
+/* One run of the 10 ms stats lines: NULL when every line after warm-up
+ * holds busy40 at 20..70 with a level and the average is 40 +- 5, else why
+ * not (in buf). */
+static const char *short_intervals_run(char *buf, size_t cap)
 {
-    (void)state;
     const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--duration", "2",
                           "--stats", h_path("short.jsonl"), "--stats-interval", "0.01", NULL};
     assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
@@ -140,23 +144,47 @@ static void test_short_stats_intervals_hold_cpu(void **state)
     assert_true(n >= 100);
     int checked = 0;
     double sum = 0;
-    for (int i = 0; i < n; i++) {
+    buf[0] = '\0';
+    for (int i = 0; i < n && !buf[0]; i++) {
         if (h_num(v[i], "time") < 0.5 || strcmp(h_str(v[i], "state"), "playing"))
             continue;   /* the first batches warm up */
         const char *b40 = h_track(v[i], "busy40");
         double c40 = h_num(b40, "cpu");
         if (c40 < 20 || c40 > 70 || h_num(b40, "cpu_peak") < c40)
-            fail_msg("busy40 reads %.1f in %s", c40, v[i]);
-        if (h_is_null(b40, "peak_dbfs"))   /* it is playing: never silent */
-            fail_msg("busy40 has no level in %s", v[i]);
+            snprintf(buf, cap, "busy40 reads %.1f at %.3f s", c40, h_num(v[i], "time"));
+        /* it is playing: never silent */
+        assert_false(h_is_null(b40, "peak_dbfs"));
         assert_true(h_num(v[i], "dsp_load") >= c40);
         sum += c40;
         checked++;
     }
+    free(text);
+    if (buf[0])
+        return buf;
     fprintf(stderr, "%d lines, busy40 %.1f%% on average\n", checked, sum / checked);
     assert_true(checked >= 50);
-    assert_true(fabs(sum / checked - 40) <= 5);
-    free(text);
+    if (fabs(sum / checked - 40) > 5)
+        snprintf(buf, cap, "busy40 averages %.1f", sum / checked);
+    return buf[0] ? buf : NULL;
+}
+
+/* Stats every 10 ms, shorter than a track's batch (about 40 ms of blocks at
+ * a time): an interval in which a track rendered nothing repeats its last
+ * measured cpu, cpu_peak and level instead of reading 0 (or silence), and
+ * the figures still average out. A neighbour's load on this VM can make
+ * one 10 ms line read high (a CI run: 76.9): such a run gets one more try;
+ * a line at 0 (the fault this guards against) repeats. */
+static void test_short_stats_intervals_hold_cpu(void **state)
+{
+    (void)state;
+    char why[128];
+    const char *bad = short_intervals_run(why, sizeof why);
+    if (bad) {
+        fprintf(stderr, "%s: once more\n", bad);
+        bad = short_intervals_run(why, sizeof why);
+    }
+    if (bad)
+        fail_msg("%s", bad);
 }
 
 /* On a terminal (a pseudo-terminal here) the table is redrawn in place,
