@@ -146,8 +146,10 @@ int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap)
     if (!t->w)
         return SHX_OK;
     int rc = worker_spawn(t->w, z, err, cap);
-    if (rc < 0)
+    if (rc < 0) {
+        worker_claim(t->w);   /* the supervisor's to restart: see start_failed */
         atomic_store(&t->state, TRACK_FAILED);
+    }
     return rc;
 }
 
@@ -176,6 +178,12 @@ static int start_failed(struct track *t, enum worker_load st, int died, int stat
             plat_sleep_ns(MS_NS(10));
     }
     worker_mark_dead(t->w);
+    /* The channel is the supervisor's from here: it restarts the worker
+     * and hands the channel back. Left idle, a track thread that starts
+     * before the supervisor's first look would take it, find the track
+     * failed and play every block per on_fault - a render would end at
+     * once without waiting for the restarts. */
+    worker_claim(t->w);   /* no track thread yet: it is idle, and taken */
     atomic_store(&t->state, TRACK_FAILED);
     first_error_line(t, err, cap);
     if (!strcmp(err, "failed without a message"))

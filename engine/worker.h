@@ -67,11 +67,12 @@ void worker_kill(struct worker *w);
 /* Main. QUIT when idle, else SIGKILL; then reaps. */
 void worker_end(struct worker *w);
 
-/* Supervisor. Marks the process dead (it has been reaped): a track thread
- * waiting for it returns at once. */
+/* Supervisor (or main, before the track thread runs). Marks the process
+ * dead (it has been reaped): a track thread waiting for it returns at once. */
 void worker_mark_dead(struct worker *w);
-/* Supervisor. Takes the channel when the track thread is not using it.
- * Returns 1 when the supervisor holds it. */
+/* Supervisor (or main, for it, before the track thread runs). Takes the
+ * channel when the track thread is not using it. Returns 1 when the
+ * supervisor holds it. */
 int worker_claim(struct worker *w);
 /* Supervisor. Gives the channel back to the track thread (new generation)
  * and wakes a track thread waiting for it. */

@@ -110,9 +110,13 @@ static void test_cpu_accounting_and_fields(void **state)
         assert_true(h_num(b, "cpu_peak") >= cpu);
         /* busy_us is wall time inside process() and the script burns CPU
          * time: never much less than the truth, more by whatever the VM
-         * or the scheduler took away meanwhile (one run saw +40 %). */
+         * or the scheduler took away meanwhile. Three tries aim for 1.6x;
+         * in an hour when the host steals a fifth of this VM's time
+         * (/proc/stat) every try read 1.5-2.6x, so the last one may be up
+         * to 3x. A call timed per batch rather than per block would read
+         * 7x, a unit slip 1000x. */
         double truth_us = busy[i].truth / 100 * 5333;
-        assert_true(us > 0.9 * truth_us && us < 1.6 * truth_us);
+        assert_true(us > 0.9 * truth_us && us < 3.0 * truth_us);
         assert_true(h_num(b, "wake_us") > 0);
         assert_true(h_num(b, "pid") > 0);
         sum += cpu;
@@ -510,14 +514,22 @@ static void test_plays_without_dev_shm(void **state)
                  "--stats - --stats-interval 1",
                  mounts[i], SHMIX_BIN, h_path("m.yaml"));
         const char *argv[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c", cmd, NULL};
-        int rc = h_run(argv, out, sizeof out, err, sizeof err, 60);
-        if (rc != 0)
-            fail_msg("/dev/shm mounted %s: exit %d\n%s", mounts[i], rc, err);
-        char *v[8];
-        int n = h_lines(out, v, 8);
-        assert_true(n >= 2);
-        assert_true(fabs(h_num(h_track(v[0], "busy40"), "cpu") - 40) <= 5);
-        assert_string_equal(h_str(v[n - 1], "state"), "stopped");
+        /* A noisy VM can stall the first second's 40 % script by more
+         * than the margin (a clean-clone run read it off): up to three
+         * tries, each printed; broken meters read 0 or nothing each time. */
+        double cpu = -1;
+        for (int try = 0; try < 3 && fabs(cpu - 40) > 5; try++) {
+            int rc = h_run(argv, out, sizeof out, err, sizeof err, 60);
+            if (rc != 0)
+                fail_msg("/dev/shm mounted %s: exit %d\n%s", mounts[i], rc, err);
+            char *v[8];
+            int n = h_lines(out, v, 8);
+            assert_true(n >= 2);
+            assert_string_equal(h_str(v[n - 1], "state"), "stopped");
+            cpu = h_num(h_track(v[0], "busy40"), "cpu");
+            fprintf(stderr, "/dev/shm mounted %s: busy40 %.1f%%\n", mounts[i], cpu);
+        }
+        assert_true(fabs(cpu - 40) <= 5);
     }
 }
 
