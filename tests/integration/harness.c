@@ -555,3 +555,33 @@ int h_lines(char *text, char **v, int max)
         v[n++] = l;
     return n;
 }
+
+/* The first line of /proc/stat: cpu user nice system idle iowait irq
+ * softirq steal ... (in clock ticks). */
+static void read_cpu_line(struct h_steal *m)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                     &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+        memset(v, 0, sizeof v);
+    if (f)
+        fclose(f);
+    m->total = 0;
+    for (int i = 0; i < 8; i++)
+        m->total += v[i];
+    m->steal = v[7];
+}
+
+void h_steal_mark(struct h_steal *m) { read_cpu_line(m); }
+
+double h_steal_pct(const struct h_steal *m)
+{
+    struct h_steal now;
+    read_cpu_line(&now);
+    unsigned long long total = now.total - m->total;
+    double pct = total ? 100.0 * (double)(now.steal - m->steal) / (double)total : 0;
+    if (pct > 1)
+        fprintf(stderr, "harness: the host took %.0f %% of this VM's CPU time meanwhile\n", pct);
+    return pct;
+}

@@ -113,6 +113,15 @@ char *h_slurp_lines(const char *path);
  * xrun (a 0.3 s freeze of this VM at 256 frames). Isolation is about one
  * track's worker hurting another, not about the VM stopping all of them. */
 int h_late_allowed(const char *last);
+/* Time the VM's host took from this machine (the steal column of
+ * /proc/stat): mark, run, then ask for the percentage of all CPU time
+ * since the mark that was stolen. When the host is busy it takes a fifth
+ * of this VM while both vCPUs work, and every clock a meter reads (thread
+ * CPU time included) runs on through it: meter tests widen their margin
+ * by what was stolen, and say so. */
+struct h_steal { unsigned long long total, steal; };
+void h_steal_mark(struct h_steal *m);
+double h_steal_pct(const struct h_steal *m);
 /* Splits text into lines in place; returns how many (at most max). */
 int h_lines(char *text, char **v, int max);
 

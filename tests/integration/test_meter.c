@@ -76,9 +76,17 @@ static void test_cpu_accounting_and_fields(void **state)
      * and in a noisy hour a neighbour's load preempted the 10 % script so
      * that a call took 1.8x its CPU time on the wall clock (busy_us). A run
      * off in either gets two more tries; a fault of the accounting would
-     * repeat. */
+     * repeat. The margins are +-3 points and 1.6x, widened by what the
+     * host stole during the run: at 19 % stolen, every try read busy10 at
+     * 12.5-15.5 and busy_us at 1.5-2.6x. */
+    double tol = 3.0, umax = 1.6;
     for (int attempt = 0; attempt < 3; attempt++) {
+        struct h_steal mark;
+        h_steal_mark(&mark);
         assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+        double stolen = h_steal_pct(&mark);
+        tol = 3.0 + stolen / 2;
+        umax = 1.6 + stolen / 10;
         n = h_lines(out, v, 16);
         assert_true(n >= 3);
         line = v[n - 2];   /* the last full interval */
@@ -86,8 +94,8 @@ static void test_cpu_accounting_and_fields(void **state)
         double c10 = h_num(b10, "cpu"), c40 = h_num(b40, "cpu");
         double u10 = h_num(b10, "busy_us") / (0.10 * 5333);
         double u40 = h_num(b40, "busy_us") / (0.40 * 5333);
-        if (fabs(c10 - 10) <= 3.0 && fabs(c40 - 40) <= 3.0 && u10 > 0.9 && u10 < 1.6 && u40 > 0.9
-            && u40 < 1.6)
+        if (fabs(c10 - 10) <= tol && fabs(c40 - 40) <= tol && u10 > 0.9 && u10 < umax
+            && u40 > 0.9 && u40 < umax)
             break;
         fprintf(stderr, "busy10 %.1f %% (%.2fx in busy_us), busy40 %.1f %% (%.2fx): once more\n",
                 c10, u10, c40, u40);
@@ -106,17 +114,15 @@ static void test_cpu_accounting_and_fields(void **state)
         const char *b = h_track(line, busy[i].name);
         double cpu = h_num(b, "cpu"), us = h_num(b, "busy_us");
         fprintf(stderr, "%s: cpu %.1f%%, busy %.0f us\n", busy[i].name, cpu, us);
-        assert_true(fabs(cpu - busy[i].truth) <= 3.0);
+        assert_true(fabs(cpu - busy[i].truth) <= tol);
         assert_true(h_num(b, "cpu_peak") >= cpu);
         /* busy_us is wall time inside process() and the script burns CPU
          * time: never much less than the truth, more by whatever the VM
-         * or the scheduler took away meanwhile. Three tries aim for 1.6x;
-         * in an hour when the host steals a fifth of this VM's time
-         * (/proc/stat) every try read 1.5-2.6x, so the last one may be up
-         * to 3x. A call timed per batch rather than per block would read
-         * 7x, a unit slip 1000x. */
+         * or the scheduler took away meanwhile (umax, above). A call timed
+         * per batch rather than per block would read 7x, a unit slip
+         * 1000x. */
         double truth_us = busy[i].truth / 100 * 5333;
-        assert_true(us > 0.9 * truth_us && us < 3.0 * truth_us);
+        assert_true(us > 0.9 * truth_us && us < umax * truth_us);
         assert_true(h_num(b, "wake_us") > 0);
         assert_true(h_num(b, "pid") > 0);
         sum += cpu;
@@ -141,7 +147,10 @@ static const char *short_intervals_run(char *buf, size_t cap)
 {
     const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--duration", "2",
                           "--stats", h_path("short.jsonl"), "--stats-interval", "0.01", NULL};
+    struct h_steal mark;
+    h_steal_mark(&mark);
     assert_int_equal(h_run(argv, out, sizeof out, err, sizeof err, 60), 0);
+    double tol = 5.0 + h_steal_pct(&mark) / 2;   /* see test_cpu_accounting_and_fields */
     char *text = h_slurp(h_path("short.jsonl"));
     static char *v[1024];
     int n = h_lines(text, v, 1024);
@@ -156,8 +165,11 @@ static const char *short_intervals_run(char *buf, size_t cap)
         double c40 = h_num(b40, "cpu");
         if (c40 < 20 || c40 > 70 || h_num(b40, "cpu_peak") < c40)
             snprintf(buf, cap, "busy40 reads %.1f at %.3f s", c40, h_num(v[i], "time"));
-        /* it is playing: never silent */
-        assert_false(h_is_null(b40, "peak_dbfs"));
+        /* It is playing: never silent - unless a stall of the VM left no
+         * block mixed between two lines (a line late by 8 ms is followed
+         * 2 ms later by the next, less than a block). */
+        if (h_is_null(b40, "peak_dbfs"))
+            snprintf(buf, cap, "busy40 has no level at %.3f s", h_num(v[i], "time"));
         assert_true(h_num(v[i], "dsp_load") >= c40);
         sum += c40;
         checked++;
@@ -167,7 +179,7 @@ static const char *short_intervals_run(char *buf, size_t cap)
         return buf;
     fprintf(stderr, "%d lines, busy40 %.1f%% on average\n", checked, sum / checked);
     assert_true(checked >= 50);
-    if (fabs(sum / checked - 40) > 5)
+    if (fabs(sum / checked - 40) > tol)
         snprintf(buf, cap, "busy40 averages %.1f", sum / checked);
     return buf[0] ? buf : NULL;
 }
@@ -517,9 +529,12 @@ static void test_plays_without_dev_shm(void **state)
         /* A noisy VM can stall the first second's 40 % script by more
          * than the margin (a clean-clone run read it off): up to three
          * tries, each printed; broken meters read 0 or nothing each time. */
-        double cpu = -1;
-        for (int try = 0; try < 3 && fabs(cpu - 40) > 5; try++) {
+        double cpu = -1, tol = 5;
+        for (int try = 0; try < 3 && fabs(cpu - 40) > tol; try++) {
+            struct h_steal mark;
+            h_steal_mark(&mark);
             int rc = h_run(argv, out, sizeof out, err, sizeof err, 60);
+            tol = 5 + h_steal_pct(&mark) / 2;   /* see test_cpu_accounting_and_fields */
             if (rc != 0)
                 fail_msg("/dev/shm mounted %s: exit %d\n%s", mounts[i], rc, err);
             char *v[8];
@@ -529,7 +544,7 @@ static void test_plays_without_dev_shm(void **state)
             cpu = h_num(h_track(v[0], "busy40"), "cpu");
             fprintf(stderr, "/dev/shm mounted %s: busy40 %.1f%%\n", mounts[i], cpu);
         }
-        assert_true(fabs(cpu - 40) <= 5);
+        assert_true(fabs(cpu - 40) <= tol);
     }
 }
 
@@ -603,9 +618,14 @@ static void test_overlay_window(void **state)
                           "--duration", "20", "--stats", h_path("gui.jsonl"),
                           "--stats-interval", "0.25", NULL};
     struct h_proc p;
+    struct h_steal mark;
+    h_steal_mark(&mark);
     double t0 = h_now();
     h_start(argv, &p);
     h_sleep(3.8);                                    /* the picture is taken at 3 s */
+    /* What the host stole widens the bars' upper margins as it does the
+     * cpu's (test_cpu_accounting_and_fields): a point is two pixels. */
+    int over = (int)(h_steal_pct(&mark) / 2 * 2);
     assert_int_equal(xdotool("Down"), 0);            /* select busy10 */
     assert_int_equal(xdotool("Down"), 0);            /* select busy40 */
     assert_int_equal(xdotool("m"), 0);               /* mute it */
@@ -628,8 +648,8 @@ static void test_overlay_window(void **state)
     int dry = bar_length(px, w, 0), b10 = bar_length(px, w, 1), b40 = bar_length(px, w, 2);
     fprintf(stderr, "bars: dry %d, busy10 %d, busy40 %d pixels\n", dry, b10, b40);
     assert_true(dry <= 2);
-    assert_true(b10 >= 14 && b10 <= 30);             /* 10 % of a 200-pixel bar */
-    assert_true(b40 >= 70 && b40 <= 90);             /* 40 % */
+    assert_true(b10 >= 14 && b10 <= 30 + over);      /* 10 % of a 200-pixel bar */
+    assert_true(b40 >= 70 && b40 <= 90 + over);      /* 40 % */
     assert_true(b40 > b10);
     free(px);
     /* m muted busy40: it went silent while the others played on. */
