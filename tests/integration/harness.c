@@ -556,9 +556,9 @@ int h_lines(char *text, char **v, int max)
     return n;
 }
 
-/* The first line of /proc/stat: cpu user nice system idle iowait irq
+/* From the first line of /proc/stat: cpu user nice system idle iowait irq
  * softirq steal ... (in clock ticks). */
-static void read_cpu_line(struct h_steal *m)
+void h_steal_mark(struct h_steal *m)
 {
     unsigned long long v[8] = {0};
     FILE *f = fopen("/proc/stat", "r");
@@ -573,12 +573,10 @@ static void read_cpu_line(struct h_steal *m)
     m->steal = v[7];
 }
 
-void h_steal_mark(struct h_steal *m) { read_cpu_line(m); }
-
 double h_steal_pct(const struct h_steal *m)
 {
     struct h_steal now;
-    read_cpu_line(&now);
+    h_steal_mark(&now);
     unsigned long long total = now.total - m->total;
     double pct = total ? 100.0 * (double)(now.steal - m->steal) / (double)total : 0;
     if (pct > 1)
