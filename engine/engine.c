@@ -294,9 +294,14 @@ void engine_destroy(struct engine *e)
     supervisor_destroy(e->sup);   /* first: it must not restart what we end */
     for (int i = 0; i < e->ntracks; i++)
         track_stop(e->tracks[i]);
+    /* Every worker is told to end before any is waited for, and the
+     * zygote after them: they exit side by side (a few ms each, which a
+     * short render would otherwise pay once per track). */
+    for (int i = 0; i < e->ntracks; i++)
+        track_ask_end(e->tracks[i]);
+    zygote_destroy(e->zygote);
     for (int i = 0; i < e->ntracks; i++)
         track_destroy(e->tracks[i]);
-    zygote_destroy(e->zygote);
     console_destroy(e->console);
     mixer_destroy(e->mixer);
     free(e->py_args);

@@ -105,6 +105,12 @@ void track_stop(struct track *t)
     }
 }
 
+void track_ask_end(struct track *t)
+{
+    if (t->w)
+        worker_ask_end(t->w);
+}
+
 void track_destroy(struct track *t)
 {
     if (!t)

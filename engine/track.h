@@ -149,6 +149,9 @@ int track_run(struct track *t, const struct track_run *run);
 /* Main. Stops the thread (if running); the worker lives on until
  * track_destroy (the supervisor must be stopped before that). */
 void track_stop(struct track *t);
+/* Main, after track_stop. Tells the worker, if any, to end without waiting
+ * for it (worker_ask_end); track_destroy then waits. */
+void track_ask_end(struct track *t);
 
 /* Disk thread (play). Reads ahead into the track's input ring; returns the
  * number of blocks read (0 when full or at the end). */

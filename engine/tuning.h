@@ -135,8 +135,8 @@
 
 /* ---- Render ---- */
 
-#define RENDER_RING_SLOTS 16u    /* blocks each track renders ahead */
-#define RENDER_BATCH_BLOCKS 8u   /* blocks a side waits for before it wakes */
+#define RENDER_RING_SLOTS 32u    /* blocks each track renders ahead */
+#define RENDER_BATCH_BLOCKS 16u  /* blocks a side waits for before it wakes */
 #define RENDER_DRAIN_BLOCKS 64u  /* blocks between printing worker messages */
 /* In render a block waits this long for a restarting worker's channel. */
 #define RENDER_CHANNEL_WAIT_NS S_NS(60)

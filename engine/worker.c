@@ -33,7 +33,10 @@ struct worker {
     uint32_t owner;               /* OWN_*; a futex word for worker_wait_back */
     _Atomic int64_t gen;          /* bumped by every hand-back */
     const char *_Atomic kill_reason;
+    int ending;                   /* main's: END_* since worker_ask_end */
 };
+
+enum { END_NONE = 0, END_QUIT, END_KILLED };
 
 int worker_create(const struct worker_config *c, struct worker **out)
 {
@@ -81,6 +84,7 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
 {
     chan_reset(w->chan);
     atomic_store(&w->kill_reason, NULL);
+    w->ending = END_NONE;
     pid_t pid = 0;
     int rc = z ? zygote_spawn(z, w->cfg.zygote_index, w->cfg.memory_mb, w->cfg.name, &pid, err,
                               cap)
@@ -144,18 +148,31 @@ void worker_kill(struct worker *w)
     proc_kill(atomic_load(&w->pid));
 }
 
+void worker_ask_end(struct worker *w)
+{
+    pid_t pid = atomic_load(&w->pid);
+    if (pid <= 0 || w->ending != END_NONE)
+        return;
+    /* A clean QUIT when the worker is idle, a kill when it is stuck. */
+    if (chan_idle(w->chan) && chan_request(w->chan, CHAN_CMD_QUIT, NULL, 0) > 0) {
+        w->ending = END_QUIT;
+    } else {
+        proc_kill(pid);
+        w->ending = END_KILLED;
+    }
+}
+
 void worker_end(struct worker *w)
 {
     pid_t pid = atomic_load(&w->pid);
     if (pid <= 0)
         return;
-    /* A clean QUIT when the worker is idle, a kill when it is stuck. */
-    if (chan_idle(w->chan) && chan_request(w->chan, CHAN_CMD_QUIT, NULL, 0) > 0)
+    worker_ask_end(w);
+    if (w->ending == END_QUIT)
         chan_wait_reply(w->chan, plat_now_ns() + WORKER_QUIT_NS, NULL);
-    else
-        proc_kill(pid);
     proc_reap(pid, WORKER_REAP_MS);
     atomic_store(&w->pid, 0);
+    w->ending = END_NONE;
 }
 
 void worker_mark_dead(struct worker *w)

@@ -64,7 +64,12 @@ enum worker_load worker_poll_load(struct worker *w, uint64_t deadline_ns);
 int worker_reap(struct worker *w, char *why, size_t cap, int *status);
 /* Any thread. SIGKILLs the process group (one system call each). */
 void worker_kill(struct worker *w);
-/* Main. QUIT when idle, else SIGKILL; then reaps. */
+/* Main. Tells the process to end without waiting for it: QUIT when idle,
+ * else SIGKILL. Ending many workers, ask them all first and then
+ * worker_end each: they exit side by side, not one after another. */
+void worker_ask_end(struct worker *w);
+/* Main. Ends the process: worker_ask_end unless that was done, then waits
+ * for the answer to QUIT and reaps. */
 void worker_end(struct worker *w);
 
 /* Supervisor (or main, before the track thread runs). Marks the process
