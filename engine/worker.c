@@ -33,7 +33,8 @@ struct worker {
     uint32_t owner;               /* OWN_*; a futex word for worker_wait_back */
     _Atomic int64_t gen;          /* bumped by every hand-back */
     const char *_Atomic kill_reason;
-    int ending;                   /* main's: END_* since worker_ask_end */
+    int ending;                   /* END_*: set by worker_ask_end (main, the
+                                     supervisor gone), cleared by a spawn */
 };
 
 enum { END_NONE = 0, END_QUIT, END_KILLED };
