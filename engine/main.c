@@ -149,9 +149,16 @@ static int cmd_render(const struct cli *a)
      * per on_fault, as the contract's fault table says. A preload module
      * that does not import is a bad session: nothing is rendered. */
     char err[1024];
-    if (!status && (status = load(a, &s, &e, 0)) == 0
-        && engine_start_workers(e, err, sizeof err) == SHX_ESESSION)
-        status = cli_fail(2, "%s", err);
+    if (!status && (status = load(a, &s, &e, 0)) == 0) {
+        int rc = engine_start_workers(e, err, sizeof err);
+        /* A signal while the workers start ends the render there: going
+         * on would only have the supervisor report every interrupted
+         * start as a failure before render_run saw the signal. */
+        if (rc == SHX_ESTOPPED)
+            status = cli_fail(1, "interrupted; %s not written", a->out);
+        else if (rc == SHX_ESESSION)
+            status = cli_fail(2, "%s", err);
+    }
     if (!status) {
         status = bounce(a, s, e, stats);
     }

@@ -203,6 +203,34 @@ static void test_slow_crashing_setup_render(void **state)
     }
 }
 
+/* 4a'. A signal while the workers are still starting (here the zygote,
+ * whose preload module sleeps 3 s) ends the render there with one line:
+ * no file, no temporary, and no report of the starts it cut short as
+ * failed starts to restart. */
+static void test_signal_while_render_starts(void **state)
+{
+    (void)state;
+    h_write("lib/sleepy.py", "import time\ntime.sleep(3)\n");
+    h_write("sleepy.yaml", "python: {path: [lib], preload: [sleepy]}\n"
+                           "tracks:\n  - {name: a, file: tone.wav, script: " S "/double.py}\n"
+                           "  - {name: b, file: tone.wav, script: " S "/double.py}\n");
+    const char *argv[] = {SHMIX_BIN, "render", h_path("sleepy.yaml"), "-o", h_path("slow.wav"),
+                          NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    h_sleep(1.0);
+    double k = h_now();
+    kill(p.pid, SIGINT);
+    int rc = h_finish(&p, NULL, 0, err, sizeof err, 10, NULL);
+    fprintf(stderr, "render, SIGINT while starting: exit %d after %.2f s\n", rc, h_now() - k);
+    assert_int_equal(rc, 1);
+    char want[1024];
+    snprintf(want, sizeof want, "shmix: interrupted; %s not written", h_path("slow.wav"));
+    h_assert_one_line(err, want);
+    assert_false(h_exists(h_path("slow.wav")));
+    assert_no_temp();
+}
+
 /* 4b. The same in play: the session starts without waiting out the
  * victim's restarts, the healthy track's first block is on time, the
  * victim plays dry (bypass) with its blocks counted as faulted, and the
@@ -378,6 +406,7 @@ int main(void)
         H_TEST(test_render_exit_status),
         H_TEST(test_long_non_ascii_names),
         H_TEST(test_slow_crashing_setup_render),
+        H_TEST(test_signal_while_render_starts),
         H_TEST(test_slow_crashing_setup_play),
         H_TEST(test_late_counted_once),
         H_TEST(test_stale_meters_and_killed_zygote),
