@@ -35,6 +35,8 @@ struct worker {
     const char *_Atomic kill_reason;
     int ending;                   /* END_*: set by worker_ask_end (main, the
                                      supervisor gone), cleared by a spawn */
+    int realtime;                 /* made real-time since its spawn (main or
+                                     supervisor, whoever holds the channel) */
 };
 
 enum { END_NONE = 0, END_QUIT, END_KILLED };
@@ -86,6 +88,7 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
     chan_reset(w->chan);
     atomic_store(&w->kill_reason, NULL);
     w->ending = END_NONE;
+    w->realtime = 0;
     pid_t pid = 0;
     int rc = z ? zygote_spawn(z, w->cfg.zygote_index, w->cfg.memory_mb, w->cfg.name, &pid, err,
                               cap)
@@ -100,13 +103,13 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
         plat_pin_process(pid, w->cfg.cpu);
     if (w->cfg.nice)
         plat_nice_process(pid, w->cfg.nice);
-    /* Real-time, guarded: SIGXCPU after WORKER_RTTIME_US of CPU without
-     * blocking steps the worker down (script_worker/worker.c); a script
-     * that ignores or blocks SIGXCPU is killed by the kernel at
-     * WORKER_RTTIME_HARD_US, which no signal mask can stop. Refused
-     * without the rights; it then stays at its nice value. */
-    if (w->cfg.rt_prio > 0)
-        plat_realtime_process(pid, w->cfg.rt_prio, WORKER_RTTIME_US, WORKER_RTTIME_HARD_US);
+    /* Time-shared until its script has loaded (worker_poll_load): what a
+     * new process does before it serves LOAD - closing the zygote's
+     * descriptors, confining itself, attaching the channel, the
+     * copy-on-write faults of all that - is not real-time work, and at the
+     * workers' priority it would hold off, for as long as it takes, the
+     * healthy workers that share its CPU (SCHED_FIFO does not preempt at
+     * equal priority): a restart storm made untouched tracks late. */
     chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));
     return SHX_OK;
 }
@@ -125,7 +128,21 @@ enum worker_load worker_poll_load(struct worker *w, uint64_t deadline_ns)
         return WORKER_LOAD_PENDING;
     if (rc < 0)
         return WORKER_LOAD_LOST;
-    return r.status == CHAN_ST_OK ? WORKER_LOADED : WORKER_LOAD_RAISED;
+    if (r.status != CHAN_ST_OK)
+        return WORKER_LOAD_RAISED;
+    /* Real-time from its first block on, guarded: SIGXCPU after
+     * WORKER_RTTIME_US of CPU without blocking steps the worker down
+     * (script_worker/worker.c); a script that ignores or blocks SIGXCPU is
+     * killed by the kernel at WORKER_RTTIME_HARD_US, which no signal mask
+     * can stop. Refused without the rights; it then stays at its nice
+     * value. A reload finds it real-time already (LOAD itself runs
+     * time-shared in the worker). */
+    if (!w->realtime && w->cfg.rt_prio > 0) {
+        plat_realtime_process(atomic_load(&w->pid), w->cfg.rt_prio, WORKER_RTTIME_US,
+                              WORKER_RTTIME_HARD_US);
+        w->realtime = 1;
+    }
+    return WORKER_LOADED;
 }
 
 int worker_reap(struct worker *w, char *why, size_t cap, int *status)

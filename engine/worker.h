@@ -50,14 +50,17 @@ int worker_create(const struct worker_config *c, struct worker **out);
 void worker_destroy(struct worker *w);
 
 /* Main or supervisor (holding the channel). Resets the channel, starts a
- * process (cloned by z when not NULL, else cold), pins it, posts LOAD.
+ * process (cloned by z when not NULL, else cold), pins it, posts LOAD. The
+ * process is time-shared until worker_poll_load sees its script loaded.
  * Errors: SHX_ESYS (err says why). */
 int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap);
 /* Main or supervisor (holding the channel). Posts LOAD again to the live
  * process: a new version of the script replaces the old one only if it
  * loads. Errors: SHX_EFULL (a request is outstanding). */
 int worker_reload(struct worker *w);
-/* Main or supervisor. How the last LOAD went, waiting until deadline_ns. */
+/* Main or supervisor. How the last LOAD went, waiting until deadline_ns.
+ * The first WORKER_LOADED since the spawn makes the process real-time
+ * (when the worker config asks for it). */
 enum worker_load worker_poll_load(struct worker *w, uint64_t deadline_ns);
 /* Main or supervisor. Reaps the process if it has exited: returns 1 and
  * fills `why` ("segfault", "abort", "killed", "exit status 3"), else 0. */
