@@ -107,11 +107,14 @@ int h_track_index(const char *line, const char *name);
  * missing. */
 char *h_slurp_lines(const char *path);
 /* How many late (and so faulted) blocks a track that nothing was done to
- * may show in a --null play whose final stats line is `last`: 0 - unless
- * the machine itself stalled during the run, which the null device's clock
- * thread (SCHED_FIFO 10) sees too and counts as xruns; then up to 64 per
- * xrun (a 0.3 s freeze of this VM at 256 frames). Isolation is about one
- * track's worker hurting another, not about the VM stopping all of them. */
+ * may show in a --null play whose final stats line is `last` (the process
+ * of the last h_start/h_run): 0 - unless the machine itself stalled during
+ * the run, which the null device's clock thread (SCHED_FIFO 10) sees too
+ * and counts as xruns, or which the stall watch (stall.h: a thread above
+ * shmix on every CPU) saw on any CPU; then up to 64 per xrun or stall,
+ * whichever counted more (a 0.3 s freeze of this VM at 256 frames).
+ * Isolation is about one track's worker hurting another, not about the VM
+ * stopping a CPU. */
 int h_late_allowed(const char *last);
 /* Time the VM's host took from this machine (the steal column of
  * /proc/stat): mark, run, then ask for the percentage of all CPU time

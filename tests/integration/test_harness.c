@@ -2,7 +2,8 @@
  * at the top and in a track, null, a last_error or a name holding "}" and
  * text that looks like a key, every track of a line, a stats file caught
  * half-written, and the readers failing the test when a line is not what
- * the contract says. Runs no binary. */
+ * the contract says; and the stall watch (stall.h) seeing a CPU taken from
+ * it. Runs no binary. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "stall.h"
 
 /* Three tracks: a healthy one, one in error whose last_error holds "}" and
  * a quoted "pid": 5 (escaped, as the engine writes it), and one whose name
@@ -179,6 +183,50 @@ static void test_readers_fail_on_bad_input(void **state)
     assert_true(fails(not_object));
 }
 
+/* Takes the first CPU of this process for 40 ms from the watch: pinned
+ * there, SCHED_FIFO 60 (the watch is 50), spinning. */
+static void *take_cpu(void *arg)
+{
+    (void)arg;
+    cpu_set_t mine, one;
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0)
+        return NULL;
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &mine)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    struct sched_param sp = {.sched_priority = 60};
+    if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) != 0
+        || pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+        return NULL;
+    double until = h_now() + 0.04;
+    while (h_now() < until)
+        ;
+    return (void *)1;
+}
+
+static void test_stall_watch_sees_a_cpu_taken(void **state)
+{
+    (void)state;
+    assert_int_equal(stall_watch_start(), 1);   /* the tests run with real-time rights */
+    h_sleep(0.05);
+    double t0 = h_now(), longest = 0;
+    pthread_t th;
+    void *took = NULL;
+    assert_int_equal(pthread_create(&th, NULL, take_cpu, NULL), 0);
+    pthread_join(th, &took);
+    assert_non_null(took);
+    h_sleep(0.01);
+    int n = stall_count_since(t0, &longest);
+    fprintf(stderr, "stall watch: %d stall(s) since the CPU was taken, the longest %.1f ms\n", n,
+            longest);
+    assert_true(n >= 1);
+    assert_true(longest >= 30.0);
+    assert_int_equal(stall_count_since(h_now() + 1.0, &longest), 0);   /* none in the future */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_track_text_is_json),
         cmocka_unit_test(test_slurp_lines),
         cmocka_unit_test(test_readers_fail_on_bad_input),
+        cmocka_unit_test(test_stall_watch_sees_a_cpu_taken),
     };
     return cmocka_run_group_tests(tests, h_setup_tmpdir, h_teardown_tmpdir);
 }
