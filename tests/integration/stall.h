@@ -7,10 +7,10 @@
  * that came STALL_NOTE_MS or more late. At that priority nothing of shmix
  * can hold it off: it is late only when its CPU did not run at all - the
  * VM's host took the vCPU - or the kernel itself held it. The null
- * device's clock sees such a stall only on the CPU it happens to run on; a
- * stall of the other CPU made an untouched track late with no xrun to
- * explain it (a restart storm's play case on this VM, once in several CI
- * runs). A shmix fault - one worker holding another off - does not stop
+ * device's clock sees such a stall only on the CPU it happens to run on:
+ * an untouched track late with no xrun to explain it (a restart storm's
+ * play case on this VM, once in several clean-clone runs) was most likely
+ * a stall of the other CPU, which nothing could tell then. A shmix fault - one worker holding another off - does not stop
  * the watch, so it cannot excuse one.
  *
  * Without the right to SCHED_FIFO the watch does not start (a time-shared
