@@ -109,7 +109,8 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
      * copy-on-write faults of all that - is not real-time work, and at the
      * workers' priority it would hold off, for as long as it takes, the
      * healthy workers that share its CPU (SCHED_FIFO does not preempt at
-     * equal priority): a restart storm made untouched tracks late. */
+     * equal priority) - the suspected cause of an untouched track's late
+     * block during a restart storm under AddressSanitizer. */
     chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));
     return SHX_OK;
 }
