@@ -110,7 +110,14 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
      * workers' priority it would hold off, for as long as it takes, the
      * healthy workers that share its CPU (SCHED_FIFO does not preempt at
      * equal priority) - the suspected cause of an untouched track's late
-     * block during a restart storm under AddressSanitizer. */
+     * block during a restart storm under AddressSanitizer. But guarded from
+     * the start, in play and in render: a worker may make itself real-time
+     * (up to its RLIMIT_RTPRIO, which it keeps to step back up after
+     * SIGXCPU), and a script's import or setup that does so and loops must
+     * meet the hard RLIMIT_RTTIME as its process() would, not hold a CPU
+     * at the workers' priority until the load times out. The guard is set
+     * before LOAD is posted, so before any of the script's code runs. */
+    plat_guard_realtime(pid, WORKER_RTTIME_US, WORKER_RTTIME_HARD_US);
     chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));
     return SHX_OK;
 }

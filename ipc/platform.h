@@ -145,6 +145,11 @@ int plat_realtime_thread(int prio);
  * process can stop. Children it forks start time-shared
  * (SCHED_RESET_ON_FORK). Returns 0, or SHX_ESYS when not permitted. */
 int plat_realtime_process(pid_t pid, int prio, uint64_t soft_us, uint64_t hard_us);
+/* Only the RLIMIT_RTTIME part of plat_realtime_process: the guard for a
+ * process that may make itself real-time (a worker may, up to its
+ * RLIMIT_RTPRIO) before, or without, the engine making it so. Returns 0,
+ * or SHX_ESYS. */
+int plat_guard_realtime(pid_t pid, uint64_t soft_us, uint64_t hard_us);
 /* Main or supervisor. Raises process pid's CPU share (nice value, -20..19).
  * Returns 0, or SHX_ESYS when not permitted (RLIMIT_NICE). */
 int plat_nice_process(pid_t pid, int nice);

@@ -339,10 +339,9 @@ int plat_realtime_thread(int prio)
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
 }
 
-int plat_realtime_process(pid_t pid, int prio, uint64_t soft_us, uint64_t hard_us)
+int plat_guard_realtime(pid_t pid, uint64_t soft_us, uint64_t hard_us)
 {
-    /* The limit first: the process must never run real-time unguarded. A
-     * hard limit the engine set cannot be raised by the process without
+    /* A hard limit the engine set cannot be raised by the process without
      * CAP_SYS_RESOURCE. */
     struct rlimit rl;
     if (prlimit(pid, RLIMIT_RTTIME, NULL, &rl) != 0)
@@ -350,7 +349,13 @@ int plat_realtime_process(pid_t pid, int prio, uint64_t soft_us, uint64_t hard_u
     if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)hard_us)
         rl.rlim_max = (rlim_t)hard_us;
     rl.rlim_cur = (rlim_t)soft_us < rl.rlim_max ? (rlim_t)soft_us : rl.rlim_max;
-    if (prlimit(pid, RLIMIT_RTTIME, &rl, NULL) != 0)
+    return prlimit(pid, RLIMIT_RTTIME, &rl, NULL) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+int plat_realtime_process(pid_t pid, int prio, uint64_t soft_us, uint64_t hard_us)
+{
+    /* The limit first: the process must never run real-time unguarded. */
+    if (plat_guard_realtime(pid, soft_us, hard_us) != SHX_OK)
         return SHX_ESYS;
     struct sched_param sp = {.sched_priority = prio};
     return sched_setscheduler(pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0 ? SHX_OK

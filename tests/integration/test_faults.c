@@ -335,6 +335,58 @@ static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
         fail_msg("the healthy worker beside the looping ones suffered:\n%s\n%s", t, err);
 }
 
+/* A restart whose setup makes itself real-time (the worker may, up to its
+ * RLIMIT_RTPRIO) and loops, on every CPU, while a healthy track plays: the
+ * engine sets the hard RLIMIT_RTTIME at the spawn, before any script code
+ * runs, so each loop is killed within 30 ms of real-time CPU (a second
+ * restart). Guarded only from its LOAD answer on (tried by hand), each
+ * loop ran its 1.5 s at the workers' priority unkilled: one restart. */
+static void test_setup_cannot_switch_off_the_guard(void **state)
+{
+    (void)state;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1)
+        ncpu = 1;
+    if (ncpu > 32)
+        ncpu = 32;
+    char yaml[16384];
+    int len = snprintf(yaml, sizeof yaml, "sample_rate: 48000\ntracks:\n");
+    long nv = 0;
+    for (; nv < ncpu && len < (int)sizeof yaml - 1200; nv++) {
+        char crashed[64], looped[64];
+        snprintf(crashed, sizeof crashed, "setup-rt-crashed-%ld", nv);
+        snprintf(looped, sizeof looped, "setup-rt-looped-%ld", nv);
+        unlink(h_path(crashed));
+        unlink(h_path(looped));
+        len += snprintf(yaml + len, sizeof yaml - (size_t)len,
+                        "  - {name: victim%ld, file: tone.wav, script: " S "/setup_rt.py, "
+                        "params: {after: 40, crashed: %s, looped: %s}}\n",
+                        nv, h_path(crashed), h_path(looped));
+    }
+    snprintf(yaml + len, sizeof yaml - (size_t)len,
+             "  - {name: healthy, file: noise.wav, script: " S "/double.py}\n");
+    h_write("setup-rt.yaml", yaml);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("setup-rt.yaml"), "--null", "--loop",
+                          "--duration", "4", "--stats", "-", NULL};
+    if (h_run(argv, out, sizeof out, err, sizeof err, 60) != 0)
+        fail_msg("play failed:\n%s", err);
+    char *v[64];
+    int n = h_lines(out, v, 64);
+    const char *last = v[n - 1];
+    for (long i = 0; i < nv; i++) {
+        char name[32], looped[64];
+        snprintf(name, sizeof name, "victim%ld", i);
+        snprintf(looped, sizeof looped, "setup-rt-looped-%ld", i);
+        assert_true(h_exists(h_path(looped)));   /* its restart did loop in setup */
+        /* exited once, then killed by the guard in setup: two restarts */
+        expect(h_track(last, name), "running", 2, NULL);
+    }
+    const char *t = h_track(last, "healthy");
+    int allowed = h_late_allowed(last);
+    if (h_num(t, "late_blocks") > allowed || h_num(t, "faulted_blocks") > allowed)
+        fail_msg("the healthy worker beside the looping setups suffered:\n%s\n%s", t, err);
+}
+
 static void test_nan_and_inf(void **state)
 {
     (void)state;
@@ -742,6 +794,7 @@ int main(void)
         H_TEST(test_nan_and_inf),
         H_TEST(test_wrong_shape),
         H_TEST(test_memory),
+        H_TEST(test_setup_cannot_switch_off_the_guard),
         H_TEST(test_restart_storm),
         H_TEST(test_hostile_worker),
         H_TEST(test_script_cannot_switch_off_the_guard),
