@@ -138,13 +138,14 @@ enum worker_load worker_poll_load(struct worker *w, uint64_t deadline_ns)
         return WORKER_LOAD_LOST;
     if (r.status != CHAN_ST_OK)
         return WORKER_LOAD_RAISED;
-    /* Real-time from its first block on, guarded: SIGXCPU after
-     * WORKER_RTTIME_US of CPU without blocking steps the worker down
-     * (script_worker/worker.c); a script that ignores or blocks SIGXCPU is
-     * killed by the kernel at WORKER_RTTIME_HARD_US, which no signal mask
-     * can stop. Refused without the rights; it then stays at its nice
-     * value. A reload finds it real-time already (LOAD itself runs
-     * time-shared in the worker). */
+    /* Real-time from its first block on, guarded (the limits were set at
+     * the spawn; plat_realtime_process sets them again before the
+     * policy): SIGXCPU after WORKER_RTTIME_US of CPU without blocking
+     * steps the worker down (script_worker/worker.c); a script that
+     * ignores or blocks SIGXCPU is killed by the kernel at
+     * WORKER_RTTIME_HARD_US, which no signal mask can stop. Refused
+     * without the rights; it then stays at its nice value. A reload finds
+     * it real-time already (LOAD itself runs time-shared in the worker). */
     if (!w->realtime && w->cfg.rt_prio > 0) {
         plat_realtime_process(atomic_load(&w->pid), w->cfg.rt_prio, WORKER_RTTIME_US,
                               WORKER_RTTIME_HARD_US);
