@@ -51,7 +51,9 @@ void worker_destroy(struct worker *w);
 
 /* Main or supervisor (holding the channel). Resets the channel, starts a
  * process (cloned by z when not NULL, else cold), pins it, posts LOAD. The
- * process is time-shared until worker_poll_load sees its script loaded.
+ * process is time-shared until worker_poll_load sees its script loaded;
+ * its real-time guard (RLIMIT_RTTIME) is set here, before any script code
+ * runs.
  * Errors: SHX_ESYS (err says why). */
 int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap);
 /* Main or supervisor (holding the channel). Posts LOAD again to the live
