@@ -287,6 +287,47 @@ static void hang_case(const char *kind)
 static void test_infinite_loop(void **s) { (void)s; hang_case("loop"); }
 static void test_sleep_past_hang_timeout(void **s) { (void)s; hang_case("hang"); }
 
+/* Plays a session of one victim per CPU (at most 32: room in the session
+ * text; past that a test is weaker) beside a healthy track for `seconds`:
+ * `head` begins the session, victim(i, line, cap) writes victim i's track
+ * line. Returns the final stats line; *nv is the number of victims. */
+static const char *play_victim_per_cpu(const char *head, void (*victim)(long, char *, size_t),
+                                       const char *seconds, long *nv)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1)
+        ncpu = 1;
+    if (ncpu > 32)
+        ncpu = 32;
+    static char yaml[16384];
+    int len = snprintf(yaml, sizeof yaml, "%s", head);
+    for (*nv = 0; *nv < ncpu && len < (int)sizeof yaml - 1200; (*nv)++) {
+        victim(*nv, yaml + len, sizeof yaml - (size_t)len);
+        len += (int)strlen(yaml + len);
+    }
+    snprintf(yaml + len, sizeof yaml - (size_t)len,
+             "  - {name: healthy, file: noise.wav, script: " S "/double.py}\n");
+    h_write("cpu.yaml", yaml);
+    const char *argv[] = {SHMIX_BIN, "play", h_path("cpu.yaml"), "--null", "--loop",
+                          "--duration", seconds, "--stats", "-", NULL};
+    if (h_run(argv, out, sizeof out, err, sizeof err, 60) != 0)
+        fail_msg("play failed:\n%s", err);
+    char *v[64];
+    int n = h_lines(out, v, 64);
+    return v[n - 1];
+}
+
+static void looping_victim(long i, char *line, size_t cap)
+{
+    char marker[64];
+    snprintf(marker, sizeof marker, "loop-marker-%ld", i);
+    unlink(h_path(marker));
+    snprintf(line, cap,
+             "  - {name: victim%ld, file: tone.wav, script: " S "/fault.py, "
+             "params: {kind: loop, after: 40, once: %s}}\n",
+             i, h_path(marker));
+}
+
 /* Workers stuck in a loop on every CPU beside a healthy worker. Workers
  * are SCHED_FIFO in play (not pinned); without the RLIMIT_RTTIME guard the
  * looping ones would keep the healthy one off every CPU until hang_timeout
@@ -296,34 +337,9 @@ static void test_sleep_past_hang_timeout(void **s) { (void)s; hang_case("hang");
 static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
 {
     (void)state;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1)
-        ncpu = 1;
-    if (ncpu > 32)   /* room in the session text; past that the test is weaker */
-        ncpu = 32;
-    char yaml[16384];
-    int len = snprintf(yaml, sizeof yaml,
-                       "sample_rate: 48000\nsupervisor: {hang_timeout: 0.5}\ntracks:\n");
-    long nv = 0;   /* victims written */
-    for (; nv < ncpu && len < (int)sizeof yaml - 1200; nv++) {
-        char marker[64];
-        snprintf(marker, sizeof marker, "loop-marker-%ld", nv);
-        unlink(h_path(marker));
-        len += snprintf(yaml + len, sizeof yaml - (size_t)len,
-                        "  - {name: victim%ld, file: tone.wav, script: " S "/fault.py, "
-                        "params: {kind: loop, after: 40, once: %s}}\n",
-                        nv, h_path(marker));
-    }
-    snprintf(yaml + len, sizeof yaml - (size_t)len,
-             "  - {name: healthy, file: noise.wav, script: " S "/double.py}\n");
-    h_write("cpu.yaml", yaml);
-    const char *argv[] = {SHMIX_BIN, "play", h_path("cpu.yaml"), "--null", "--loop",
-                          "--duration", "3", "--stats", "-", NULL};
-    if (h_run(argv, out, sizeof out, err, sizeof err, 60) != 0)
-        fail_msg("play failed:\n%s", err);
-    char *v[64];
-    int n = h_lines(out, v, 64);
-    const char *last = v[n - 1];
+    long nv;
+    const char *last = play_victim_per_cpu(
+        "sample_rate: 48000\nsupervisor: {hang_timeout: 0.5}\ntracks:\n", looping_victim, "3", &nv);
     for (long i = 0; i < nv; i++) {
         char name[32];
         snprintf(name, sizeof name, "victim%ld", i);
@@ -335,6 +351,19 @@ static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
         fail_msg("the healthy worker beside the looping ones suffered:\n%s\n%s", t, err);
 }
 
+static void setup_rt_victim(long i, char *line, size_t cap)
+{
+    char crashed[64], looped[64];
+    snprintf(crashed, sizeof crashed, "setup-rt-crashed-%ld", i);
+    snprintf(looped, sizeof looped, "setup-rt-looped-%ld", i);
+    unlink(h_path(crashed));
+    unlink(h_path(looped));
+    snprintf(line, cap,
+             "  - {name: victim%ld, file: tone.wav, script: " S "/setup_rt.py, "
+             "params: {after: 40, crashed: %s, looped: %s}}\n",
+             i, h_path(crashed), h_path(looped));
+}
+
 /* A restart whose setup makes itself real-time (the worker may, up to its
  * RLIMIT_RTPRIO) and loops, on every CPU, while a healthy track plays: the
  * engine sets the hard RLIMIT_RTTIME at the spawn, before any script code
@@ -344,35 +373,9 @@ static void test_loops_on_every_cpu_beside_a_healthy_worker(void **state)
 static void test_setup_cannot_switch_off_the_guard(void **state)
 {
     (void)state;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1)
-        ncpu = 1;
-    if (ncpu > 32)
-        ncpu = 32;
-    char yaml[16384];
-    int len = snprintf(yaml, sizeof yaml, "sample_rate: 48000\ntracks:\n");
-    long nv = 0;
-    for (; nv < ncpu && len < (int)sizeof yaml - 1200; nv++) {
-        char crashed[64], looped[64];
-        snprintf(crashed, sizeof crashed, "setup-rt-crashed-%ld", nv);
-        snprintf(looped, sizeof looped, "setup-rt-looped-%ld", nv);
-        unlink(h_path(crashed));
-        unlink(h_path(looped));
-        len += snprintf(yaml + len, sizeof yaml - (size_t)len,
-                        "  - {name: victim%ld, file: tone.wav, script: " S "/setup_rt.py, "
-                        "params: {after: 40, crashed: %s, looped: %s}}\n",
-                        nv, h_path(crashed), h_path(looped));
-    }
-    snprintf(yaml + len, sizeof yaml - (size_t)len,
-             "  - {name: healthy, file: noise.wav, script: " S "/double.py}\n");
-    h_write("setup-rt.yaml", yaml);
-    const char *argv[] = {SHMIX_BIN, "play", h_path("setup-rt.yaml"), "--null", "--loop",
-                          "--duration", "4", "--stats", "-", NULL};
-    if (h_run(argv, out, sizeof out, err, sizeof err, 60) != 0)
-        fail_msg("play failed:\n%s", err);
-    char *v[64];
-    int n = h_lines(out, v, 64);
-    const char *last = v[n - 1];
+    long nv;
+    const char *last =
+        play_victim_per_cpu("sample_rate: 48000\ntracks:\n", setup_rt_victim, "4", &nv);
     for (long i = 0; i < nv; i++) {
         char name[32], looped[64];
         snprintf(name, sizeof name, "victim%ld", i);
