@@ -314,6 +314,7 @@ static const char *play_victim_per_cpu(const char *head, void (*victim)(long, ch
         fail_msg("play failed:\n%s", err);
     char *v[64];
     int n = h_lines(out, v, 64);
+    assert_true(n > 0);   /* at least the final stats line */
     return v[n - 1];
 }
 
