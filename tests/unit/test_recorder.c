@@ -21,6 +21,13 @@
 
 #define RATE 8000
 #define BLOCK 16           /* frames per callback */
+/* The burst's rate: the ring holds RECORD_RING_NS of audio, so at 1 kHz
+ * 64 callbacks of 4 blocks fill it (256 slots), and the writer drains it
+ * every RECORD_POLL_NS (5 ms). The burst overflows as long as pushing
+ * takes less than ~80 us a callback - at 8 kHz it had to take less than
+ * 10 us, which a ThreadSanitizer build on a slow VM once did not (a burst
+ * with nothing dropped). */
+#define BURST_RATE 1000
 
 static char dir[64];
 
@@ -46,14 +53,14 @@ static const char *path_of(const char *name)
     return p;
 }
 
-/* The file's frames (stereo) into a malloc'ed array. */
-static float *read_back(const char *path, int64_t *frames)
+/* The file's frames (stereo, at `rate`) into a malloc'ed array. */
+static float *read_back(const char *path, int rate, int64_t *frames)
 {
     SF_INFO info = {0};
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
     assert_non_null(sf);
     assert_int_equal(info.channels, 2);
-    assert_int_equal(info.samplerate, RATE);
+    assert_int_equal(info.samplerate, rate);
     float *x = malloc(sizeof(float) * 2 * (size_t)(info.frames + 1));
     assert_non_null(x);
     assert_int_equal(sf_readf_float(sf, x, info.frames), info.frames);
@@ -85,7 +92,7 @@ static void test_paced_pushes_are_all_written(void **state)
     recorder_destroy(r);
     assert_int_equal(dropped, 0);
     int64_t frames;
-    float *x = read_back(path, &frames);
+    float *x = read_back(path, RATE, &frames);
     assert_int_equal(frames, n);
     for (int64_t i = 0; i < frames; i++) {
         assert_true(x[2 * i] == (float)i);
@@ -103,8 +110,8 @@ static void test_overflow_is_dropped_and_counted(void **state)
     struct recorder *r;
     char err[256];
     const char *path = path_of("burst.wav");
-    assert_int_equal(recorder_create(path, RATE, 2, BLOCK, &r, err, sizeof err), SHX_OK);
-    enum { CALLS = 100000, FRAMES = 4 * BLOCK };   /* 800 s of audio; longer than a slot */
+    assert_int_equal(recorder_create(path, BURST_RATE, 2, BLOCK, &r, err, sizeof err), SHX_OK);
+    enum { CALLS = 100000, FRAMES = 4 * BLOCK };   /* 6400 s of audio; longer than a slot */
     static float buf[2 * FRAMES];
     for (int call = 0; call < CALLS; call++) {
         for (int f = 0; f < FRAMES; f++)
@@ -115,7 +122,7 @@ static void test_overflow_is_dropped_and_counted(void **state)
     assert_int_equal(recorder_finish(r, &dropped, err, sizeof err), SHX_OK);
     recorder_destroy(r);
     int64_t frames;
-    float *x = read_back(path, &frames);
+    float *x = read_back(path, BURST_RATE, &frames);
     assert_true(dropped > 0);
     assert_int_equal((uint64_t)frames + dropped, (uint64_t)CALLS * FRAMES);
     /* Each callback's frames all carry its number: callbacks appear in
