@@ -349,24 +349,37 @@ static void test_top_attaches_read_only(void **state)
 {
     (void)state;
     const char *argv[] = {SHMIX_BIN, "play", h_path("m.yaml"), "--null", "--loop",
-                          "--duration", "6", NULL};
+                          "--duration", "12", NULL};
     struct h_proc p;
     h_start(argv, &p);
     h_sleep(1.5);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s top %d", SHMIX_BIN, p.pid);
-    char *screen = screen_of(cmd, 1.5, 160);
-    assert_non_null(strstr(screen, "playing"));
-    double c40 = cpu_on_screen(screen, "busy40"), c10 = cpu_on_screen(screen, "busy10");
-    double dry = cpu_on_screen(screen, "dry");
-    fprintf(stderr, "on screen: busy40 %.1f, busy10 %.1f, dry %.1f\n", c40, c10, dry);
     /* One screen shows the figure of one ~40 ms batch, not a 1 s average
      * (test_cpu_accounting_and_fields checks that to +-3): a VM stall in
-     * the engine's own share of the batch moves it by a few points. */
-    assert_true(fabs(c40 - 40) <= 8 && fabs(c10 - 10) <= 8 && dry < 1);
-    free(screen);
+     * the engine's own share of the batch moves it by a few points, and
+     * more when the host takes the vCPUs (a CI run read busy40 at 51.6
+     * with 31 % stolen). So the margin widens by half of what was stolen,
+     * as in the other meter tests, and a screen off gets two more tries: a
+     * fault of the accounting would repeat. */
+    int ok = 0;
+    for (int attempt = 0; attempt < 3 && !ok; attempt++) {
+        struct h_steal mark;
+        h_steal_mark(&mark);
+        char *screen = screen_of(cmd, 1.5, 160);
+        double tol = 8 + h_steal_pct(&mark) / 2;
+        assert_non_null(strstr(screen, "playing"));
+        double c40 = cpu_on_screen(screen, "busy40"), c10 = cpu_on_screen(screen, "busy10");
+        double dry = cpu_on_screen(screen, "dry");
+        fprintf(stderr, "on screen: busy40 %.1f, busy10 %.1f, dry %.1f (margin %.0f)\n", c40,
+                c10, dry, tol);
+        assert_true(dry < 1);   /* an unscripted track never shows script time */
+        ok = fabs(c40 - 40) <= tol && fabs(c10 - 10) <= tol;
+        free(screen);
+    }
+    assert_true(ok);
     snprintf(cmd, sizeof cmd, "%s top", SHMIX_BIN);   /* the only engine running */
-    screen = screen_of(cmd, 1.0, 160);
+    char *screen = screen_of(cmd, 1.0, 160);
     assert_non_null(strstr(screen, "busy10"));
     free(screen);
     char shm[64];
@@ -440,15 +453,26 @@ static void test_top_once_json_and_80_columns(void **state)
     assert_null(strstr(strstr(out, "\nTRACK ") + 1, "\nTRACK "));   /* one table */
     assert_fits(out, 80);
     const char *json[] = {SHMIX_BIN, "top", "--once", "--json", NULL};   /* the only engine */
-    assert_int_equal(h_run(json, out, sizeof out, err, sizeof err, 10), 0);
-    assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);          /* one line */
-    assert_string_equal(h_str(out, "state"), "playing");
-    assert_int_equal(h_ntracks(out), 3);
-    assert_string_equal(h_str(h_track(out, "dry"), "state"), "direct");
-    double c40 = h_num(h_track(out, "busy40"), "cpu");
-    fprintf(stderr, "top --json: busy40 %.1f%%, busy10 %.1f%%\n", c40,
-            h_num(h_track(out, "busy10"), "cpu"));
-    assert_true(fabs(c40 - 40) <= 10);
+    /* The figure of one batch, in percent: a unit slip reads 0.4 or 4000.
+     * The margin widens with what the host stole around it, and a reading
+     * off gets two more tries, as in test_top_attaches_read_only. */
+    int ok = 0;
+    for (int attempt = 0; attempt < 3 && !ok; attempt++) {
+        struct h_steal mark;
+        h_steal_mark(&mark);
+        h_sleep(0.5);
+        assert_int_equal(h_run(json, out, sizeof out, err, sizeof err, 10), 0);
+        double tol = 10 + h_steal_pct(&mark) / 2;
+        assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);          /* one line */
+        assert_string_equal(h_str(out, "state"), "playing");
+        assert_int_equal(h_ntracks(out), 3);
+        assert_string_equal(h_str(h_track(out, "dry"), "state"), "direct");
+        double c40 = h_num(h_track(out, "busy40"), "cpu");
+        fprintf(stderr, "top --json: busy40 %.1f%%, busy10 %.1f%% (margin %.0f)\n", c40,
+                h_num(h_track(out, "busy10"), "cpu"), tol);
+        ok = fabs(c40 - 40) <= tol;
+    }
+    assert_true(ok);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s top %d", SHMIX_BIN, p.pid);
     char *screen = screen_of(cmd, 1.0, 80);
