@@ -61,13 +61,19 @@
 #define AHEAD_BATCH_NS MS_NS(40)
 /* ... and longer with many workers to a CPU: a wake-up of a worker and its
  * track thread costs ~0.15 ms of the machine at a few hundred tracks
- * (docs/performance.md, "Where a tanh track's time went"), so a batch of
- * at least AHEAD_BATCH_PER_WORKER_NS per worker sharing a CPU keeps those
- * wake-ups to about a quarter of the machine. At most a
- * 1/AHEAD_BATCH_SHARE of the render-ahead's upper end, so that the lag and
- * the slack keep the rest, and at most one request (PLAY_BATCH_FRAMES, and
- * CHAN_MAX_BATCH script calls). */
-#define AHEAD_BATCH_PER_WORKER_NS US_NS(600)
+ * (docs/performance.md, "Where a tanh track's time went"), and the call
+ * after it ~65 us more than a warm one (the caches refill: "Where a
+ * scripted track's time goes"), so a batch of at least
+ * AHEAD_BATCH_PER_WORKER_NS per worker sharing a CPU keeps those wake-ups
+ * to about 5 % of the machine. That matters where the CPUs are full: at
+ * the one-pole edge (40 tracks to a CPU, script_block 2048) three calls
+ * per wake-up instead of one took the late blocks from thousands to
+ * none. Without script_block the batch is at most CHAN_MAX_BATCH calls
+ * anyway, so it is the sessions with long script calls that it moves. At
+ * most a 1/AHEAD_BATCH_SHARE of the render-ahead's upper end, so that the
+ * lag and the slack keep the rest, and at most one request
+ * (PLAY_BATCH_FRAMES, and CHAN_MAX_BATCH script calls). */
+#define AHEAD_BATCH_PER_WORKER_NS MS_NS(4)
 #define AHEAD_BATCH_SHARE 2u
 #define AHEAD_SLACK_NS MS_NS(40)         /* to start with, scripted tracks */
 #define AHEAD_SLACK_DIRECT_NS MS_NS(10)  /* ... without scripts: the disk thread only */

@@ -14,9 +14,10 @@
 
 static struct ahead *make(uint32_t sub, int scripted, uint32_t fixed)
 {
+    /* One request carries 16 calls and 8192 frames at most, as in play. */
     struct ahead_config c = {.rate = 48000, .block = 128, .sub = sub, .ring = 128,
                              .scripted = scripted, .cpus = 2, .fixed = fixed,
-                             .max_ns = MS_NS(250)};
+                             .max_ns = MS_NS(250), .batch_max = sub == 1 ? 16 : 64};
     struct ahead *a = NULL;
     assert_int_equal(ahead_create(&c, &a), 0);
     return a;
@@ -40,10 +41,12 @@ static void test_chosen_from_the_session(void **state)
     assert_int_equal(ahead_batch(a), 16);
     assert_int_equal(ahead_blocks(a), 16 + 15 + 16);
     ahead_destroy(a);
-    /* 60 scripted tracks to a CPU: 2 ms each of slack, 120 ms (45 blocks);
-     * 400 of them would be more than the upper end, 250 ms (93 blocks). */
+    /* 60 scripted tracks to a CPU: a batch of one request (16 blocks) and
+     * 2 ms each of slack, 120 ms (45 blocks); 400 of them would be more
+     * than the upper end, 250 ms (93 blocks). */
     a = make(1, 120, 0);
-    assert_int_equal(ahead_blocks(a), 15 + 45);
+    assert_int_equal(ahead_batch(a), 16);
+    assert_int_equal(ahead_blocks(a), 16 + 45);
     ahead_destroy(a);
     a = make(1, 400, 0);
     assert_int_equal(ahead_blocks(a), 93);
@@ -61,28 +64,34 @@ static uint32_t batch_of(const struct ahead_config *c)
     return b;
 }
 
-/* Many workers to a CPU: the batch grows by 0.6 ms per worker sharing a
+/* Many workers to a CPU: the batch grows by 4 ms per worker sharing a
  * CPU, in whole calls, at most half the upper end and one request. */
 static void test_batch_grows_with_workers(void **state)
 {
     (void)state;
     struct ahead_config c = {.rate = 48000, .block = 128, .sub = 16, .ring = 256,
-                             .scripted = 500, .cpus = 2, .max_ns = MS_NS(400),
+                             .scripted = 20, .cpus = 2, .max_ns = MS_NS(400),
                              .batch_max = 64};
-    /* 250 to a CPU: 150 ms (56 blocks), rounded down to calls: 3 of 2048. */
+    /* 10 to a CPU: 40 ms, rounded down to calls, at least one: one call
+     * of 2048 frames (42.7 ms), as a light session always had. */
+    assert_int_equal(batch_of(&c), 16);
+    /* 25 to a CPU: 100 ms (37 blocks): two calls. */
+    c.scripted = 50;
+    assert_int_equal(batch_of(&c), 32);
+    /* 40 to a CPU, the one-pole edge: 160 ms (60 blocks): three calls. */
+    c.scripted = 80;
     assert_int_equal(batch_of(&c), 48);
-    /* Half the upper end at most: 250 ms allows 125 ms, two calls. */
+    /* 250 to a CPU: 1 s, but half the upper end at most (200 ms, 75
+     * blocks) and one request (8192 frames): four calls. */
+    c.scripted = 500;
+    assert_int_equal(batch_of(&c), 64);
+    /* An upper end of 250 ms allows 125 ms (46 blocks): two calls. */
     c.max_ns = MS_NS(250);
     assert_int_equal(batch_of(&c), 32);
     /* Without script_block, one request carries 16 blocks at most. */
     c.sub = 1;
     c.batch_max = 16;
     c.max_ns = MS_NS(400);
-    assert_int_equal(batch_of(&c), 16);
-    /* 100 to a CPU: 60 ms, one call of 2048 frames (42.7 ms) still. */
-    c.sub = 16;
-    c.batch_max = 64;
-    c.scripted = 200;
     assert_int_equal(batch_of(&c), 16);
 }
 
