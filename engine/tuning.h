@@ -68,7 +68,7 @@
  * to about 5 % of the machine. That matters where the CPUs are full: at
  * the one-pole edge (40 tracks to a CPU, script_block 2048) three calls
  * per wake-up instead of one took the late blocks from thousands to
- * none. Without script_block the batch is at most CHAN_MAX_BATCH calls
+ * tens or none. Without script_block the batch is at most CHAN_MAX_BATCH calls
  * anyway, so it is the sessions with long script calls that it moves. At
  * most a 1/AHEAD_BATCH_SHARE of the render-ahead's upper end, so that the
  * lag and the slack keep the rest, and at most one request
