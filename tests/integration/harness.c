@@ -543,6 +543,12 @@ char *h_slurp_lines(const char *path)
     return s;
 }
 
+int h_stalls(void)
+{
+    double longest;
+    return stall_count_since(last_start, &longest);
+}
+
 int h_late_allowed(const char *last)
 {
     int xruns = (int)h_num(last, "xruns");

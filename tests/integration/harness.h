@@ -116,6 +116,9 @@ char *h_slurp_lines(const char *path);
  * Isolation is about one track's worker hurting another, not about the VM
  * stopping a CPU. */
 int h_late_allowed(const char *last);
+/* Stalls of a CPU that the stall watch saw since the last h_start/h_run
+ * began (stall.h): what may explain null-device xruns in that run. */
+int h_stalls(void);
 /* Time the VM's host took from this machine (the steal column of
  * /proc/stat): mark, run, then ask for the percentage of all CPU time
  * since the mark that was stolen. When the host is busy it takes a fifth

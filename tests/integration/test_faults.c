@@ -122,8 +122,13 @@ static const char *play_case(const char *supervisor, const char *victim, double 
     /* The null device's clock thread (SCHED_FIFO 10) counts an xrun when
      * it wakes more than 3 periods late, which only a stall of the VM
      * itself does; test_play asserts none on a plain play. Here the point
-     * is the healthy tracks, so one or two such stalls are let through. */
-    assert_true(h_num(last, "xruns") <= 2);
+     * is the healthy tracks, so one or two such stalls are let through,
+     * and more when the stall watch saw the machine stop that often (a
+     * clean-clone run failed here while every test around it reported
+     * 1-7 stalls of a CPU). */
+    int xruns = (int)h_num(last, "xruns"), stalls = h_stalls();
+    if (xruns > 2 && xruns > stalls)
+        fail_msg("%d null-device xruns, %d stalls of a CPU seen:\n%s", xruns, stalls, last);
     int allowed = h_late_allowed(last);
     for (int i = 0; i < 2; i++) {
         const char *t = h_track(last, i ? "b" : "a");
