@@ -68,11 +68,11 @@
  * to about 5 % of the machine. That matters where the CPUs are full: at
  * the one-pole edge (40 tracks to a CPU, script_block 2048) three calls
  * per wake-up instead of one took the late blocks from thousands to
- * tens or none. Without script_block the batch is at most CHAN_MAX_BATCH calls
- * anyway, so it is the sessions with long script calls that it moves. At
- * most a 1/AHEAD_BATCH_SHARE of the render-ahead's upper end, so that the
- * lag and the slack keep the rest, and at most one request
- * (PLAY_BATCH_FRAMES, and CHAN_MAX_BATCH script calls). */
+ * tens or none. Without script_block the batch is at most
+ * CHAN_MAX_BATCH calls anyway, so it is the sessions with long script
+ * calls that it moves. At most a 1/AHEAD_BATCH_SHARE of the render-ahead's
+ * upper end, so that the lag and the slack keep the rest, and at most one
+ * request (PLAY_BATCH_FRAMES, and CHAN_MAX_BATCH script calls). */
 #define AHEAD_BATCH_PER_WORKER_NS MS_NS(4)
 #define AHEAD_BATCH_SHARE 2u
 #define AHEAD_SLACK_NS MS_NS(40)         /* to start with, scripted tracks */
