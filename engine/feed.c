@@ -52,15 +52,22 @@ static void read_span(struct feed *f, int64_t pos, uint32_t n, float *out)
     int64_t a = pos - f->offset;                      /* file frame at span start */
     int64_t from = a < 0 ? 0 : a;
     int64_t to = a + n < len ? a + n : len;
-    memset(out, 0, sizeof(float) * n * (size_t)f->channels);
-    if (to <= from)
-        return;
-    /* Sequential reads continue; anything else (start, loop) seeks. */
-    if (from != f->next && source_seek(f->src, from) < 0) {
-        f->next = -1;
+    size_t ch = (size_t)f->channels;
+    if (to <= from) {
+        memset(out, 0, sizeof(float) * n * ch);
         return;
     }
-    int64_t got = source_read(f->src, out + (from - a) * f->channels, to - from);
+    /* Zeros only where the file is not (one pass fewer over the block). */
+    memset(out, 0, sizeof(float) * (size_t)(from - a) * ch);
+    memset(out + (to - a) * (int64_t)ch, 0, sizeof(float) * (size_t)(a + n - to) * ch);
+    float *span = out + (from - a) * (int64_t)ch;
+    /* Sequential reads continue; anything else (start, loop) seeks. */
+    int64_t got = -1;
+    if (from == f->next || source_seek(f->src, from) == SHX_OK)
+        got = source_read(f->src, span, to - from);
+    if (got < to - from)   /* an error, or short: silence for the rest */
+        memset(span + (got > 0 ? got : 0) * (int64_t)ch, 0,
+               sizeof(float) * (size_t)(to - from - (got > 0 ? got : 0)) * ch);
     f->next = got > 0 ? from + got : -1;
 }
 
