@@ -65,9 +65,8 @@ static void read_span(struct feed *f, int64_t pos, uint32_t n, float *out)
     int64_t got = -1;
     if (from == f->next || source_seek(f->src, from) == SHX_OK)
         got = source_read(f->src, span, to - from);
-    if (got < to - from)   /* an error, or short: silence for the rest */
-        memset(span + (got > 0 ? got : 0) * (int64_t)ch, 0,
-               sizeof(float) * (size_t)(to - from - (got > 0 ? got : 0)) * ch);
+    int64_t have = got > 0 ? got : 0;   /* an error, or short: silence for the rest */
+    memset(span + have * (int64_t)ch, 0, sizeof(float) * (size_t)(to - from - have) * ch);
     f->next = got > 0 ? from + got : -1;
 }
 

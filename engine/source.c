@@ -271,12 +271,13 @@ int64_t source_read(struct source *s, float *buf, int64_t frames)
          * can spread them. 16-bit PCM read as integers cannot. */
         if (!s->in16 || s->src)
             samples_sanitize(c, (size_t)n * (size_t)s->file_ch);
-        if (c != o && s->file_ch == 1)     /* mono into stereo: both at unity */
+        if (c != o && s->file_ch == 1) {          /* mono into stereo: both at unity */
             for (long i = 0; i < n; i++)
                 o[2 * i] = o[2 * i + 1] = c[i];
-        else if (c != o)                   /* stereo into mono: sum at -6 dB */
+        } else if (c != o) {                      /* stereo into mono: sum at -6 dB */
             for (long i = 0; i < n; i++)
                 o[i] = 0.5f * (c[2 * i] + c[2 * i + 1]);
+        }
         done += n;
     }
     s->pos += done;
