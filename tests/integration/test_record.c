@@ -80,6 +80,28 @@ static void explain(const char *output)
     free(text);
 }
 
+/* Whether every block of the recorded play came in time: no track late or
+ * faulted, no xrun. A late script block is faded out by on_fault, so the
+ * recording then rightly differs from the render - a timing event (ASan
+ * slows a worker several times), not wrong samples. */
+static int played_clean(const char *output)
+{
+    char stats[600];
+    snprintf(stats, sizeof stats, "%s.jsonl", h_path(output));
+    char *text = h_slurp_lines(stats);
+    char *v[64];
+    int n = text ? h_lines(text, v, 64) : 0, clean = n > 0;
+    if (n > 0) {
+        for (int i = 0; i < h_ntracks(v[n - 1]); i++) {
+            const char *t = h_track_at(v[n - 1], i);
+            clean &= h_num(t, "late_blocks") == 0 && h_num(t, "faulted_blocks") == 0;
+        }
+        clean &= h_num(v[n - 1], "xruns") == 0;
+    }
+    free(text);
+    return clean;
+}
+
 /* Fails unless a and b hold the same frames, sample for sample. */
 static void assert_same(const char *a, const char *b, int64_t want_frames)
 {
@@ -123,7 +145,16 @@ static void test_record_equals_render(void **state)
         char rec[64], ren[64];
         snprintf(rec, sizeof rec, "rec%d.wav", i);
         snprintf(ren, sizeof ren, "ren%d.wav", i);
-        assert_int_equal(play_record(sessions[i], rec, "2"), 0);
+        /* Up to three plays until one has every block in time; the
+         * comparison itself stays bit-exact. */
+        int attempt = 0;
+        do
+            assert_int_equal(play_record(sessions[i], rec, "2"), 0);
+        while (!played_clean(rec) && ++attempt < 3);
+        if (!played_clean(rec)) {
+            explain(rec);
+            fail_msg("%s: a block came late in each of 3 plays", sessions[i]);
+        }
         assert_int_equal(render(sessions[i], ren, "2"), 0);
         assert_same(rec, ren, 2 * RATE);
     }
