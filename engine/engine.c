@@ -167,9 +167,12 @@ static struct build plan(const struct engine *e, const struct engine_options *o)
         b.prefetch *= 2;
     for (int i = 0; i < e->s->ntracks; i++)
         b.any_solo |= e->s->tracks[i].solo;
-    /* track_create rounds it to whole script calls, at most CHAN_MAX_BATCH. */
+    /* At most max_calls script calls (track_create rounds it to whole ones). */
     uint32_t batch = o->batch_frames / e->block;
+    uint32_t calls = o->max_calls && o->max_calls < CHAN_MAX_BATCH ? o->max_calls : CHAN_MAX_BATCH;
     b.batch = batch ? batch : 1;
+    if (b.batch > calls * e->sub)
+        b.batch = calls * e->sub;
     /* Room for two batches of whole calls and a stagger (track_loop.c),
      * and in play for the largest render-ahead the player may choose. */
     uint64_t need = 4u * (uint64_t)e->sub;

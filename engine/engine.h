@@ -28,7 +28,9 @@ struct engine_options {
     uint32_t batch_frames;  /* most audio one request to a worker covers:
                                track_config.batch = this / block size, in
                                whole script calls (at least one, at most
-                               CHAN_MAX_BATCH); 0 = one call */
+                               max_calls); 0 = one call */
+    uint32_t max_calls;     /* most script calls one request covers (at most
+                               CHAN_MAX_BATCH); 0 = CHAN_MAX_BATCH */
     int worker_nice;        /* see track_config.worker_nice */
     int worker_rt_prio;     /* see track_config.worker_rt_prio */
     int pin;                /* pin track i's thread and worker to CPU i % CPUs */

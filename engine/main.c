@@ -43,7 +43,7 @@ static int build(const struct cli *a, const struct session *s, struct engine **e
     char err[1024];
     struct engine_options eo = {.block_size = (uint32_t)a->block, .quiet = a->quiet,
                                 .stop = &stop_requested};
-    render_engine_options(&eo);
+    render_engine_options(&eo, a->block ? (uint32_t)a->block : (uint32_t)s->block_size);
     int rc = engine_create(s, &eo, e, err, sizeof err);
     if (rc < 0)
         return cli_fail(rc == SHX_EIO || rc == SHX_EFORMAT ? 2 : 1, "%s", err);

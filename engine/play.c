@@ -265,7 +265,8 @@ static int start_engine(const struct session *s, const struct play_options *o, i
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
                                 .ahead_max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
                                 .worker_rt_prio = PRIO_WORKER,
-                                .batch_frames = PLAY_BATCH_FRAMES, .stop = o->stop,
+                                .batch_frames = PLAY_BATCH_FRAMES,
+                                .max_calls = PLAY_MAX_CALLS, .stop = o->stop,
                                 .quiet = o->quiet};
     int rc = engine_create(s, &eo, e, err, cap);
     if (rc < 0)

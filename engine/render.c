@@ -1,5 +1,6 @@
 /* render.c - offline render; see render.h. */
 #include "render.h"
+#include "channel.h"
 #include "console.h"
 #include "engine.h"
 #include "events.h"
@@ -28,8 +29,8 @@ struct bounce {
     size_t n_floats;              /* one block: block x channels */
     int64_t nblocks;              /* run blocks the tracks render (INT64_MAX: until stopped) */
     uint32_t ahead;               /* blocks a track renders past the one mixed next: its
-                                     ring (more than RENDER_RING_SLOTS with long
-                                     script calls) */
+                                     ring (two batches or more) */
+    uint32_t batch;               /* blocks a track renders per request (whole calls) */
     int64_t done;                 /* frames written */
     struct mixer *mixer;          /* the faders (the engine's) */
     struct transport *x;          /* the same control rules as play */
@@ -39,18 +40,25 @@ struct bounce {
     uint64_t clips, mix_cpu;      /* mix_cpu: the mixer's thread CPU time, ns */
 };
 
-void render_engine_options(struct engine_options *eo)
+void render_engine_options(struct engine_options *eo, uint32_t block)
 {
-    eo->ring_slots = RENDER_RING_SLOTS;
-    eo->refill = RENDER_BATCH_BLOCKS;
-    eo->pin = 1;   /* a track thread and its worker take turns: local hand-offs pay */
     /* A request covers a batch of blocks, as in play: a round trip's two
-     * context switches are paid once per RENDER_BATCH_BLOCKS blocks, so a
-     * render's speed does not hang on what one costs on this machine. Each
-     * block keeps its own hang_timeout and on_fault (the worker reports its
-     * progress block by block): the output is the same as one block per
-     * request. */
-    eo->batch_frames = RENDER_BATCH_BLOCKS * 8192u;
+     * context switches are paid once per batch, so a render's speed does
+     * not hang on what one costs on this machine. Each block keeps its own
+     * hang_timeout and on_fault (the worker reports its progress block by
+     * block): the output is the same as one block per request. */
+    uint32_t batch = block ? RENDER_BATCH_FRAMES / block : RENDER_MIN_BATCH;
+    batch = batch < RENDER_MIN_BATCH ? RENDER_MIN_BATCH : batch;
+    batch = batch > CHAN_MAX_BATCH ? CHAN_MAX_BATCH : batch;
+    eo->batch_frames = batch * block;
+    eo->max_calls = CHAN_MAX_BATCH;
+    /* Each side sleeps until a whole batch is there for it (the mixer) or
+     * a whole batch of room (a track): the ring holds two. */
+    eo->refill = batch;
+    eo->ring_slots = 1;
+    while (eo->ring_slots < 2 * batch)
+        eo->ring_slots *= 2;
+    eo->pin = 1;   /* a track thread and its worker take turns: local hand-offs pay */
 }
 
 static void drain_all(struct bounce *b)
@@ -64,8 +72,8 @@ static void drain_all(struct bounce *b)
  * switch on a machine that is short of them. */
 static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
 {
-    int64_t left = b->nblocks == INT64_MAX ? RENDER_BATCH_BLOCKS : b->nblocks - k;
-    uint32_t want = left < RENDER_BATCH_BLOCKS ? (uint32_t)left : RENDER_BATCH_BLOCKS;
+    int64_t left = b->nblocks == INT64_MAX ? b->batch : b->nblocks - k;
+    uint32_t want = left < b->batch ? (uint32_t)left : b->batch;
     for (int i = 0; i < b->n; i++)
         while (!track_block(b->tracks[i], k)) {
             if (stop && *stop)   /* a track waiting for its worker: answer the signal */
@@ -214,7 +222,7 @@ static int plan_events(struct bounce *b, const struct render_options *o, struct 
     int64_t span = frames != INT64_MAX ? frames : length - run->tl.start;
     b->nblocks = plan->nchanges ? INT64_MAX : (span + b->block - 1) / b->block;
     run->count = b->nblocks;
-    run->batch = RENDER_BATCH_BLOCKS;   /* whole script calls: track_run rounds it */
+    run->batch = b->batch;
     run->ahead = b->ahead;
     run->changes = plan->changes;
     run->nchanges = plan->nchanges;
@@ -236,7 +244,9 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
 {
     struct bounce b = {.e = e, .tracks = engine_tracks(e), .n = engine_ntracks(e),
                        .rate = engine_sample_rate(e), .block = engine_block_size(e),
-                       .mixer = engine_mixer(e), .ahead = engine_ring_slots(e)};
+                       .mixer = engine_mixer(e), .ahead = engine_ring_slots(e), .batch = 1};
+    if (b.n > 0)   /* every track's is the same: whole script calls */
+        b.batch = track_batch_max(b.tracks[0]);
     b.n_floats = (size_t)b.block * (size_t)engine_channels(e);
     struct track_run run = {0};
     int rc = engine_timeline(e, "render", o->start, o->loop, &run.tl, err, cap);

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct engine;
@@ -27,8 +28,9 @@ struct render_options {
     int nevents;
 };
 
-/* Main. The engine options render needs (ring depth, batching). */
-void render_engine_options(struct engine_options *eo);
+/* Main. The engine options render needs (ring depth, batching) at blocks
+ * of `block` frames. */
+void render_engine_options(struct engine_options *eo, uint32_t block);
 
 /* Main. Renders and renames the file into place. On any failure nothing is
  * left at out_path. Errors: SHX_EUSAGE (output format), SHX_EIO, SHX_ESYS,

@@ -158,7 +158,8 @@ static int next_is_due(const struct track *t, const struct batch *b)
  * the block that failed, as a request of one block would. */
 static void salvage(struct track *t, struct batch *b)
 {
-    uint32_t done, mask;
+    uint32_t done;
+    uint64_t mask;
     int64_t first = t->loop.inflight - b->k;   /* the request's first block in b */
     if (t->loop.inflight < 0 || first < 0 || b->next < first
         || !chan_progress(worker_chan(t->w), &done, &mask))
@@ -225,7 +226,8 @@ static void count_raises(struct track *t, const struct chan_reply *r)
  * each block of a batch has its own, as a request of one block would. */
 static uint64_t hang_clock(struct track *t)
 {
-    uint32_t done, mask;
+    uint32_t done;
+    uint64_t mask;
     if (chan_progress(worker_chan(t->w), &done, &mask) && done > t->loop.prog_done) {
         t->loop.prog_done = done;
         t->loop.prog_ns = plat_now_ns();

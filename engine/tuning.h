@@ -96,6 +96,10 @@
 /* Channels are sized for batches of up to this much audio per request
  * (a channel's pages are resident only once a batch that long used them). */
 #define PLAY_BATCH_FRAMES 8192u
+/* and at most this many script calls (the render-ahead and its wake-ups
+ * were measured and tuned with batches of up to 16 calls, docs/realtime.md;
+ * render takes longer ones, RENDER_BATCH_FRAMES). */
+#define PLAY_MAX_CALLS 16u
 /* The disk thread reads about this far ahead (rounded up to a power of
  * two of blocks, at most PREFETCH_MAX_SLOTS). */
 #define PREFETCH_NS S_NS(2)
@@ -141,8 +145,14 @@
 
 /* ---- Render ---- */
 
-#define RENDER_RING_SLOTS 32u    /* blocks each track renders ahead */
-#define RENDER_BATCH_BLOCKS 16u  /* blocks a side waits for before it wakes */
+/* A render request covers about this much audio: at block 256 the 64
+ * blocks a channel takes at most (CHAN_MAX_BATCH), at shorter blocks
+ * those 64, at longer ones never fewer than RENDER_MIN_BATCH blocks (the
+ * channel and ring memory stay what 16 blocks of 8192 frames took). Each
+ * round trip costs two context switches and a cold start of the worker;
+ * render makes ~1/4 as many as with batches of 16 (performance.md). */
+#define RENDER_BATCH_FRAMES 16384u
+#define RENDER_MIN_BATCH 16u
 #define RENDER_DRAIN_BLOCKS 64u  /* blocks between printing worker messages */
 /* In render a block waits this long for a restarting worker's channel. */
 #define RENDER_CHANNEL_WAIT_NS S_NS(60)

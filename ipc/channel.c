@@ -51,11 +51,11 @@ struct chan_header {
     uint64_t wake_ns;               /* CLOCK_MONOTONIC when the worker woke */
     uint64_t done_ns;               /* CLOCK_MONOTONIC when it answered */
     uint32_t msg_head;              /* messages the worker has written */
-    uint32_t ack_mask;              /* bit i: block i processed without error */
+    uint64_t ack_mask;              /* bit i: block i processed without error */
     /* progress within a request: worker writes after each block */
     uint32_t prog_seq;              /* the request it is for (written last) */
     uint32_t prog_done;             /* blocks finished */
-    uint32_t prog_mask;             /* bit i: block i processed without error */
+    uint64_t prog_mask;             /* bit i: block i processed without error */
 };
 
 _Static_assert(offsetof(struct chan_header, magic) == 0, "layout");
@@ -65,7 +65,7 @@ _Static_assert(offsetof(struct chan_header, msg_head) == 160, "layout");
 _Static_assert(sizeof(struct chan_header) == 192, "layout");
 _Static_assert(offsetof(struct chan_header, prog_mask) < 192, "layout");
 _Static_assert(sizeof(struct msg_slot) == 2048, "layout");
-_Static_assert(CHAN_MAX_BATCH < 32, "ack_mask has a bit per block");
+_Static_assert(CHAN_MAX_BATCH <= 64, "ack_mask has a bit per block");
 _Static_assert(sizeof(struct chan_block_info) == 16, "layout");
 
 #define HEADER_BYTES 256u
@@ -273,8 +273,8 @@ static int take_reply(struct chan *ch, struct chan_reply *r)
     uint64_t cpu = __atomic_load_n(&h->cpu_ns, __ATOMIC_RELAXED);
     uint64_t wake = __atomic_load_n(&h->wake_ns, __ATOMIC_RELAXED);
     uint64_t done = __atomic_load_n(&h->done_ns, __ATOMIC_RELAXED);
-    uint32_t mask = __atomic_load_n(&h->ack_mask, __ATOMIC_RELAXED);
-    uint32_t full = (1u << ch->count) - 1u;   /* count <= CHAN_MAX_BATCH < 32 */
+    uint64_t mask = __atomic_load_n(&h->ack_mask, __ATOMIC_RELAXED);
+    uint64_t full = chan_mask_of(ch->count);
     uint64_t posted = h->req_ns;   /* engine-written, but re-check anyway */
     uint64_t now = plat_now_ns();
     ch->acked = ch->seq;
@@ -322,20 +322,20 @@ int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *re
     }
 }
 
-int chan_progress(struct chan *ch, uint32_t *done, uint32_t *mask)
+int chan_progress(struct chan *ch, uint32_t *done, uint64_t *mask)
 {
     struct chan_header *h = ch->hdr;
     if (ch->acked == ch->seq || load_acq(&h->prog_seq) != ch->seq)
         return 0;
     uint32_t d = __atomic_load_n(&h->prog_done, __ATOMIC_RELAXED);
-    uint32_t m = __atomic_load_n(&h->prog_mask, __ATOMIC_RELAXED);
+    uint64_t m = __atomic_load_n(&h->prog_mask, __ATOMIC_RELAXED);
     if (__atomic_load_n(&h->prog_seq, __ATOMIC_ACQUIRE) != ch->seq)
         return 0;   /* the worker moved on meanwhile: nothing to trust */
     /* Untrusted: only blocks of this request, only blocks finished. */
     if (d > ch->count)
         d = ch->count;
     *done = d;
-    *mask = m & (uint32_t)((1ull << d) - 1u);
+    *mask = m & chan_mask_of(d);
     return 1;
 }
 
@@ -472,7 +472,7 @@ void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
     chan_reply_blocks(ch, seq, status, status == CHAN_ST_OK ? 1u : 0u, cpu_ns, wake_ns);
 }
 
-void chan_note_progress(struct chan *ch, uint32_t seq, uint32_t done, uint32_t ok_mask)
+void chan_note_progress(struct chan *ch, uint32_t seq, uint32_t done, uint64_t ok_mask)
 {
     struct chan_header *h = ch->hdr;
     __atomic_store_n(&h->prog_seq, 0, __ATOMIC_RELAXED);   /* no mix of two requests' words */
@@ -481,7 +481,7 @@ void chan_note_progress(struct chan *ch, uint32_t seq, uint32_t done, uint32_t o
     store_rel(&h->prog_seq, seq);
 }
 
-void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t ok_mask,
+void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint64_t ok_mask,
                        uint64_t cpu_ns, uint64_t wake_ns)
 {
     struct chan_header *h = ch->hdr;

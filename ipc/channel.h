@@ -67,7 +67,13 @@ enum chan_msg_type {
  * SIGXCPU stepped it down. The engine's PRIO_WORKER is at most this. */
 #define CHAN_WORKER_PRIO_MAX 4
 
-#define CHAN_MAX_BATCH 16u        /* most blocks one PROCESS request covers */
+#define CHAN_MAX_BATCH 64u        /* most blocks one PROCESS request covers */
+
+/* Any thread. The mask with a bit for each of the first n blocks (n <= 64). */
+static inline uint64_t chan_mask_of(uint32_t n)
+{
+    return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1u;
+}
 /* Failed blocks in a row (raises, wrong shapes) after which the engine puts
  * the track in `error` and calls its script no more: a worker that reaches
  * it within a batch leaves the rest of the batch unprocessed, so the script
@@ -95,7 +101,7 @@ struct chan_request {
 
 struct chan_reply {
     uint32_t status;              /* enum chan_status of the first block that failed */
-    uint32_t ok_mask;             /* bit i: block i was processed without error */
+    uint64_t ok_mask;             /* bit i: block i was processed without error */
     uint32_t count;               /* blocks the request covered */
     uint64_t cpu_ns;              /* worker thread CPU time on the request */
     uint64_t wake_ns;             /* from posting until the worker ran */
@@ -152,7 +158,7 @@ int chan_wait_reply(struct chan *ch, uint64_t deadline_ns, struct chan_reply *re
  * request: blocks finished and which of them succeeded (their audio is in
  * place). Returns 1, or 0 when it has said nothing about this request yet.
  * Untrusted like every reply: clamped to the request. */
-int chan_progress(struct chan *ch, uint32_t *done, uint32_t *mask);
+int chan_progress(struct chan *ch, uint32_t *done, uint64_t *mask);
 /* Any thread. Marks the worker dead (dead != 0) or alive again, and wakes a
  * thread waiting in chan_wait_reply. */
 void chan_set_dead(struct chan *ch, int dead);
@@ -184,12 +190,12 @@ void chan_reply(struct chan *ch, uint32_t seq, uint32_t status, uint64_t cpu_ns,
 /* Worker. Answers a PROCESS request of several blocks: status is that of
  * the first block that failed or was not run (CHAN_ST_OK when none), bit i
  * of ok_mask set when block i succeeded. */
-void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint32_t ok_mask,
+void chan_reply_blocks(struct chan *ch, uint32_t seq, uint32_t status, uint64_t ok_mask,
                        uint64_t cpu_ns, uint64_t wake_ns);
 /* Worker, after each block of a request: done blocks finished, ok_mask
  * those that succeeded. What the engine keeps of a batch whose worker dies
  * or hangs part-way, and what restarts its hang clock. */
-void chan_note_progress(struct chan *ch, uint32_t seq, uint32_t done, uint32_t ok_mask);
+void chan_note_progress(struct chan *ch, uint32_t seq, uint32_t done, uint64_t ok_mask);
 /* Worker. Queues a message; drops it when the engine has not drained the
  * ring. Errors: SHX_EFULL. */
 int chan_post_msg(struct chan *ch, uint32_t type, const char *text, size_t len);

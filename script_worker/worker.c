@@ -180,7 +180,8 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
         }
         uint64_t woke = plat_now_ns();
         uint64_t cpu0 = plat_thread_cpu_ns();
-        uint32_t st, mask = 0;
+        uint32_t st;
+        uint64_t mask = 0;
         switch (req.cmd) {
         case CHAN_CMD_LOAD:
             st = load_time_shared(py, req.ctl);
@@ -202,7 +203,7 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
                 chan_info(ch, i, &frame, &flags);
                 uint32_t s = pyhost_process(py, i, frame, flags);
                 if (s == CHAN_ST_OK) {
-                    mask |= 1u << i;
+                    mask |= (uint64_t)1 << i;
                     fails = 0;
                 } else {
                     fails++;
@@ -213,7 +214,7 @@ static int serve(struct chan *ch, struct pyhost *py, pid_t parent)
             }
             /* Blocks left unprocessed failed too (the channel takes OK
              * only with every bit set). */
-            if (st == CHAN_ST_OK && req.count && mask != (uint32_t)((1ull << req.count) - 1))
+            if (st == CHAN_ST_OK && req.count && mask != chan_mask_of(req.count))
                 st = CHAN_ST_RAISED;
             break;
         case CHAN_CMD_QUIT:

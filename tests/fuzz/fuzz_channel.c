@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = chan_wait_reply(ch, plat_now_ns(), &r);
     check(rc == SHX_OK || rc == SHX_ETIMEOUT || rc == SHX_ECORRUPT, "wait result");
     if (rc == SHX_OK) {
-        uint32_t full = (1u << count) - 1u;
+        uint64_t full = chan_mask_of(count);
         check(r.count == count, "count");
         check(r.status < CHAN_ST_END_, "status");
         check((r.ok_mask & ~full) == 0, "mask within the request");

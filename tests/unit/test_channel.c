@@ -166,7 +166,8 @@ static void batch_worker(int fd)
             chan_reply(ch, req.seq, CHAN_ST_OK, 0, woke);
             _exit(0);
         }
-        uint32_t mask = 0, st = CHAN_ST_OK;
+        uint64_t mask = 0;
+        uint32_t st = CHAN_ST_OK;
         for (uint32_t b = 0; b < req.count; b++) {
             float *a = chan_block(ch, b);
             for (uint32_t i = 0; i < chan_frames(ch) * chan_channels(ch); i++)
@@ -174,7 +175,7 @@ static void batch_worker(int fd)
             if (b == 3)
                 st = CHAN_ST_RAISED;
             else
-                mask |= 1u << b;
+                mask |= (uint64_t)1 << b;
         }
         chan_reply_blocks(ch, req.seq, st, mask, 0, woke);
     }
