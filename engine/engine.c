@@ -338,7 +338,12 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
     }
     if (rc < 0 && !e->quiet)
         fprintf(stderr, "shmix: %s; starting workers without it\n", why);
-    for (int i = 0; i < e->ntracks; i++) {
+    /* The zygote is asked ZYGOTE_AHEAD workers ahead: it clones the next
+     * while this thread sets up the one it just made, instead of waiting
+     * for each request in turn. */
+    for (int i = 0, asked = 0; i < e->ntracks; i++) {
+        for (; e->zygote && asked < e->ntracks && asked <= i + ZYGOTE_AHEAD; asked++)
+            track_ask_worker(e->tracks[asked], e->zygote);
         rc = track_start_worker(e->tracks[i], e->zygote, why, sizeof why);
         if (rc < 0 && first == SHX_OK) {
             first = rc;

@@ -147,6 +147,12 @@ struct worker *track_worker(struct track *t)
     return t->w;
 }
 
+void track_ask_worker(struct track *t, struct zygote *z)
+{
+    if (t->w)
+        worker_ask(t->w, z);
+}
+
 int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap)
 {
     if (!t->w)

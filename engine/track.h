@@ -133,6 +133,9 @@ void track_destroy(struct track *t);
  * start) and posts its LOAD request (no wait).
  * Errors: SHX_ESYS (err says why). No-op for a track without a script. */
 int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap);
+/* Main. Asks zygote z for this track's worker ahead of track_start_worker
+ * (zygote_ask); no-op without a script. */
+void track_ask_worker(struct track *t, struct zygote *z);
 /* Main. The channel descriptor to hand to a zygote, or -1 without a script. */
 int track_chan_fd(const struct track *t);
 /* Main. Waits until the worker has loaded the script and run setup, or

@@ -173,6 +173,9 @@
 /* ---- Workers and the supervisor ---- */
 
 #define WORKER_START_NS S_NS(30)    /* Python + numpy on a loaded machine */
+/* Workers the zygote is asked for ahead of the one being set up: enough
+ * that it never waits for the engine, few enough that no pipe fills. */
+#define ZYGOTE_AHEAD 8
 #define WORKER_POLL_NS MS_NS(50)    /* start-up: look for a dead worker this often */
 #define WORKER_QUIT_NS MS_NS(200)   /* a clean QUIT before the kill */
 #define WORKER_REAP_MS 500          /* an exit after QUIT or a kill */

@@ -122,6 +122,11 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
     return SHX_OK;
 }
 
+void worker_ask(struct worker *w, struct zygote *z)
+{
+    zygote_ask(z, w->cfg.zygote_index, w->cfg.memory_mb, w->cfg.name);
+}
+
 int worker_reload(struct worker *w)
 {
     int64_t rc = chan_request(w->chan, CHAN_CMD_LOAD, w->load_request, strlen(w->load_request));

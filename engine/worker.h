@@ -56,6 +56,9 @@ void worker_destroy(struct worker *w);
  * runs.
  * Errors: SHX_ESYS (err says why). */
 int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap);
+/* Main, before worker_spawn(w, z): asks zygote z for the process ahead
+ * (zygote_ask). A failed ask is found again by worker_spawn. */
+void worker_ask(struct worker *w, struct zygote *z);
 /* Main or supervisor (holding the channel). Posts LOAD again to the live
  * process: a new version of the script replaces the old one only if it
  * loads. Errors: SHX_EFULL (a request is outstanding). */

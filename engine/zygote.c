@@ -28,6 +28,8 @@ struct zygote {
     pid_t pid;
     int req;      /* write end of the request pipe */
     int reply;    /* read end of the reply pipe */
+    int count;    /* channels */
+    unsigned char *asked;   /* per channel: asked for, not collected yet */
 };
 
 /* Parks the request pipe's read end, the reply pipe's write end and every
@@ -134,12 +136,16 @@ int zygote_create(const int *chan_fds, int count, char *const *py_args,
     struct zygote *z = calloc(1, sizeof *z);
     int rq[2] = {-1, -1}, rp[2] = {-1, -1};
     int *parked = calloc((size_t)count + 2, sizeof *parked);
-    if (!z || !parked || pipe2(rq, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
+    unsigned char *asked = calloc((size_t)count + 1, 1);
+    if (!z || !parked || !asked || pipe2(rq, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
         snprintf(err, cap, "zygote: %s", strerror(errno ? errno : ENOMEM));
         free(z);
         free(parked);
+        free(asked);
         return SHX_ESYS;
     }
+    z->count = count;
+    z->asked = asked;
     int rc = park(rq[0], rp[1], chan_fds, count, parked);
     if (rc == SHX_OK)
         rc = spawn(wp, parked, count, py_args, &z->pid, err, cap);
@@ -175,18 +181,32 @@ void zygote_destroy(struct zygote *z)
         close(z->reply);
     if (z->pid > 0)
         proc_reap(z->pid, WORKER_REAP_MS);
+    free(z->asked);
     free(z);
+}
+
+int zygote_ask(struct zygote *z, int index, int memory_mb, const char *name)
+{
+    struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, 0, ""};
+    utf8_copy(rq.name, sizeof rq.name, name);
+    /* One write of less than PIPE_BUF bytes: whole or not at all. */
+    if (write(z->req, &rq, sizeof rq) != (ssize_t)sizeof rq)
+        return SHX_EDEAD;
+    if (index >= 0 && index < z->count)
+        z->asked[index] = 1;
+    return SHX_OK;
 }
 
 int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, pid_t *pid,
                  char *err, size_t cap)
 {
-    struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, 0, ""};
-    utf8_copy(rq.name, sizeof rq.name, name);
-    if (write(z->req, &rq, sizeof rq) != (ssize_t)sizeof rq) {
+    int mine = index >= 0 && index < z->count;
+    if (!(mine && z->asked[index]) && zygote_ask(z, index, memory_mb, name) < 0) {
         snprintf(err, cap, "zygote is gone");
         return SHX_EDEAD;
     }
+    if (mine)
+        z->asked[index] = 0;   /* its reply is the next one: collected now */
     struct pollfd p = {z->reply, POLLIN, 0};
     int n;
     while ((n = poll(&p, 1, REPLY_TIMEOUT_MS)) < 0 && errno == EINTR)

@@ -27,8 +27,14 @@ int zygote_create(const int *chan_fds, int count, char *const *py_args,
                   volatile sig_atomic_t *stop, struct zygote **out, char *err, size_t cap);
 /* Main. Ends the zygote (not the workers it made); NULL is a no-op. */
 void zygote_destroy(struct zygote *z);
+/* Main. Asks for the worker of channel index ahead of its zygote_spawn,
+ * which then only collects it: the zygote clones the next worker while the
+ * engine still sets up the one before. The engine keeps a few asks
+ * outstanding (ZYGOTE_AHEAD), so neither pipe fills. Errors: SHX_EDEAD. */
+int zygote_ask(struct zygote *z, int index, int memory_mb, const char *name);
 /* Main. Clones a worker for channel index with an address-space limit of
- * memory_mb. Errors: SHX_ESYS, SHX_EDEAD (the zygote is gone), SHX_ETIMEOUT. */
+ * memory_mb (asked for now, unless zygote_ask did). Errors: SHX_ESYS,
+ * SHX_EDEAD (the zygote is gone), SHX_ETIMEOUT. */
 int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, pid_t *pid,
                  char *err,
                  size_t cap);

@@ -406,21 +406,28 @@ int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap)
     g_chan = ch;
     /* The zero-copy views: a writable memoryview over each shared block,
      * reinterpreted by numpy as float32 (frames, channels). */
-    uint32_t frames = chan_frames(ch), chans = chan_channels(ch);
+    uint32_t frames = chan_frames(ch), chans = chan_channels(ch), n = chan_batch(ch);
+    /* One array over the whole audio area, (blocks, frames, channels), and
+     * a view of each block taken from it by indexing: two numpy calls and
+     * n subscripts, not 2n calls with their lookups - a new worker's every
+     * first touch of an object is a copy-on-write fault. The blocks lie
+     * back to back (chan_block). */
     PyObject *np = PyImport_ImportModule("numpy");
+    PyObject *mv = np ? PyMemoryView_FromMemory((char *)chan_block(ch, 0),
+                                                (Py_ssize_t)n * frames * chans * sizeof(float),
+                                                PyBUF_WRITE)
+                      : NULL;
+    PyObject *flat = mv ? PyObject_CallMethod(np, "frombuffer", "Os", mv, "float32") : NULL;
+    PyObject *all = flat ? PyObject_CallMethod(flat, "reshape", "(III)", n, frames, chans) : NULL;
     h->nblocks = 0;
-    for (uint32_t i = 0; np && i < chan_batch(ch); i++) {
-        PyObject *mv = PyMemoryView_FromMemory((char *)chan_block(ch, i),
-                                               (Py_ssize_t)frames * chans * sizeof(float),
-                                               PyBUF_WRITE);
-        PyObject *flat = mv ? PyObject_CallMethod(np, "frombuffer", "Os", mv, "float32") : NULL;
-        h->block[i] = flat ? PyObject_CallMethod(flat, "reshape", "(II)", frames, chans) : NULL;
-        Py_XDECREF(flat);
-        Py_XDECREF(mv);
-        if (!h->block[i])
+    for (uint32_t i = 0; all && i < n; i++) {
+        if (!(h->block[i] = PySequence_GetItem(all, (Py_ssize_t)i)))
             break;
         h->nblocks++;
     }
+    Py_XDECREF(all);
+    Py_XDECREF(flat);
+    Py_XDECREF(mv);
     Py_XDECREF(np);
     if (h->nblocks != chan_batch(ch)) {   /* (a channel has at least one) */
         PyErr_Clear();
@@ -514,7 +521,7 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl)
     /* Everything that exists after setup() is long-lived: move it to the
      * permanent generation so later collections do not walk it, and turn
      * automatic collection off so none can start inside process(). */
-    PyObject *c = PyObject_CallNoArgs(h->gc_collect);
+    PyObject *c = PyObject_CallFunction(h->gc_collect, "i", 1);
     Py_XDECREF(c);
     run_gc("freeze");
     run_gc("disable");
