@@ -204,6 +204,55 @@ static void test_process_with_three_parameters_is_a_load_error(void **state)
     assert_non_null(strstr(err, "process() must take (block) or (block, info)"));
 }
 
+/* Whether process() is given info follows its parameters, whatever kind
+ * of callable it is: read from a plain function's code, or by inspect for
+ * a decorated function (which it follows to the wrapped one) and a
+ * callable object. Each script plays 0.5 where it got an Info, silence
+ * where it did not. */
+static void test_info_follows_the_signature(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *src;
+        int info;
+    } cases[] = {
+        {"def process(block):\n    block[:] = 0.0\n", 0},
+        {"def process(block, info):\n    block[:] = 0.5 if info.frame >= 0 else 0.0\n", 1},
+        {"def process(block, info=None):\n    block[:] = 0.0 if info is None else 0.5\n", 1},
+        {"def process(block, gain=1.0):\n    block[:] = 0.0\n", 0},
+        {"def process(*a):\n    a[0][:] = 0.5 if len(a) == 2 else 0.0\n", 1},
+        {"process = lambda block, info: block.fill(0.5)\n", 1},
+        /* *args itself, but wrapping a one-parameter function: inspect
+         * follows __wrapped__, and so must the engine */
+        {"import functools\ndef inner(block):\n    pass\n@functools.wraps(inner)\n"
+         "def process(*a, **k):\n    a[0][:] = 0.5 if len(a) == 2 else 0.0\n", 0},
+        {"import functools\ndef inner(block, info):\n    pass\n@functools.wraps(inner)\n"
+         "def process(*a, **k):\n    a[0][:] = 0.5 if len(a) == 2 else 0.0\n", 1},
+        {"class P:\n    def __call__(self, block, info):\n        block[:] = 0.5\n"
+         "process = P()\n", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char script[64], session[64], yaml[256], wav[64];
+        snprintf(script, sizeof script, "sig%zu.py", i);
+        snprintf(session, sizeof session, "sig%zu.yaml", i);
+        snprintf(wav, sizeof wav, "sig%zu.wav", i);
+        h_write(script, cases[i].src);
+        snprintf(yaml, sizeof yaml, "sample_rate: 48000\ntracks:\n  - {file: tone.wav, script: %s}\n",
+                 h_path(script));
+        h_write(session, yaml);
+        const char *extra[] = {"--duration", "0.05", "--strict", NULL};
+        assert_int_equal(render(session, wav, extra), 0);
+        int64_t n;
+        int ch;
+        float *x = h_read(h_path(wav), &n, &ch, NULL);
+        assert_true(n > 100);
+        if ((x[100 * ch] != 0.0f) != cases[i].info)
+            fail_msg("%s: sample %.6g, info %s", cases[i].src, (double)x[100 * ch],
+                     cases[i].info ? "expected" : "not expected");
+        free(x);
+    }
+}
+
 /* ---- reload(old) ---- */
 
 static const char counter_v1[] =
@@ -441,6 +490,7 @@ int main(void)
         H_TEST(test_reset_exactly_at_loop_wraps),
         H_TEST(test_info_in_play),
         H_TEST(test_process_with_three_parameters_is_a_load_error),
+        H_TEST(test_info_follows_the_signature),
         H_TEST(test_reload_carries_state),
         H_TEST(test_no_click_when_a_script_raises),
         H_TEST(test_no_click_when_a_worker_crashes),
