@@ -537,11 +537,14 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl)
     /* Everything that exists after setup() is long-lived: move it to the
      * permanent generation so later collections do not walk it, and turn
      * automatic collection off so none can start inside process(). The
-     * load's garbage is collected first, but only the young generations:
-     * a full collection also empties the free lists, and freeing the
-     * zygote's objects there writes to pages a new worker shares with it -
-     * copy-on-write faults that made it ~4 ms of each worker's start. */
-    PyObject *c = PyObject_CallFunction(h->gc_collect, "i", 1);
+     * collection before it is a full one on purpose: it also empties the
+     * free lists, which in a new worker still hold the zygote's objects on
+     * pages shared with it. Emptying them here costs ~4 ms of copy-on-write
+     * faults at the start; left full (gc.collect(1) was tried), the same
+     * faults came during play, in every worker at once the first time the
+     * scripts took a new path (the loop point): hundreds of late blocks at
+     * 60 one-pole tracks that play with none this way (performance.md). */
+    PyObject *c = PyObject_CallNoArgs(h->gc_collect);
     Py_XDECREF(c);
     run_gc("freeze");
     run_gc("disable");
