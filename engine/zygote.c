@@ -29,7 +29,8 @@ struct zygote {
     int req;      /* write end of the request pipe */
     int reply;    /* read end of the reply pipe */
     int count;    /* channels */
-    unsigned char *asked;   /* per channel: asked for, not collected yet */
+    uint32_t seq;       /* the last request's number */
+    uint32_t *asked;    /* per channel: its request not collected yet, 0: none */
 };
 
 /* Parks the request pipe's read end, the reply pipe's write end and every
@@ -136,7 +137,7 @@ int zygote_create(const int *chan_fds, int count, char *const *py_args,
     struct zygote *z = calloc(1, sizeof *z);
     int rq[2] = {-1, -1}, rp[2] = {-1, -1};
     int *parked = calloc((size_t)count + 2, sizeof *parked);
-    unsigned char *asked = calloc((size_t)count + 1, 1);
+    uint32_t *asked = calloc((size_t)count + 1, sizeof *asked);
     if (!z || !parked || !asked || pipe2(rq, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
         snprintf(err, cap, "zygote: %s", strerror(errno ? errno : ENOMEM));
         free(z);
@@ -187,13 +188,15 @@ void zygote_destroy(struct zygote *z)
 
 int zygote_ask(struct zygote *z, int index, int memory_mb, const char *name)
 {
-    struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, 0, ""};
+    if (++z->seq == 0)
+        z->seq = 1;
+    struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, z->seq, ""};
     utf8_copy(rq.name, sizeof rq.name, name);
     /* One write of less than PIPE_BUF bytes: whole or not at all. */
     if (write(z->req, &rq, sizeof rq) != (ssize_t)sizeof rq)
         return SHX_EDEAD;
     if (index >= 0 && index < z->count)
-        z->asked[index] = 1;
+        z->asked[index] = z->seq;
     return SHX_OK;
 }
 
@@ -205,22 +208,38 @@ int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, p
         snprintf(err, cap, "zygote is gone");
         return SHX_EDEAD;
     }
-    if (mine)
-        z->asked[index] = 0;   /* its reply is the next one: collected now */
-    struct pollfd p = {z->reply, POLLIN, 0};
-    int n;
-    while ((n = poll(&p, 1, REPLY_TIMEOUT_MS)) < 0 && errno == EINTR)
-        ;
-    if (n == 0) {
-        snprintf(err, cap, "zygote did not answer");
-        return SHX_ETIMEOUT;
-    }
+    uint32_t want = mine ? z->asked[index] : z->seq;
     struct zyg_reply rp;
-    if (read(z->reply, &rp, sizeof rp) != (ssize_t)sizeof rp || rp.magic != ZYG_MAGIC
-        || rp.index != (uint32_t)index) {
-        snprintf(err, cap, "zygote is gone");
-        return SHX_EDEAD;
+    for (;;) {   /* the replies come in the order of the requests */
+        struct pollfd p = {z->reply, POLLIN, 0};
+        int n;
+        while ((n = poll(&p, 1, REPLY_TIMEOUT_MS)) < 0 && errno == EINTR)
+            ;
+        if (n == 0) {
+            /* The caller starts this worker cold: if the clone comes
+             * after all, its reply no longer matches and it is killed. */
+            if (mine)
+                z->asked[index] = 0;
+            snprintf(err, cap, "zygote did not answer");
+            return SHX_ETIMEOUT;
+        }
+        if (read(z->reply, &rp, sizeof rp) != (ssize_t)sizeof rp || rp.magic != ZYG_MAGIC) {
+            snprintf(err, cap, "zygote is gone");
+            return SHX_EDEAD;
+        }
+        if (rp.seq == want && rp.index == (uint32_t)index)
+            break;
+        /* Not this request's: the late clone of one given up on, or one
+         * asked ahead for a worker that was not started after all. Gone
+         * before it can serve a channel another worker may serve; a later
+         * start of its channel asks again. */
+        if (rp.index < (uint32_t)z->count && z->asked[rp.index] == rp.seq)
+            z->asked[rp.index] = 0;
+        if (rp.pid > 0)
+            proc_reap(rp.pid, 0);
     }
+    if (mine)
+        z->asked[index] = 0;
     if (rp.pid <= 0) {
         snprintf(err, cap, "zygote cannot fork: %s", strerror(-rp.pid));
         return SHX_ESYS;

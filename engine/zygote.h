@@ -33,8 +33,11 @@ void zygote_destroy(struct zygote *z);
  * outstanding (ZYGOTE_AHEAD), so neither pipe fills. Errors: SHX_EDEAD. */
 int zygote_ask(struct zygote *z, int index, int memory_mb, const char *name);
 /* Main. Clones a worker for channel index with an address-space limit of
- * memory_mb (asked for now, unless zygote_ask did). Errors: SHX_ESYS,
- * SHX_EDEAD (the zygote is gone), SHX_ETIMEOUT. */
+ * memory_mb (asked for now, unless zygote_ask did). Replies to other
+ * requests read on the way (a clone that came after its spawn timed out,
+ * one asked ahead and not collected) are killed: the request numbers say
+ * which is which. Errors: SHX_ESYS, SHX_EDEAD (the zygote is gone),
+ * SHX_ETIMEOUT. */
 int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, pid_t *pid,
                  char *err,
                  size_t cap);

@@ -40,7 +40,7 @@ struct zyg_request {
     uint32_t magic;
     uint32_t index;             /* which channel */
     int32_t memory_mb;          /* the worker's address-space limit */
-    uint32_t reserved;
+    uint32_t seq;               /* the engine's request number, echoed */
     char name[ZYG_NAME_BYTES];  /* the track it serves: its process title */
 };
 
@@ -48,7 +48,7 @@ struct zyg_reply {
     uint32_t magic;
     uint32_t index;
     int32_t pid;                /* > 0, or -errno */
-    uint32_t reserved;
+    uint32_t seq;               /* the request's */
 };
 
 #endif

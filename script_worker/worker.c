@@ -399,7 +399,7 @@ static int zygote(uint32_t count, pid_t parent, const struct py_settings *ps)
     struct zyg_request rq;
     /* EOF on the request pipe means the engine is gone or done. */
     while (read_full(ZYG_REQ_FD, &rq, sizeof rq) == 0) {
-        struct zyg_reply rp = {ZYG_MAGIC, rq.index, -EINVAL, 0};
+        struct zyg_reply rp = {ZYG_MAGIC, rq.index, -EINVAL, rq.seq};
         if (rq.magic == ZYG_MAGIC && rq.index < count) {
             /* A raw clone: fork() cannot take CLONE_PARENT. Safe here
              * because the zygote is single-threaded (no lock can be held
