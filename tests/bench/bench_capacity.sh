@@ -87,7 +87,8 @@
 # 2. Searches, with tests/bench/bench_tracks.sh (its quiet-machine wait, its
 #    per-run calib_us, CPU busy and steal, its search: from START up or down
 #    by GROW, then bisecting to max(1, N/16)), sustained only (<= 0.2 late
-#    blocks per second summed over all tracks, over DURATION s), at
+#    blocks per second summed over all tracks, over DURATION s, shmix's
+#    null-device xruns counted as late blocks: bench_tracks.sh), at
 #    128-frame device periods (`shmix play --null --block 128`):
 #      shmix, each workload x each script_block S (`script_block: S` in the
 #            session when S > 128), START = START_PCT (S > 128) or
@@ -688,7 +689,7 @@ for ((r = 1; r <= repeat; r++)); do
         fi
     done
     echo
-    echo "Repeat $r of $repeat ($(( (SECONDS - t_rep) / 60 )) min; tracks sustained for $duration s at <= 0.2 late blocks/s, $frames-frame periods, $cores CPUs)"
+    echo "Repeat $r of $repeat ($(( (SECONDS - t_rep) / 60 )) min; tracks sustained for $duration s at <= 0.2 late blocks + xruns/s, $frames-frame periods, $cores CPUs)"
     report "$r" "$r"
 done
 if ((repeat > 1)); then
