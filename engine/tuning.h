@@ -56,7 +56,9 @@
  * last AHEAD_MEMORY_NS, within AHEAD_SLACK_MIN_NS and --ahead-max (default
  * AHEAD_MAX_NS; REAPER's anticipative FX renders 200 ms ahead). On this
  * kind of VM a loaded CPU stalls for up to 20-45 ms now and then
- * (docs/performance.md). What it costs: a param change, a seek or a script
+ * (docs/performance.md), and at the CPUs' edge the kernel's real-time
+ * throttling stops every real-time thread of a CPU for up to 50 ms
+ * (docs/realtime.md). What it costs: a param change, a seek or a script
  * reload is heard that much later; faders, mute and solo are not. */
 #define AHEAD_BATCH_NS MS_NS(40)
 /* ... and longer with many workers to a CPU: a wake-up of a worker and its
