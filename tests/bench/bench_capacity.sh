@@ -100,7 +100,11 @@
 #    targets: one-pole @2048 >= 70 % of its compute limit; tanh @2048 >=
 #    3 x tanh @128 (tracks). A search that reaches MAX_TRACKS gives a lower
 #    bound (">="); a target that depends on one is MET when the bound is
-#    enough and NOT DECIDED otherwise.
+#    enough and NOT DECIDED otherwise. The one-pole share is also shown at
+#    the runs' own speed (share x drift, the drift column): this VM can
+#    run the calibration at one of its two speeds and the searches at the
+#    other, and the target is MET or MISSED only when both readings agree
+#    (NOT DECIDED otherwise; run r's printed 88.9 % read 53.7 % so).
 # After the repeats: the medians over them (a target is read on the median
 # of the repeats' shares / ratios, and how many repeats met it), every
 # repeat's figures, and, unless SKIP_MEMORY=1, bench_memory.sh's PSS table.
@@ -511,6 +515,30 @@ def pct_str(f):
         return "n/a"
     return ("%s%.1f %%" % (">=" if f["capped"] else "", f["pct"]))
 
+# The one-pole share is read against a limit from the calibration's
+# seconds; on this kind of VM those can run at one speed and the searches
+# at another (drift: the runs' onepole @128 time / the calibration's). A
+# share is also shown at the runs' own speed (share x drift), and a
+# verdict is given only where both readings agree.
+def run_speed(pcts, drifts):
+    v = [p * d for p, d in zip(pcts, drifts) if p is not None and d]
+    return statistics.median(v) if len(v) == len([p for p in pcts if p is not None]) and v else None
+
+def at_run_speed(pcts, drifts):
+    m = run_speed(pcts, drifts)
+    return "" if m is None else " (%.1f %% at the runs' speed)" % m
+
+def onepole_verdict(pcts, drifts, capped):
+    m = statistics.median([p for p in pcts if p is not None])
+    mr = run_speed(pcts, drifts)
+    if m >= 70 and (mr is None or mr >= 70):
+        return "MET"
+    if m < 70 and capped:
+        return "NOT DECIDED (MAX_TRACKS=%d reached)" % max_tracks
+    if m < 70 and (mr is None or mr < 70):
+        return "MISSED"
+    return "NOT DECIDED (the calibration and the runs ran at different speeds)"
+
 def targets(r):
     """the two targets for repeat r: [(text, verdict)]"""
     out = []
@@ -519,10 +547,9 @@ def targets(r):
         if f["pct"] is None:
             out.append(("one-pole @2048 >= 70 % of its compute limit: n/a", None))
         else:
-            ok = f["pct"] >= 70
-            v = "MET" if ok else ("NOT DECIDED (MAX_TRACKS=%d reached)" % max_tracks if f["capped"] else "MISSED")
-            out.append(("one-pole @2048 >= 70 %% of its compute limit (%s tracks): %s" %
-                        (num(f["limit"], 0), pct_str(f)), v))
+            v = onepole_verdict([f["pct"]], [f.get("drift")], f["capped"])
+            out.append(("one-pole @2048 >= 70 %% of its compute limit (%s tracks): %s%s" %
+                        (num(f["limit"], 0), pct_str(f), at_run_speed([f["pct"]], [f.get("drift")])), v))
     a, b = fig.get((r, ("shmix", "drive", 2048))), fig.get((r, ("shmix", "drive", 128)))
     if a is not None and b is not None:
         if a["tracks"] is None or b["tracks"] is None or b["tracks"] == 0:
@@ -617,12 +644,14 @@ if f:
     ps = [x["pct"] for x in g]
     if ps:
         m = statistics.median(ps)
-        met = sum(1 for p in ps if p >= 70)
+        ds = [x.get("drift") for x in g]
+        met = sum(1 for p, d in zip(ps, ds) if p >= 70 and (not d or p * d >= 70))
         capped = any(x["capped"] for x in g)   # a lower bound in the median
-        v = "MET" if m >= 70 else ("NOT DECIDED (MAX_TRACKS=%d reached)" % max_tracks if capped else "MISSED")
-        print("target: one-pole @2048 >= 70 %% of its compute limit: median %s%.1f %% [%s]: %s (met in %d of %d repeats)"
+        v = onepole_verdict(ps, ds, capped)
+        print("target: one-pole @2048 >= 70 %% of its compute limit: median %s%.1f %% [%s]%s: %s (met in %d of %d repeats)"
               % (">=" if capped else "", m,
-                 ", ".join("%s%.1f" % (">=" if x["capped"] else "", x["pct"]) for x in g), v, met, len(ps)))
+                 ", ".join("%s%.1f" % (">=" if x["capped"] else "", x["pct"]) for x in g),
+                 at_run_speed(ps, ds), v, met, len(ps)))
     else:
         print("target: one-pole @2048 >= 70 % of its compute limit: n/a (not measured)")
 ks = [(r, fig.get((r, ("shmix", "drive", 2048))), fig.get((r, ("shmix", "drive", 128)))) for r in reps]
