@@ -34,6 +34,8 @@ struct engine {
     int ntracks;             /* built so far (all of them once engine_create returns) */
     struct track **tracks;
     struct zygote *zygote;   /* NULL without scripts or when cold-starting */
+    int zygote_rc;           /* why there is none though there are scripts: < 0, */
+    char zygote_why[256];    /* and what its start said (start_zygote) */
     char **py_args;          /* the session's python: for every worker (proc_python_args) */
     struct supervisor *sup;  /* NULL until engine_supervise */
     volatile sig_atomic_t *stop;  /* set by a signal, or NULL */
@@ -159,6 +161,23 @@ static int open_source(struct engine *e, int i, struct source **src, char *err, 
     return rc;
 }
 
+/* One zygote imports numpy (and python.preload) once and clones a worker
+ * per scripted track. It starts before the tracks are built: it imports
+ * while this thread opens the files, and engine_start_workers waits for it
+ * (a channel reaches it with each request, so none has to exist yet).
+ * SHMIX_COLD_START=1 starts every worker from scratch instead (to measure
+ * the difference, or to debug). */
+static void start_zygote(struct engine *e)
+{
+    int scripted = 0;
+    for (int i = 0; i < e->s->ntracks; i++)
+        scripted += e->s->tracks[i].script != NULL;
+    const char *cold = getenv("SHMIX_COLD_START");
+    if (scripted > 0 && !(cold && *cold == '1'))
+        e->zygote_rc = zygote_start(scripted, e->py_args, &e->zygote, e->zygote_why,
+                                    sizeof e->zygote_why);
+}
+
 static struct build plan(const struct engine *e, const struct engine_options *o)
 {
     struct build b = {.o = o, .ncpu = plat_cpu_count(), .prefetch = 1};
@@ -267,6 +286,8 @@ int engine_create(const struct session *s, const struct engine_options *o,
         rc = probe_rate(e, err, cap);
     if (rc == SHX_OK)
         rc = check_script_block(e, o, err, cap);
+    if (rc == SHX_OK)
+        start_zygote(e);
     struct build b = plan(e, o);
     e->ring_slots = b.ring;
     for (int i = 0; i < s->ntracks && rc == SHX_OK; i++) {
@@ -290,11 +311,10 @@ int engine_create(const struct session *s, const struct engine_options *o,
     return SHX_OK;
 }
 
-void engine_destroy(struct engine *e)
+void engine_end_workers(struct engine *e)
 {
-    if (!e)
-        return;
     supervisor_destroy(e->sup);   /* first: it must not restart what we end */
+    e->sup = NULL;
     for (int i = 0; i < e->ntracks; i++)
         track_stop(e->tracks[i]);
     /* Every worker is told to end before any is waited for, and the
@@ -302,6 +322,14 @@ void engine_destroy(struct engine *e)
      * short render would otherwise pay once per track). */
     for (int i = 0; i < e->ntracks; i++)
         track_ask_end(e->tracks[i]);
+    zygote_ask_end(e->zygote);
+}
+
+void engine_destroy(struct engine *e)
+{
+    if (!e)
+        return;
+    engine_end_workers(e);
     zygote_destroy(e->zygote);
     for (int i = 0; i < e->ntracks; i++)
         track_destroy(e->tracks[i]);
@@ -316,20 +344,16 @@ int engine_start_workers(struct engine *e, char *err, size_t cap)
 {
     int first = SHX_OK;
     char why[512];
-    /* One zygote imports numpy (and python.preload) once and clones a
-     * worker per scripted track; SHMIX_COLD_START=1 starts every worker
-     * from scratch instead (to measure the difference, or to debug). A
-     * zygote that fails to start is not an error: the tracks start cold.
+    /* A zygote that fails to start is not an error: the tracks start cold.
      * A preload module that fails to import is: the session asks for
      * something that is not there, and nothing plays. */
-    int *fds = calloc((size_t)e->ntracks, sizeof *fds), nfds = 0, rc = SHX_OK;
-    const char *cold = getenv("SHMIX_COLD_START");
-    for (int i = 0; fds && i < e->ntracks; i++)
-        if ((fds[nfds] = track_chan_fd(e->tracks[i])) >= 0)
-            nfds++;
-    if (nfds > 0 && !(cold && *cold == '1') && !e->zygote)
-        rc = zygote_create(fds, nfds, e->py_args, e->stop, &e->zygote, why, sizeof why);
-    free(fds);
+    int rc = e->zygote_rc;
+    snprintf(why, sizeof why, "%s", e->zygote_why);
+    if (e->zygote && (rc = zygote_await(e->zygote, e->stop, why, sizeof why)) < 0) {
+        zygote_destroy(e->zygote);
+        e->zygote = NULL;
+    }
+    e->zygote_rc = SHX_OK;   /* said once */
     if (rc == SHX_ESTOPPED)
         return rc;
     if (rc == SHX_ESCRIPT) {

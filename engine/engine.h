@@ -45,6 +45,12 @@ int engine_create(const struct session *s, const struct engine_options *o,
                   struct engine **out, char *err, size_t cap);
 /* Main. Stops tracks and workers; engine_destroy(NULL) is a no-op. */
 void engine_destroy(struct engine *e);
+/* Main. Ends the supervisor and the track threads, and asks every worker
+ * and the zygote to end without waiting for them: engine_destroy reaps
+ * them. Render calls it after its last block, so that the processes exit
+ * (tens of ms for a few dozen) while the output file is flushed to disk.
+ * Nothing restarts or reloads a worker after it. */
+void engine_end_workers(struct engine *e);
 
 /* Main. Starts every worker, then waits until each has run setup() or
  * failed: playback never starts with a worker still importing numpy.

@@ -132,11 +132,6 @@ void track_destroy(struct track *t)
     free(t);
 }
 
-int track_chan_fd(const struct track *t)
-{
-    return t->w ? chan_fd(worker_chan(t->w)) : -1;
-}
-
 long track_pid(const struct track *t)
 {
     return t->w ? worker_pid(t->w) : 0;

@@ -136,8 +136,6 @@ int track_start_worker(struct track *t, struct zygote *z, char *err, size_t cap)
 /* Main. Asks zygote z for this track's worker ahead of track_start_worker
  * (zygote_ask); no-op without a script. */
 void track_ask_worker(struct track *t, struct zygote *z);
-/* Main. The channel descriptor to hand to a zygote, or -1 without a script. */
-int track_chan_fd(const struct track *t);
 /* Main. Waits until the worker has loaded the script and run setup, or
  * deadline_ns. Returns SHX_OK, or SHX_ESCRIPT / SHX_ETIMEOUT / SHX_EDEAD
  * with the reason in err (the track then plays per on_fault), SHX_ESESSION

@@ -90,8 +90,8 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
     w->ending = END_NONE;
     w->realtime = 0;
     pid_t pid = 0;
-    int rc = z ? zygote_spawn(z, w->cfg.zygote_index, w->cfg.memory_mb, w->cfg.name, &pid, err,
-                              cap)
+    int rc = z ? zygote_spawn(z, w->cfg.zygote_index, chan_fd(w->chan), w->cfg.memory_mb,
+                              w->cfg.name, &pid, err, cap)
                : -1;
     if (rc < 0)   /* no zygote, or it failed: start one from scratch */
         rc = proc_spawn(chan_fd(w->chan), w->cfg.memory_mb, w->cfg.name, w->cfg.py_args, &pid,
@@ -124,7 +124,7 @@ int worker_spawn(struct worker *w, struct zygote *z, char *err, size_t cap)
 
 void worker_ask(struct worker *w, struct zygote *z)
 {
-    zygote_ask(z, w->cfg.zygote_index, w->cfg.memory_mb, w->cfg.name);
+    zygote_ask(z, w->cfg.zygote_index, chan_fd(w->chan), w->cfg.memory_mb, w->cfg.name);
 }
 
 int worker_reload(struct worker *w)

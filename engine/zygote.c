@@ -26,34 +26,28 @@ extern char **environ;
 
 struct zygote {
     pid_t pid;
-    int req;      /* write end of the request pipe */
+    int req;      /* the engine's end of the request socket */
     int reply;    /* read end of the reply pipe */
     int count;    /* channels */
+    int ready;    /* its hello said so */
     uint32_t seq;       /* the last request's number */
     uint32_t *asked;    /* per channel: its request not collected yet, 0: none */
 };
 
-/* Parks the request pipe's read end, the reply pipe's write end and every
- * channel above the targets (3, 4, 5 + i), so that no dup2 in the child
- * lands on a descriptor that is still to be moved. parked has count + 2
- * slots. */
-static int park(int rq, int rp, const int *chan_fds, int count, int *parked)
+/* Spawns shmix-worker --zygote with the request socket's other end and the
+ * reply pipe's write end at ZYG_REQ_FD and ZYG_REPLY_FD. Both are parked
+ * above them first, so that no dup2 in the child lands on a descriptor
+ * that is still to be moved. */
+static int spawn(const char *wp, int rq, int rp, char *const *py_args, pid_t *pid, char *err,
+                 size_t cap)
 {
-    int rc = SHX_OK;
-    parked[0] = fcntl(rq, F_DUPFD_CLOEXEC, HIGH_FD);
-    parked[1] = fcntl(rp, F_DUPFD_CLOEXEC, HIGH_FD);
-    for (int i = 0; i < count; i++)
-        parked[2 + i] = fcntl(chan_fds[i], F_DUPFD_CLOEXEC, HIGH_FD);
-    for (int i = 0; i < count + 2; i++)
-        if (parked[i] < 0)
-            rc = SHX_ESYS;
-    return rc;
-}
-
-/* Spawns shmix-worker --zygote with the parked descriptors in place. */
-static int spawn(const char *wp, const int *parked, int count, char *const *py_args, pid_t *pid,
-                 char *err, size_t cap)
-{
+    int parked[2] = {fcntl(rq, F_DUPFD_CLOEXEC, HIGH_FD), fcntl(rp, F_DUPFD_CLOEXEC, HIGH_FD)};
+    if (parked[0] < 0 || parked[1] < 0) {
+        snprintf(err, cap, "zygote: %s", strerror(errno));
+        if (parked[0] >= 0)
+            close(parked[0]);
+        return SHX_ESYS;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -61,20 +55,19 @@ static int spawn(const char *wp, const int *parked, int count, char *const *py_a
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, parked[0], ZYG_REQ_FD);
     posix_spawn_file_actions_adddup2(&fa, parked[1], ZYG_REPLY_FD);
-    for (int i = 0; i < count; i++)
-        posix_spawn_file_actions_adddup2(&fa, parked[2 + i], ZYG_CHAN_FD0 + i);
-    posix_spawn_file_actions_addclosefrom_np(&fa, ZYG_CHAN_FD0 + count);
+    posix_spawn_file_actions_addclosefrom_np(&fa, ZYG_REPLY_FD + 1);
     proc_spawn_attr(&at);
-    char carg[16], parg[24];
-    snprintf(carg, sizeof carg, "%d", count);
+    char parg[24];
     snprintf(parg, sizeof parg, "%ld", (long)getpid());
-    char *base[] = {(char *)"shmix-zygote", (char *)"--zygote", carg, (char *)"--parent",
+    char *base[] = {(char *)"shmix-zygote", (char *)"--zygote", (char *)"1", (char *)"--parent",
                     parg, NULL};
     char **argv = proc_argv_join(base, py_args);
     int e = argv ? posix_spawn(pid, wp, &fa, &at, argv, environ) : ENOMEM;
     free(argv);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    close(parked[0]);
+    close(parked[1]);
     if (e) {
         snprintf(err, cap, "cannot start %s: %s", wp, strerror(e));
         return SHX_ESYS;
@@ -82,11 +75,47 @@ static int spawn(const char *wp, const int *parked, int count, char *const *py_a
     return SHX_OK;
 }
 
-/* Waits for the zygote's hello (zygote_proto.h): Python started, numpy and
- * the preload modules imported. That takes from a tenth of a second to
- * many (a big preload on a busy machine), so the wait is as long as a
- * worker's start and looks at the stop flag every WORKER_POLL_NS. */
-static int await_hello(struct zygote *z, volatile sig_atomic_t *stop, char *err, size_t cap)
+int zygote_start(int count, char *const *py_args, struct zygote **out, char *err, size_t cap)
+{
+    const char *wp = proc_worker_path();
+    if (!wp) {
+        snprintf(err, cap, "cannot find shmix-worker (set SHMIX_WORKER)");
+        return SHX_ESYS;
+    }
+    struct zygote *z = calloc(1, sizeof *z);
+    uint32_t *asked = calloc((size_t)count + 1, sizeof *asked);
+    int rq[2] = {-1, -1}, rp[2] = {-1, -1};
+    if (!z || !asked || plat_msg_pair(rq) < 0 || pipe2(rp, O_CLOEXEC)) {
+        snprintf(err, cap, "zygote: %s", strerror(errno ? errno : ENOMEM));
+        if (rq[0] >= 0) {
+            close(rq[0]);
+            close(rq[1]);
+        }
+        free(z);
+        free(asked);
+        return SHX_ESYS;
+    }
+    z->count = count;
+    z->asked = asked;
+    int rc = spawn(wp, rq[1], rp[1], py_args, &z->pid, err, cap);
+    close(rq[1]);
+    close(rp[1]);
+    z->req = rq[0];
+    z->reply = rp[0];
+    if (rc < 0) {
+        z->pid = 0;
+        zygote_destroy(z);
+        return rc;
+    }
+    *out = z;
+    return SHX_OK;
+}
+
+/* Reads the zygote's hello (zygote_proto.h): Python started, numpy and the
+ * preload modules imported. That takes from a tenth of a second to many (a
+ * big preload on a busy machine), so the wait is as long as a worker's
+ * start and looks at the stop flag every WORKER_POLL_NS. */
+static int read_hello(struct zygote *z, volatile sig_atomic_t *stop, char *err, size_t cap)
 {
     uint64_t deadline = plat_now_ns() + WORKER_START_NS;
     struct pollfd p = {z->reply, POLLIN, 0};
@@ -126,85 +155,63 @@ static int await_hello(struct zygote *z, volatile sig_atomic_t *stop, char *err,
     return SHX_ESYS;
 }
 
-int zygote_create(const int *chan_fds, int count, char *const *py_args,
-                  volatile sig_atomic_t *stop, struct zygote **out, char *err, size_t cap)
+int zygote_await(struct zygote *z, volatile sig_atomic_t *stop, char *err, size_t cap)
 {
-    const char *wp = proc_worker_path();
-    if (!wp) {
-        snprintf(err, cap, "cannot find shmix-worker (set SHMIX_WORKER)");
-        return SHX_ESYS;
+    if (z->ready)
+        return SHX_OK;
+    int rc = read_hello(z, stop, err, cap);
+    z->ready = rc == SHX_OK;
+    return rc;
+}
+
+void zygote_ask_end(struct zygote *z)
+{
+    if (z && z->req >= 0) {
+        close(z->req);     /* EOF: the zygote exits by itself */
+        z->req = -1;
     }
-    struct zygote *z = calloc(1, sizeof *z);
-    int rq[2] = {-1, -1}, rp[2] = {-1, -1};
-    int *parked = calloc((size_t)count + 2, sizeof *parked);
-    uint32_t *asked = calloc((size_t)count + 1, sizeof *asked);
-    if (!z || !parked || !asked || pipe2(rq, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
-        snprintf(err, cap, "zygote: %s", strerror(errno ? errno : ENOMEM));
-        free(z);
-        free(parked);
-        free(asked);
-        return SHX_ESYS;
-    }
-    z->count = count;
-    z->asked = asked;
-    int rc = park(rq[0], rp[1], chan_fds, count, parked);
-    if (rc == SHX_OK)
-        rc = spawn(wp, parked, count, py_args, &z->pid, err, cap);
-    else
-        snprintf(err, cap, "zygote: %s", strerror(errno));
-    for (int i = 0; i < count + 2; i++)
-        if (parked[i] >= 0)
-            close(parked[i]);
-    free(parked);
-    close(rq[0]);
-    close(rp[1]);
-    z->req = rq[1];
-    z->reply = rp[0];
-    if (rc == SHX_OK)
-        rc = await_hello(z, stop, err, cap);
-    else
-        z->pid = 0;
-    if (rc < 0) {
-        zygote_destroy(z);
-        return rc;
-    }
-    *out = z;
-    return SHX_OK;
 }
 
 void zygote_destroy(struct zygote *z)
 {
     if (!z)
         return;
-    if (z->req >= 0)
-        close(z->req);     /* EOF: the zygote exits by itself */
+    zygote_ask_end(z);
     if (z->reply >= 0)
         close(z->reply);
+    /* One still importing numpy would only notice the end after it: an
+     * engine that stops early (a bad file, a signal) does not wait. */
+    if (z->pid > 0 && !z->ready)
+        proc_kill(z->pid);
     if (z->pid > 0)
         proc_reap(z->pid, WORKER_REAP_MS);
     free(z->asked);
     free(z);
 }
 
-int zygote_ask(struct zygote *z, int index, int memory_mb, const char *name)
+int zygote_ask(struct zygote *z, int index, int chan_fd, int memory_mb, const char *name)
 {
     if (++z->seq == 0)
         z->seq = 1;
     struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, z->seq, ""};
     utf8_copy(rq.name, sizeof rq.name, name);
-    /* One write of less than PIPE_BUF bytes: whole or not at all. */
-    if (write(z->req, &rq, sizeof rq) != (ssize_t)sizeof rq)
+    /* One message, with the channel: whole or not at all. */
+    if (z->req < 0 || plat_msg_send(z->req, &rq, sizeof rq, chan_fd) < 0)
         return SHX_EDEAD;
     if (index >= 0 && index < z->count)
         z->asked[index] = z->seq;
     return SHX_OK;
 }
 
-int zygote_spawn(struct zygote *z, int index, int memory_mb, const char *name, pid_t *pid,
-                 char *err, size_t cap)
+int zygote_spawn(struct zygote *z, int index, int chan_fd, int memory_mb, const char *name,
+                 pid_t *pid, char *err, size_t cap)
 {
     int mine = index >= 0 && index < z->count;
-    if (!(mine && z->asked[index]) && zygote_ask(z, index, memory_mb, name) < 0) {
+    if (!z->ready) {   /* (the engine awaits it before any spawn) */
+        snprintf(err, cap, "zygote is not ready");
+        return SHX_EDEAD;
+    }
+    if (!(mine && z->asked[index]) && zygote_ask(z, index, chan_fd, memory_mb, name) < 0) {
         snprintf(err, cap, "zygote is gone");
         return SHX_EDEAD;
     }

@@ -46,6 +46,20 @@ int plat_shm_map(int fd, size_t min_bytes, size_t *bytes, void **addr);
 /* Any thread. Unmaps what plat_shm_create/plat_shm_map mapped. */
 void plat_shm_unmap(void *addr, size_t bytes);
 
+/* Main, set-up only. A pair of connected local sockets that keep message
+ * boundaries and carry descriptors (Linux: AF_UNIX SOCK_SEQPACKET,
+ * close-on-exec). Errors: SHX_ESYS. */
+int plat_msg_pair(int sv[2]);
+/* Main. Sends one message of n bytes on such a socket and, when fd >= 0,
+ * a duplicate of descriptor fd with it (never SIGPIPE). Errors: SHX_EDEAD
+ * (the other end is closed), SHX_ESYS. */
+int plat_msg_send(int sock, const void *buf, size_t n, int fd);
+/* Main. Receives one message of exactly n bytes and the descriptor sent
+ * with it (*fd: -1 when none; close-on-exec). Returns SHX_OK, SHX_EDEAD
+ * when the other end is closed, SHX_EBADMSG for a message of another size
+ * (any descriptor with it is closed), SHX_ESYS. */
+int plat_msg_recv(int sock, void *buf, size_t n, int *fd);
+
 /* Any thread, set-up only. Locks the pages into RAM when RLIMIT_MEMLOCK
  * allows; returns 0 on success, SHX_ESYS when not permitted (not fatal). */
 int plat_mlock(void *addr, size_t bytes);

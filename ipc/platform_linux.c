@@ -23,6 +23,7 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -139,6 +140,77 @@ void plat_shm_unmap(void *addr, size_t bytes)
 {
     if (addr)
         munmap(addr, bytes);
+}
+
+int plat_msg_pair(int sv[2])
+{
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0 ? SHX_OK : SHX_ESYS;
+}
+
+/* The ancillary room for one descriptor, aligned as cmsghdr wants. */
+union fd_room {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+};
+
+int plat_msg_send(int sock, const void *buf, size_t n, int fd)
+{
+    struct iovec iov = {(void *)buf, n};
+    union fd_room room;
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        memset(&room, 0, sizeof room);
+        m.msg_control = room.buf;
+        m.msg_controllen = sizeof room.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    ssize_t r;
+    while ((r = sendmsg(sock, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+        ;
+    if (r == (ssize_t)n)
+        return SHX_OK;
+    return r < 0 && (errno == EPIPE || errno == ECONNRESET) ? SHX_EDEAD : SHX_ESYS;
+}
+
+int plat_msg_recv(int sock, void *buf, size_t n, int *fd)
+{
+    struct iovec iov = {buf, n};
+    union fd_room room;
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = room.buf,
+                       .msg_controllen = sizeof room.buf};
+    *fd = -1;
+    ssize_t r;
+    while ((r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        return errno == ECONNRESET ? SHX_EDEAD : SHX_ESYS;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        /* Every descriptor that came is ours to close: one is expected. */
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+            if (*fd < 0)
+                *fd = got;
+            else
+                close(got);
+        }
+    }
+    if (r == 0)
+        return SHX_EDEAD;   /* (no descriptor comes with an end of file) */
+    if ((size_t)r != n || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return SHX_EBADMSG;
+    }
+    return SHX_OK;
 }
 
 int plat_mlock(void *addr, size_t bytes)

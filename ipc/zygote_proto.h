@@ -3,8 +3,11 @@
  * The zygote is a shmix-worker that has started Python and imported numpy
  * once and then makes workers by cloning itself (with CLONE_PARENT, so each
  * worker is the engine's own child: reaped, watched and killed like a cold
- * one). It inherits every track's channel at fixed descriptors and reads
- * spawn requests from a pipe; only the spawn path uses pipes, never audio.
+ * one). It reads spawn requests from a local socket, each request carrying
+ * the channel its worker is to serve (SCM_RIGHTS), and answers on a pipe;
+ * only the spawn path uses them, never audio. Because no channel has to
+ * exist when it starts, the engine starts it first and opens the session's
+ * files while it imports numpy.
  *
  * Once Python is up and the session's python: settings are applied (the
  * path, the venv, the preload modules imported), the zygote writes one
@@ -16,9 +19,8 @@
 #include <stdint.h>
 
 #define ZYG_MAGIC 0x3147595au   /* "ZYG1" */
-#define ZYG_REQ_FD 3            /* zygote reads requests here */
-#define ZYG_REPLY_FD 4          /* and answers here */
-#define ZYG_CHAN_FD0 5          /* channel i is descriptor ZYG_CHAN_FD0 + i */
+#define ZYG_REQ_FD 3            /* zygote reads requests here (a SOCK_SEQPACKET socket) */
+#define ZYG_REPLY_FD 4          /* and answers here (a pipe) */
 
 #define ZYG_NAME_BYTES 64       /* a track name, NUL-terminated */
 
@@ -36,9 +38,11 @@ struct zyg_hello {
     char text[ZYG_TEXT_BYTES];  /* why, when not ready */
 };
 
+/* Sent with the channel's descriptor; the zygote closes its copy once
+ * the clone has it. */
 struct zyg_request {
     uint32_t magic;
-    uint32_t index;             /* which channel */
+    uint32_t index;             /* which channel: the engine's number, echoed */
     int32_t memory_mb;          /* the worker's address-space limit */
     uint32_t seq;               /* the engine's request number, echoed */
     char name[ZYG_NAME_BYTES];  /* the track it serves: its process title */

@@ -4,9 +4,10 @@
  * DESIGN. Started only by the engine, either cold, as
  *     shmix-worker --fd N --parent PID [--memory-mb MB] [PYTHON...]
  * with the track's channel inherited as descriptor N, or as the zygote,
- *     shmix-worker --zygote COUNT --parent PID [PYTHON...]
+ *     shmix-worker --zygote 1 --parent PID [PYTHON...]
  * which starts Python and imports numpy once, then clones itself into a
- * worker per request (see ipc/zygote_proto.h): a new worker costs a fork,
+ * worker per request, each request bringing its channel (see
+ * ipc/zygote_proto.h): a new worker costs a fork,
  * not an interpreter start. PYTHON is the session's python: settings,
  * applied before any script (pyhost_prepare): --path DIR, --site DIR and
  * --preload MODULE, each as often as needed; the zygote imports the
@@ -116,7 +117,7 @@ static uint32_t load_time_shared(struct pyhost *py, const char *ctl)
 static void usage_exit(void)
 {
     fprintf(stderr, "shmix-worker: started by shmix only "
-                    "(--fd N --parent PID [--memory-mb MB] | --zygote COUNT --parent PID) "
+                    "(--fd N --parent PID [--memory-mb MB] | --zygote 1 --parent PID) "
                     "[--path DIR] [--site DIR] [--preload MODULE]\n");
     exit(2);
 }
@@ -330,31 +331,13 @@ static void become_script_host(void)
     plat_confine_worker(CHAN_WORKER_PRIO_MAX);
 }
 
-static int read_full(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 /* In the new worker, just cloned from the zygote: drop everything that was
- * the zygote's and become an ordinary worker for channel `index`. */
-static int become_worker(uint32_t index, uint32_t count, long memory_mb, const char *name,
-                         pid_t parent, struct pyhost *py, const struct py_settings *ps)
+ * the zygote's and become an ordinary worker for the channel on chan_fd. */
+static int become_worker(int chan_fd, long memory_mb, const char *name, pid_t parent,
+                         struct pyhost *py, const struct py_settings *ps)
 {
     close(ZYG_REQ_FD);
     close(ZYG_REPLY_FD);
-    for (uint32_t i = 0; i < count; i++)
-        if (i != index)
-            close(ZYG_CHAN_FD0 + (int)i);
     setpgid(0, 0);
     /* CLONE_PARENT made the engine our parent: tie our life to it. */
     if (plat_die_with_parent(parent) != SHX_OK)
@@ -362,7 +345,7 @@ static int become_worker(uint32_t index, uint32_t count, long memory_mb, const c
     limit_memory(memory_mb);
     set_title(name);
     become_script_host();
-    return run_worker(ZYG_CHAN_FD0 + (int)index, parent, py, ps);
+    return run_worker(chan_fd, parent, py, ps);
 }
 
 /* The zygote's first word to the engine (ipc/zygote_proto.h): ready, or
@@ -379,7 +362,7 @@ static int hello(uint32_t status, const char *why)
     return n == (ssize_t)sizeof h && status == ZYG_READY ? 0 : -1;
 }
 
-static int zygote(uint32_t count, pid_t parent, const struct py_settings *ps)
+static int zygote(pid_t parent, const struct py_settings *ps)
 {
     struct pyhost *py;
     char err[ZYG_TEXT_BYTES];
@@ -397,10 +380,18 @@ static int zygote(uint32_t count, pid_t parent, const struct py_settings *ps)
      * namespace of their own getppid() says 0. */
     plat_watch_parent(parent);
     struct zyg_request rq;
-    /* EOF on the request pipe means the engine is gone or done. */
-    while (read_full(ZYG_REQ_FD, &rq, sizeof rq) == 0) {
+    int chan_fd;
+    /* The end of the request socket means the engine is gone or done. A
+     * message of another size is dropped (it has no request number to
+     * answer); a request without a channel or magic is refused. */
+    for (;;) {
+        int got = plat_msg_recv(ZYG_REQ_FD, &rq, sizeof rq, &chan_fd);
+        if (got == SHX_EBADMSG)
+            continue;
+        if (got < 0)
+            break;
         struct zyg_reply rp = {ZYG_MAGIC, rq.index, -EINVAL, rq.seq};
-        if (rq.magic == ZYG_MAGIC && rq.index < count) {
+        if (rq.magic == ZYG_MAGIC && chan_fd >= 0) {
             /* A raw clone: fork() cannot take CLONE_PARENT. Safe here
              * because the zygote is single-threaded (no lock can be held
              * by another thread), and Python is told around it. */
@@ -416,11 +407,13 @@ static int zygote(uint32_t count, pid_t parent, const struct py_settings *ps)
             if (pid == 0) {
                 pyhost_after_fork(1);
                 rq.name[sizeof rq.name - 1] = '\0';
-                _exit(become_worker(rq.index, count, rq.memory_mb, rq.name, parent, py, ps));
+                _exit(become_worker(chan_fd, rq.memory_mb, rq.name, parent, py, ps));
             }
-            pyhost_after_fork(0);
             rp.pid = pid > 0 ? (int32_t)pid : -errno;
+            pyhost_after_fork(0);
         }
+        if (chan_fd >= 0)
+            close(chan_fd);   /* the clone has its own */
         if (write(ZYG_REPLY_FD, &rp, sizeof rp) != (ssize_t)sizeof rp)
             break;
     }
@@ -439,7 +432,7 @@ static void add(const char **list, const char *v)
 int main(int argc, char **argv)
 {
     int fd = -1;
-    long parent = -1, memory_mb = 0, count = -1;
+    long parent = -1, memory_mb = 0, zyg = -1;
     const char *name = "";
     /* Each list has room for every argument: no count to trust. */
     struct py_settings ps = {calloc((size_t)argc, sizeof(char *)),
@@ -455,7 +448,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--memory-mb"))
             memory_mb = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--zygote"))
-            count = atol(argv[i + 1]);
+            zyg = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--name"))
             name = argv[i + 1];
         else if (!strcmp(argv[i], "--path"))
@@ -467,15 +460,15 @@ int main(int argc, char **argv)
         else
             usage_exit();
     }
-    if ((fd < 0) == (count < 0) || parent <= 0 || argc % 2 != 1 || count > 4096)
+    if ((fd < 0) == (zyg < 0) || parent <= 0 || argc % 2 != 1 || (zyg >= 0 && zyg != 1))
         usage_exit();
     if (plat_die_with_parent((pid_t)parent) != SHX_OK)
         return 1;
     claim_title_area(argc, argv);
     contain_process();
     int status;
-    if (count >= 0) {
-        status = zygote((uint32_t)count, (pid_t)parent, &ps);
+    if (zyg >= 0) {
+        status = zygote((pid_t)parent, &ps);
     } else {
         limit_memory(memory_mb);
         char track[64];
