@@ -44,8 +44,9 @@ static int spawn(const char *wp, int rq, int rp, char *const *py_args, pid_t *pi
     int parked[2] = {fcntl(rq, F_DUPFD_CLOEXEC, HIGH_FD), fcntl(rp, F_DUPFD_CLOEXEC, HIGH_FD)};
     if (parked[0] < 0 || parked[1] < 0) {
         snprintf(err, cap, "zygote: %s", strerror(errno));
-        if (parked[0] >= 0)
-            close(parked[0]);
+        for (int i = 0; i < 2; i++)
+            if (parked[i] >= 0)
+                close(parked[i]);
         return SHX_ESYS;
     }
     posix_spawn_file_actions_t fa;
