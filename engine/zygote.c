@@ -208,7 +208,9 @@ int zygote_spawn(struct zygote *z, int index, int chan_fd, int memory_mb, const 
                  pid_t *pid, char *err, size_t cap)
 {
     int mine = index >= 0 && index < z->count;
-    if (!z->ready) {   /* (the engine awaits it before any spawn) */
+    /* Before its hello is read, a reply read here would be the hello's
+     * first bytes: zygote_await comes first (engine_start_workers). */
+    if (!z->ready) {
         snprintf(err, cap, "zygote is not ready");
         return SHX_EDEAD;
     }
