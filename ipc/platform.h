@@ -73,8 +73,8 @@ int plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 /* Real-time safe (one non-blocking system call). Wakes every waiter on word. */
 void plat_wake(uint32_t *word);
 
-/* Not real-time. Writes each page of [addr, addr + bytes) back with the
- * value it holds, so that the first write of a page in the audio path does
+/* Not real-time. Populates the pages of [addr, addr + bytes) and writes
+ * each back with the value it holds, so that the first write of a page in the audio path does
  * not pay for a page fault (or, on some VMs, an exit to the hypervisor,
  * even for pages mlock already made resident). Only for memory nobody else
  * writes at the same time. */
