@@ -197,8 +197,11 @@ int zygote_ask(struct zygote *z, int index, int chan_fd, int memory_mb, const ch
     struct zyg_request rq = {ZYG_MAGIC, (uint32_t)index, memory_mb, z->seq, ""};
     utf8_copy(rq.name, sizeof rq.name, name);
     /* One message, with the channel: whole or not at all. */
-    if (z->req < 0 || plat_msg_send(z->req, &rq, sizeof rq, chan_fd) < 0)
+    if (z->req < 0)
         return SHX_EDEAD;
+    int rc = plat_msg_send(z->req, &rq, sizeof rq, chan_fd);
+    if (rc < 0)
+        return rc;   /* SHX_EDEAD: the zygote is gone; SHX_ESYS: errno says */
     if (index >= 0 && index < z->count)
         z->asked[index] = z->seq;
     return SHX_OK;
@@ -214,9 +217,13 @@ int zygote_spawn(struct zygote *z, int index, int chan_fd, int memory_mb, const 
         snprintf(err, cap, "zygote is not ready");
         return SHX_EDEAD;
     }
-    if (!(mine && z->asked[index]) && zygote_ask(z, index, chan_fd, memory_mb, name) < 0) {
-        snprintf(err, cap, "zygote is gone");
-        return SHX_EDEAD;
+    if (!(mine && z->asked[index])) {
+        int rc = zygote_ask(z, index, chan_fd, memory_mb, name);
+        if (rc < 0) {
+            snprintf(err, cap, rc == SHX_EDEAD ? "zygote is gone" : "cannot ask the zygote: %s",
+                     strerror(errno));
+            return rc;
+        }
     }
     uint32_t want = mine ? z->asked[index] : z->seq;
     struct zyg_reply rp;

@@ -40,7 +40,8 @@ void zygote_ask_end(struct zygote *z);
  * of its zygote_spawn, which then only collects it: the zygote clones the
  * next worker while the engine still sets up the one before. The engine
  * keeps a few asks outstanding (ZYGOTE_AHEAD), so neither side's buffer
- * fills. Errors: SHX_EDEAD. */
+ * fills. Errors: SHX_EDEAD (the zygote is gone), SHX_ESYS (the request
+ * could not be sent: errno). */
 int zygote_ask(struct zygote *z, int index, int chan_fd, int memory_mb, const char *name);
 /* Main. Clones a worker for channel index (descriptor chan_fd) with an
  * address-space limit of memory_mb (asked for now, unless zygote_ask did).

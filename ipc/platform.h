@@ -55,9 +55,10 @@ int plat_msg_pair(int sv[2]);
  * (the other end is closed), SHX_ESYS. */
 int plat_msg_send(int sock, const void *buf, size_t n, int fd);
 /* Main. Receives one message of exactly n bytes and the descriptor sent
- * with it (*fd: -1 when none; close-on-exec). Returns SHX_OK, SHX_EDEAD
- * when the other end is closed, SHX_EBADMSG for a message of another size
- * (any descriptor with it is closed), SHX_ESYS. */
+ * with it (*fd: close-on-exec; -1 when none came, or when the kernel could
+ * not deliver it). Returns SHX_OK, SHX_EDEAD when the other end is closed,
+ * SHX_EBADMSG for a message of another size, an empty one included (any
+ * descriptor with it is closed), SHX_ESYS. */
 int plat_msg_recv(int sock, void *buf, size_t n, int *fd);
 
 /* Any thread, set-up only. Locks the pages into RAM when RLIMIT_MEMLOCK

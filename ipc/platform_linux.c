@@ -202,9 +202,12 @@ int plat_msg_recv(int sock, void *buf, size_t n, int *fd)
                 close(got);
         }
     }
-    if (r == 0)
+    if (r == 0 && *fd < 0)
         return SHX_EDEAD;   /* (no descriptor comes with an end of file) */
-    if ((size_t)r != n || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+    /* A request the kernel delivered without its descriptor (MSG_CTRUNC:
+     * none free here, or a security module refused it) is still a whole
+     * request: it goes to the caller with *fd -1, to be answered. */
+    if (r == 0 || (size_t)r != n || (m.msg_flags & MSG_TRUNC)) {
         if (*fd >= 0)
             close(*fd);
         *fd = -1;

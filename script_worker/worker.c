@@ -383,7 +383,9 @@ static int zygote(pid_t parent, const struct py_settings *ps)
     int chan_fd;
     /* The end of the request socket means the engine is gone or done. A
      * message of another size is dropped (it has no request number to
-     * answer); a request without a channel or magic is refused. */
+     * answer); a request without a channel or magic is refused - also one
+     * whose channel the kernel could not hand over (no descriptor free
+     * here): the engine then starts that worker cold at once. */
     for (;;) {
         int got = plat_msg_recv(ZYG_REQ_FD, &rq, sizeof rq, &chan_fd);
         if (got == SHX_EBADMSG)

@@ -1,8 +1,9 @@
 /* test_msg.c - the local socket messages that carry a channel to the
  * zygote (plat_msg_*): a descriptor arrives as a new one onto the same
- * object, close-on-exec; a message of another size is refused and its
- * descriptor not leaked; a closed end is SHX_EDEAD on both sides, never
- * SIGPIPE. */
+ * object, close-on-exec; a message of another size (an empty one too) is
+ * refused and its descriptor not leaked; a request whose descriptor the
+ * receiver cannot take still arrives; a closed end is SHX_EDEAD on both
+ * sides, never SIGPIPE. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -104,6 +106,64 @@ static void test_other_size_refused_without_leak(void **state)
     close(sv[1]);
 }
 
+/* An empty message that carries a descriptor is a bad message, not the
+ * end of the stream (recvmsg says 0 bytes for both): its descriptor is
+ * closed and the next message still arrives. */
+static void test_empty_message_with_descriptor(void **state)
+{
+    (void)state;
+    int sv[2], p[2];
+    assert_int_equal(plat_msg_pair(sv), SHX_OK);
+    assert_int_equal(pipe(p), 0);
+    int before = open_descriptors();
+    assert_int_equal(plat_msg_send(sv[0], "", 0, p[0]), SHX_OK);
+    struct msg in, out = {5, 6, "after"};
+    int fd = 0;
+    assert_int_equal(plat_msg_recv(sv[1], &in, sizeof in, &fd), SHX_EBADMSG);
+    assert_int_equal(fd, -1);
+    assert_int_equal(open_descriptors(), before);
+    assert_int_equal(plat_msg_send(sv[0], &out, sizeof out, -1), SHX_OK);
+    assert_int_equal(plat_msg_recv(sv[1], &in, sizeof in, &fd), SHX_OK);
+    assert_string_equal(in.name, "after");
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* A receiver with no descriptor free (RLIMIT_NOFILE) gets the request
+ * without the descriptor the kernel could not give it (MSG_CTRUNC): a
+ * whole request it can answer, with *fd -1. */
+static void test_request_whose_descriptor_cannot_be_taken(void **state)
+{
+    (void)state;
+    int sv[2], p[2];
+    assert_int_equal(plat_msg_pair(sv), SHX_OK);
+    assert_int_equal(pipe(p), 0);
+    struct msg out = {7, 8, "t08"}, in;
+    assert_int_equal(plat_msg_send(sv[0], &out, sizeof out, p[1]), SHX_OK);
+    /* Every descriptor number below the lowest free one is taken: a limit
+     * there leaves none to receive into. */
+    int lowest = dup(0);
+    assert_true(lowest >= 0);
+    close(lowest);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fd = 0;
+    int rc = plat_msg_recv(sv[1], &in, sizeof in, &fd);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(rc, SHX_OK);
+    assert_int_equal(fd, -1);
+    assert_memory_equal(&in, &out, sizeof in);
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_closed_end_is_dead(void **state)
 {
     (void)state;
@@ -126,6 +186,8 @@ int main(void)
         cmocka_unit_test(test_descriptor_arrives),
         cmocka_unit_test(test_without_descriptor),
         cmocka_unit_test(test_other_size_refused_without_leak),
+        cmocka_unit_test(test_empty_message_with_descriptor),
+        cmocka_unit_test(test_request_whose_descriptor_cannot_be_taken),
         cmocka_unit_test(test_closed_end_is_dead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
