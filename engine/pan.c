@@ -25,26 +25,3 @@ struct pan_gains pan_law(double gain_db, double pan, int source_channels, int ou
     r.right = (float)(g * rr);
     return r;
 }
-
-/* Plain loops with plain comparisons so the compiler vectorises them
- * (fmaxf is a library call at -O2: it must honour NaN). */
-float pan_apply(const float *restrict in, float *restrict out, uint32_t frames, int channels,
-                struct pan_gains g)
-{
-    size_t n = (size_t)frames * (size_t)channels;
-    if (channels == 1) {
-        for (size_t i = 0; i < n; i++)
-            out[i] = in[i] * g.left;
-    } else {
-        for (size_t i = 0; i < n; i += 2) {
-            out[i] = in[i] * g.left;
-            out[i + 1] = in[i + 1] * g.right;
-        }
-    }
-    float peak = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        float a = fabsf(out[i]);
-        peak = a > peak ? a : peak;
-    }
-    return peak;
-}

@@ -1,4 +1,5 @@
-/* pan.h - the gain and pan laws of the contract, and applying them.
+/* pan.h - the gain and pan laws (docs/session-format.md). The mixer ramps
+ * each track to the factors worked out here (mixer.c).
  *
  * Mono source at pan p: left = cos((p+1)pi/4), right = sin((p+1)pi/4)
  * (-3 dB each at centre). Stereo source: a balance, left x= min(1,
@@ -6,8 +7,6 @@
  * stereo untouched. One output channel: pan is ignored. */
 #ifndef SHX_PAN_H
 #define SHX_PAN_H
-
-#include <stdint.h>
 
 struct pan_gains {
     float left, right;     /* linear factors; right unused for mono output */
@@ -19,10 +18,5 @@ double pan_db_to_linear(double db);
 /* Any thread. The per-channel factors for a track: gain_db and pan for a
  * source of source_channels (1 or 2) in an output of out_channels. */
 struct pan_gains pan_law(double gain_db, double pan, int source_channels, int out_channels);
-
-/* Real-time. out[i] = in[i] x factor per channel, over frames x channels.
- * Returns the largest absolute output sample. */
-float pan_apply(const float *restrict in, float *restrict out, uint32_t frames, int channels,
-                struct pan_gains g);
 
 #endif
