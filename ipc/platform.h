@@ -75,10 +75,10 @@ int plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 void plat_wake(uint32_t *word);
 
 /* Not real-time. Populates the pages of [addr, addr + bytes) and writes
- * each back with the value it holds, so that the first write of a page in the audio path does
- * not pay for a page fault (or, on some VMs, an exit to the hypervisor,
- * even for pages mlock already made resident). Only for memory nobody else
- * writes at the same time. */
+ * each back with the value it holds, so that the first write of a page in
+ * the audio path does not pay for a page fault (or, on some VMs, an exit
+ * to the hypervisor, even for pages mlock already made resident). Only for
+ * memory nobody else writes at the same time. */
 void plat_touch_pages(void *addr, size_t bytes);
 
 /* Real-time safe. CLOCK_MONOTONIC in nanoseconds. */
