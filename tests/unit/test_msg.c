@@ -35,12 +35,35 @@ static int open_descriptors(void)
     return n;
 }
 
+/* A connected socket pair and a pipe whose ends travel as descriptors:
+ * the fixture of the tests that send one. */
+struct ends {
+    int sv[2], p[2];
+};
+
+static int open_ends(void **state)
+{
+    static struct ends e;
+    assert_int_equal(plat_msg_pair(e.sv), SHX_OK);
+    assert_int_equal(pipe(e.p), 0);
+    *state = &e;
+    return 0;
+}
+
+static int close_ends(void **state)
+{
+    struct ends *e = *state;
+    close(e->p[0]);
+    close(e->p[1]);
+    close(e->sv[0]);
+    close(e->sv[1]);
+    return 0;
+}
+
 static void test_descriptor_arrives(void **state)
 {
-    (void)state;
-    int sv[2], p[2];
-    assert_int_equal(plat_msg_pair(sv), SHX_OK);
-    assert_int_equal(pipe(p), 0);
+    struct ends *e = *state;
+    int *sv = e->sv, *p = e->p;
     struct msg out = {0x3147595au, 7, "t07"}, in;
     memset(&in, 0, sizeof in);
     assert_int_equal(plat_msg_send(sv[0], &out, sizeof out, p[1]), SHX_OK);
@@ -56,10 +79,6 @@ static void test_descriptor_arrives(void **state)
     assert_int_equal(read(p[0], buf, sizeof buf), 2);
     assert_memory_equal(buf, "ok", 2);
     close(fd);
-    close(p[0]);
-    close(p[1]);
-    close(sv[0]);
-    close(sv[1]);
 }
 
 static void test_without_descriptor(void **state)
@@ -79,10 +98,8 @@ static void test_without_descriptor(void **state)
 
 static void test_other_size_refused_without_leak(void **state)
 {
-    (void)state;
-    int sv[2], p[2];
-    assert_int_equal(plat_msg_pair(sv), SHX_OK);
-    assert_int_equal(pipe(p), 0);
+    struct ends *e = *state;
+    int *sv = e->sv, *p = e->p;
     int before = open_descriptors();
     char small[5] = "abcd", big[sizeof(struct msg) + 8];
     memset(big, 'z', sizeof big);
@@ -100,10 +117,6 @@ static void test_other_size_refused_without_leak(void **state)
     assert_int_equal(plat_msg_send(sv[0], &out, sizeof out, -1), SHX_OK);
     assert_int_equal(plat_msg_recv(sv[1], &in, sizeof in, &fd), SHX_OK);
     assert_string_equal(in.name, "next");
-    close(p[0]);
-    close(p[1]);
-    close(sv[0]);
-    close(sv[1]);
 }
 
 /* An empty message that carries a descriptor is a bad message, not the
@@ -111,10 +124,8 @@ static void test_other_size_refused_without_leak(void **state)
  * closed and the next message still arrives. */
 static void test_empty_message_with_descriptor(void **state)
 {
-    (void)state;
-    int sv[2], p[2];
-    assert_int_equal(plat_msg_pair(sv), SHX_OK);
-    assert_int_equal(pipe(p), 0);
+    struct ends *e = *state;
+    int *sv = e->sv, *p = e->p;
     int before = open_descriptors();
     assert_int_equal(plat_msg_send(sv[0], "", 0, p[0]), SHX_OK);
     struct msg in, out = {5, 6, "after"};
@@ -125,10 +136,6 @@ static void test_empty_message_with_descriptor(void **state)
     assert_int_equal(plat_msg_send(sv[0], &out, sizeof out, -1), SHX_OK);
     assert_int_equal(plat_msg_recv(sv[1], &in, sizeof in, &fd), SHX_OK);
     assert_string_equal(in.name, "after");
-    close(p[0]);
-    close(p[1]);
-    close(sv[0]);
-    close(sv[1]);
 }
 
 /* A receiver with no descriptor free (RLIMIT_NOFILE) gets the request
@@ -136,10 +143,8 @@ static void test_empty_message_with_descriptor(void **state)
  * whole request it can answer, with *fd -1. */
 static void test_request_whose_descriptor_cannot_be_taken(void **state)
 {
-    (void)state;
-    int sv[2], p[2];
-    assert_int_equal(plat_msg_pair(sv), SHX_OK);
-    assert_int_equal(pipe(p), 0);
+    struct ends *e = *state;
+    int *sv = e->sv, *p = e->p;
     struct msg out = {7, 8, "t08"}, in;
     assert_int_equal(plat_msg_send(sv[0], &out, sizeof out, p[1]), SHX_OK);
     /* Every descriptor number below the lowest free one is taken: a limit
@@ -158,10 +163,6 @@ static void test_request_whose_descriptor_cannot_be_taken(void **state)
     assert_int_equal(rc, SHX_OK);
     assert_int_equal(fd, -1);
     assert_memory_equal(&in, &out, sizeof in);
-    close(p[0]);
-    close(p[1]);
-    close(sv[0]);
-    close(sv[1]);
 }
 
 static void test_closed_end_is_dead(void **state)
@@ -183,11 +184,11 @@ static void test_closed_end_is_dead(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_descriptor_arrives),
+        cmocka_unit_test_setup_teardown(test_descriptor_arrives, open_ends, close_ends),
         cmocka_unit_test(test_without_descriptor),
-        cmocka_unit_test(test_other_size_refused_without_leak),
-        cmocka_unit_test(test_empty_message_with_descriptor),
-        cmocka_unit_test(test_request_whose_descriptor_cannot_be_taken),
+        cmocka_unit_test_setup_teardown(test_other_size_refused_without_leak, open_ends, close_ends),
+        cmocka_unit_test_setup_teardown(test_empty_message_with_descriptor, open_ends, close_ends),
+        cmocka_unit_test_setup_teardown(test_request_whose_descriptor_cannot_be_taken, open_ends, close_ends),
         cmocka_unit_test(test_closed_end_is_dead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
