@@ -254,7 +254,7 @@ static int build_track(struct engine *e, struct build *b, int i, char *err, size
     if (offset + source_frames(src) > e->length)
         e->length = offset + source_frames(src);
     if (st->script && session_script_request(e->s, i, e->rate, (int)(e->block * e->sub),
-                                                request, sizeof request) < 0) {
+                                             b->o->realtime, request, sizeof request) < 0) {
         session_track_error(e->s, i, 1, "request too large", err, cap);
         source_destroy(src);
         return SHX_EFULL;

@@ -33,6 +33,9 @@ struct engine_options {
                                CHAN_MAX_BATCH); 0 = CHAN_MAX_BATCH */
     int worker_nice;        /* see track_config.worker_nice */
     int worker_rt_prio;     /* see track_config.worker_rt_prio */
+    int realtime;           /* blocks have deadlines (play): each worker pays
+                               its start's page faults while it loads, not
+                               while it plays (pyhost_load) */
     int pin;                /* pin track i's thread and worker to CPU i % CPUs */
     volatile sig_atomic_t *stop;   /* set by a signal: stop waiting for workers; or NULL */
     int quiet;              /* no notices on stderr (-q); errors still */

@@ -264,7 +264,7 @@ static int start_engine(const struct session *s, const struct play_options *o, i
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
                                 .ahead_max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
-                                .worker_rt_prio = PRIO_WORKER,
+                                .worker_rt_prio = PRIO_WORKER, .realtime = 1,
                                 .batch_frames = PLAY_BATCH_FRAMES,
                                 .max_calls = PLAY_MAX_CALLS, .stop = o->stop,
                                 .quiet = o->quiet};

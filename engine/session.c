@@ -753,15 +753,16 @@ void session_destroy(struct session *s)
 }
 
 int session_script_request(const struct session *s, int index, int sample_rate,
-                           int block_size, char *buf, size_t cap)
+                           int block_size, int realtime, char *buf, size_t cap)
 {
     const struct session_track *t = &s->tracks[index];
     if (!t->script)
         return SHX_EUSAGE;
     struct json j = {0};
-    char nums[160];
-    snprintf(nums, sizeof nums, ",\"sample_rate\":%d,\"block_size\":%d,\"channels\":%d,",
-             sample_rate, block_size, s->channels);
+    char nums[192];
+    snprintf(nums, sizeof nums,
+             ",\"sample_rate\":%d,\"block_size\":%d,\"channels\":%d,\"realtime\":%s,",
+             sample_rate, block_size, s->channels, realtime ? "true" : "false");
     int ok = json_put(&j, "{\"script\":") && json_str(&j, t->script)
              && json_put(&j, ",\"track\":") && json_str(&j, t->name)
              && json_put(&j, nums) && json_put(&j, "\"params\":")

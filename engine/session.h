@@ -118,11 +118,13 @@ void session_track_error(const struct session *s, int i, int script, const char 
 void session_python_error(const struct session *s, const char *what, char *err, size_t cap);
 
 /* Main. The worker's LOAD request for track index as JSON text:
- * {"script", "track", "sample_rate", "block_size", "channels", "params"},
- * with the run's rate and block size (--block overrides the session's: a
- * script's ctx.block_size is the frames it is called with).
+ * {"script", "track", "sample_rate", "block_size", "channels", "realtime",
+ * "params"}, with the run's rate and block size (--block overrides the
+ * session's: a script's ctx.block_size is the frames it is called with);
+ * realtime: the run has deadlines (play), so the worker settles its memory
+ * at load (pyhost_load).
  * Errors: SHX_EUSAGE (no script), SHX_EFULL (does not fit cap), SHX_ENOMEM. */
 int session_script_request(const struct session *s, int index, int sample_rate,
-                           int block_size, char *buf, size_t cap);
+                           int block_size, int realtime, char *buf, size_t cap);
 
 #endif

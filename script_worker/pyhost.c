@@ -82,7 +82,7 @@ static const char bootstrap[] =
     "    reset = getattr(mod, 'reset', None)\n"
     "    return (mod, mod.process, wants_info(mod.process),\n"
     "            reset if callable(reset) else None, float(d['sample_rate']),\n"
-    "            mod.__dict__.get('__shmix_ctx__'))\n"
+    "            mod.__dict__.get('__shmix_ctx__'), bool(d.get('realtime', True)))\n"
     "def set_params(payload, mod, ctx):\n"
     "    hook = getattr(mod, 'on_param', None)\n"
     "    for key, value in json.loads(payload):\n"
@@ -525,27 +525,35 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl)
     run_gc("enable");
     /* The current module goes to the new one's reload(old), if any. */
     PyObject *r = PyObject_CallFunction(h->load_fn, "sO", ctl, h->module ? h->module : Py_None);
-    if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 6) {
+    if (!r || !PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 7) {
         if (PyErr_Occurred())
             post_exception(h);
         Py_XDECREF(r);
         run_gc("disable");
         return CHAN_ST_RAISED;
     }
+    int realtime = PyObject_IsTrue(PyTuple_GET_ITEM(r, 6)) != 0;
     take_script(h, r);
     Py_DECREF(r);
     /* Everything that exists after setup() is long-lived: move it to the
      * permanent generation so later collections do not walk it, and turn
-     * automatic collection off so none can start inside process(). The
-     * collection before it is a full one on purpose: it also empties the
-     * free lists, which in a new worker still hold the zygote's objects on
-     * pages shared with it. Emptying them here costs ~4 ms of copy-on-write
-     * faults at the start; left full (gc.collect(1) was tried), the same
-     * faults came during play, in every worker at once the first time the
-     * scripts took a new path (the loop point): hundreds of late blocks at
-     * 60 one-pole tracks that play with none this way (performance.md). */
-    PyObject *c = PyObject_CallNoArgs(h->gc_collect);
-    Py_XDECREF(c);
+     * automatic collection off so none can start inside process(). In play
+     * the collection before it is a full one on purpose: it also empties
+     * the free lists, which in a new worker still hold the zygote's objects
+     * on pages shared with it. Emptying them here costs ~4 ms of
+     * copy-on-write faults at the start; left full (gc.collect(1) was
+     * tried), the same faults came during play, in every worker at once
+     * the first time the scripts took a new path (the loop point):
+     * hundreds of late blocks at 60 one-pole tracks that play with none
+     * this way (performance.md). Render and check have no deadline to
+     * protect: a fault that comes later costs no more than one now, and
+     * most never come (a script that allocates little never reaches those
+     * free lists), so they skip it - 3.6 ms and ~90 faults less per worker
+     * at the start. */
+    if (realtime) {
+        PyObject *c = PyObject_CallNoArgs(h->gc_collect);
+        Py_XDECREF(c);
+    }
     run_gc("freeze");
     run_gc("disable");
     return CHAN_ST_OK;

@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(strcmp(t->name, s->tracks[j].name) != 0, "unique names");
         if (t->script) {
             char req[16384];
-            int r = session_script_request(s, i, 48000, s->block_size, req, sizeof req);
+            int r = session_script_request(s, i, 48000, s->block_size, 1, req, sizeof req);
             check(r == SHX_OK || r == SHX_EFULL, "script request");
             check(r != SHX_OK || valid_utf8(req), "the request is UTF-8");
         }

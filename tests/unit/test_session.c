@@ -198,11 +198,14 @@ static void test_full(void **state)
     assert_int_equal(t->script_pos.line, 15);
     assert_int_equal(t->script_pos.col, 13);
     char req[1024];
-    assert_int_equal(session_script_request(s, 0, 44100, 128, req, sizeof req), SHX_OK);
-    assert_non_null(strstr(req, "\"sample_rate\":44100,\"block_size\":128,\"channels\":1"));
-    /* --block 512: the script is told what it is called with. */
-    assert_int_equal(session_script_request(s, 0, 44100, 512, req, sizeof req), SHX_OK);
+    assert_int_equal(session_script_request(s, 0, 44100, 128, 1, req, sizeof req), SHX_OK);
+    assert_non_null(strstr(req, "\"sample_rate\":44100,\"block_size\":128,\"channels\":1,"
+                                "\"realtime\":true,"));
+    /* --block 512: the script is told what it is called with; render and
+     * check have no deadlines. */
+    assert_int_equal(session_script_request(s, 0, 44100, 512, 0, req, sizeof req), SHX_OK);
     assert_non_null(strstr(req, "\"block_size\":512,"));
+    assert_non_null(strstr(req, "\"realtime\":false,"));
     assert_non_null(strstr(req, "\"track\":\"lead\""));
     session_destroy(s);
 }
