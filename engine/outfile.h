@@ -16,9 +16,12 @@ struct outfile;
 /* Main. Errors: SHX_EUSAGE (unknown extension), SHX_EIO (err says why). */
 int outfile_create(const char *path, int rate, int channels, struct outfile **out,
                    char *err, size_t cap);
-/* Main. Writes frames x channels interleaved floats. Errors: SHX_EIO. */
+/* Main. Writes frames x channels interleaved floats. They are held and
+ * written in larger pieces, so an error may show only at a later call or
+ * at outfile_commit. Errors: SHX_EIO. */
 int outfile_write(struct outfile *f, const float *buf, int64_t frames);
-/* Main. Closes and renames into place. Errors: SHX_EIO. */
+/* Main. Writes what is held, closes and renames into place. Errors:
+ * SHX_EIO. */
 int outfile_commit(struct outfile *f, char *err, size_t cap);
 /* Main. Deletes the temporary file and frees; NULL and committed are fine. */
 void outfile_destroy(struct outfile *f);
