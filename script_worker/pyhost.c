@@ -517,6 +517,39 @@ static void take_script(struct pyhost *h, PyObject *r)
     PyErr_Clear();
 }
 
+/* Collects the garbage a load left, before it is frozen. In play the
+ * collection is a full one on purpose: it also empties the free lists,
+ * which in a new worker still hold the zygote's objects on pages shared
+ * with it. Emptying them here costs ~4 ms of copy-on-write faults at the
+ * start; left full (gc.collect(1) was tried), the same faults came during
+ * play, in every worker at once the first time the scripts took a new
+ * path (the loop point): hundreds of late blocks at 60 one-pole tracks
+ * that play with none this way (performance.md). Render and check have no
+ * deadline to protect - a fault that comes later costs no more than one
+ * now, and most never come - so they collect generations 0 and 1 only,
+ * which leaves the free lists alone (3.6 ms and ~90 faults less per
+ * worker at the start). That finds every piece of garbage as long as the
+ * oldest generation is empty, as it is after most loads (everything older
+ * is the zygote's, frozen); when the load's own collections have moved
+ * objects there, the collection is a full one as in play. */
+static void settle(struct pyhost *h, int realtime)
+{
+    PyObject *c = NULL;
+    if (!realtime) {
+        PyObject *gc = PyImport_ImportModule("gc");
+        PyObject *old = gc ? PyObject_CallMethod(gc, "get_objects", "i", 2) : NULL;
+        if (old && PyList_Check(old) && PyList_GET_SIZE(old) == 0)
+            c = PyObject_CallFunction(h->gc_collect, "i", 1);
+        Py_XDECREF(old);
+        Py_XDECREF(gc);
+        PyErr_Clear();
+    }
+    if (!c)
+        c = PyObject_CallNoArgs(h->gc_collect);
+    Py_XDECREF(c);
+    PyErr_Clear();
+}
+
 uint32_t pyhost_load(struct pyhost *h, const char *ctl)
 {
     /* The collector stays off while the script's objects are created; what
@@ -537,23 +570,11 @@ uint32_t pyhost_load(struct pyhost *h, const char *ctl)
     Py_DECREF(r);
     /* Everything that exists after setup() is long-lived: move it to the
      * permanent generation so later collections do not walk it, and turn
-     * automatic collection off so none can start inside process(). In play
-     * the collection before it is a full one on purpose: it also empties
-     * the free lists, which in a new worker still hold the zygote's objects
-     * on pages shared with it. Emptying them here costs ~4 ms of
-     * copy-on-write faults at the start; left full (gc.collect(1) was
-     * tried), the same faults came during play, in every worker at once
-     * the first time the scripts took a new path (the loop point):
-     * hundreds of late blocks at 60 one-pole tracks that play with none
-     * this way (performance.md). Render and check have no deadline to
-     * protect: a fault that comes later costs no more than one now, and
-     * most never come (a script that allocates little never reaches those
-     * free lists), so they skip it - 3.6 ms and ~90 faults less per worker
-     * at the start. */
-    if (realtime) {
-        PyObject *c = PyObject_CallNoArgs(h->gc_collect);
-        Py_XDECREF(c);
-    }
+     * automatic collection off so none can start inside process(). What
+     * is garbage must be collected first: frozen, it would never be (a
+     * setup that leaves a large cycle behind would keep it for the whole
+     * run). settle() does that. */
+    settle(h, realtime);
     run_gc("freeze");
     run_gc("disable");
     return CHAN_ST_OK;

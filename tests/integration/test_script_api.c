@@ -1,8 +1,9 @@
 /* test_script_api.c - what a script sees of time and of its own life,
  * through the real binaries and real workers: info.frame/time/jumped
  * across block sizes, --start and loop wraps; reset() exactly at the
- * wraps; reload(old) carrying state across an edit while playing; and
- * click-free switches between a script's output and on_fault. */
+ * wraps; reload(old) carrying state across an edit while playing;
+ * click-free switches between a script's output and on_fault; and the
+ * garbage of setup() collected before a load is frozen. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -482,6 +483,57 @@ static void test_no_click_in_play(void **state)
     assert_true(m < CLICK_BOUND);
 }
 
+/* Garbage that setup() leaves behind is collected before the worker
+ * freezes what the load made (pyhost_load): render skips play's full
+ * collection at load, but not the garbage - a young cycle, alone (the
+ * oldest generation empty: render's cheaper collection) and beside one
+ * that a collection inside setup() had already moved to the oldest
+ * generation (a full collection). The script outputs 0.5 once the young
+ * cycle is gone, plus 0.25 once the old one is (or when it made none):
+ * frozen, either would live, and hold its memory, for the whole render. */
+static void test_setup_garbage_is_collected_in_render(void **state)
+{
+    (void)state;
+    h_write("garbage.py",
+            "import gc, weakref\n"
+            "class Node:\n"
+            "    pass\n"
+            "old = lambda: None\n"
+            "def setup(ctx):\n"
+            "    global young, old\n"
+            "    if ctx.params.get('old'):\n"
+            "        b = Node()\n"
+            "        b.me = b\n"
+            "        gc.collect()   # b survives it: now in the oldest generation\n"
+            "        old = weakref.ref(b)\n"
+            "    a = Node()\n"
+            "    a.me = a\n"
+            "    young = weakref.ref(a)\n"
+            "def process(block):\n"
+            "    block[:] = (0.5 if young() is None else 0.0) + (0.25 if old() is None else 0.0)\n");
+    for (int with_old = 0; with_old <= 1; with_old++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml,
+                 "sample_rate: 48000\nblock_size: 256\nchannels: 1\n"
+                 "tracks:\n  - {file: tone.wav, script: garbage.py, params: {old: %d}}\n",
+                 with_old);
+        h_write("garbage.yaml", yaml);
+        const char *extra[] = {"--duration", "0.1", NULL};
+        assert_int_equal(render("garbage.yaml", "garbage.wav", extra), 0);
+        int64_t frames;
+        int ch, rate;
+        float *x = h_read(h_path("garbage.wav"), &frames, &ch, &rate);
+        assert_non_null(x);
+        assert_int_equal(frames, RATE / 10);
+        for (int64_t i = 0; i < frames * ch; i++)
+            if (x[i] != 0.75f)
+                fail_msg("old cycle %d: sample %lld is %g, expected 0.75 (0.5: the old cycle "
+                         "was frozen; 0.25: the young one; 0: both)",
+                         with_old, (long long)i, (double)x[i]);
+        free(x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +547,7 @@ int main(void)
         H_TEST(test_no_click_when_a_script_raises),
         H_TEST(test_no_click_when_a_worker_crashes),
         H_TEST(test_no_click_in_play),
+        H_TEST(test_setup_garbage_is_collected_in_render),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }

@@ -120,34 +120,48 @@ static void test_uncommitted_leaves_nothing(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* A file size limit the render runs into: the failure shows at a write
- * or at the commit - held frames go out late - and either way the target
- * never appears. */
-static void test_failed_write_leaves_no_file(void **state)
+/* Writes `frames` of silence in 256-frame pieces and commits under a file
+ * size limit of 64 KiB; returns 1 if a write failed, 2 if the commit did,
+ * 0 if neither. The limit and SIGXFSZ's disposition are put back. */
+static int write_under_limit(const char *path, int64_t frames)
 {
-    (void)state;
-    const char *path = path_of("full.wav");
     struct outfile *f;
     char err[256];
     assert_int_equal(outfile_create(path, RATE, CH, &f, err, sizeof err), SHX_OK);
-    struct rlimit old, small = {64 * 1024, 64 * 1024};
+    struct rlimit old, small;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_cur = 64 * 1024;
     small.rlim_max = old.rlim_max;
-    signal(SIGXFSZ, SIG_IGN);   /* write(2) fails with EFBIG instead */
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
-    /* 20 000 frames = 160 000 bytes of samples: past the limit, and fewer
-     * than two pieces' worth of held frames. */
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);   /* write(2) fails with EFBIG instead */
+    int rc = setrlimit(RLIMIT_FSIZE, &small);
     float buf[CH * 256];
     memset(buf, 0, sizeof buf);
     int failed = 0;
-    for (int k = 0; k < 20000 / 256 && !failed; k++)
+    for (int64_t at = 0; at < frames && !failed && rc == 0; at += 256)
         failed = outfile_write(f, buf, 256) < 0;
-    if (!failed)
-        failed = outfile_commit(f, err, sizeof err) < 0;
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-    signal(SIGXFSZ, SIG_DFL);
-    assert_true(failed);
+    if (!failed && rc == 0)
+        failed = outfile_commit(f, err, sizeof err) < 0 ? 2 : 0;
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, was);
     outfile_destroy(f);
+    assert_int_equal(rc, 0);
+    return failed;
+}
+
+/* A file size limit the render runs into: the failure shows at a write
+ * once held frames go out, or only at the commit when fewer than a hold's
+ * worth were written - and either way the target never appears. */
+static void test_failed_write_leaves_no_file(void **state)
+{
+    (void)state;
+    /* 20 224 frames = 161 792 bytes: the first hand-over (16 384 frames,
+     * 128 KiB) already fails. */
+    const char *path = path_of("full.wav");
+    assert_int_equal(write_under_limit(path, 79 * 256), 1);
+    assert_false(access(path, F_OK) == 0);
+    /* 9 984 frames = 79 872 bytes: all held until the commit, which fails. */
+    path = path_of("late.wav");
+    assert_int_equal(write_under_limit(path, 39 * 256), 2);
     assert_false(access(path, F_OK) == 0);
 }
 
