@@ -552,7 +552,8 @@ static void settle(struct pyhost *h, int realtime)
 
 uint32_t pyhost_load(struct pyhost *h, const char *ctl)
 {
-    /* The collector stays off while the script's objects are created; what
+    /* The collector runs while the script's objects are created (an
+     * import or a setup() that makes cycles does not grow unchecked); what
      * was frozen before stays frozen (a reloaded script's old cycles are
      * not reclaimed: cheap, and no collection ever walks numpy again). */
     run_gc("enable");
