@@ -19,34 +19,11 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "tmpdir.h"
 #include "outfile.h"
 
 #define RATE 48000
 #define CH 2
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/shmix-test-outfile-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path_of(const char *name)
-{
-    static char p[128];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return p;
-}
 
 /* Frame i's two samples: distinct, exact in float, never silence. */
 static float sample(int64_t i, int c) { return (float)(i % 65521) / 65536.0f + (c ? 0.5f : -0.5f); }
@@ -74,7 +51,7 @@ static void test_pieces_arrive_whole_and_in_order(void **state)
     (void)state;
     static const int sizes[] = {1, 256, 255, 16384, 16385, 7, 33000, 4096};
     const int64_t total = 3 * 16384 + 12345;
-    const char *path = path_of("pieces.wav");
+    const char *path = tmpdir_path("pieces.wav");
     struct outfile *f;
     char err[256];
     assert_int_equal(outfile_create(path, RATE, CH, &f, err, sizeof err), SHX_OK);
@@ -106,7 +83,7 @@ static void test_uncommitted_leaves_nothing(void **state)
     (void)state;
     static const int sizes[] = {300};
     char own[128], path[160];
-    snprintf(own, sizeof own, "%s", path_of("uncommitted"));   /* a folder of its own */
+    snprintf(own, sizeof own, "%s", tmpdir_path("uncommitted"));   /* a folder of its own */
     assert_int_equal(mkdir(own, 0700), 0);
     snprintf(path, sizeof path, "%s/dropped.flac", own);
     struct outfile *f;
@@ -156,11 +133,11 @@ static void test_failed_write_leaves_no_file(void **state)
     (void)state;
     /* 20 224 frames = 161 792 bytes: the first hand-over (16 384 frames,
      * 128 KiB) already fails. */
-    const char *path = path_of("full.wav");
+    const char *path = tmpdir_path("full.wav");
     assert_int_equal(write_under_limit(path, 79 * 256), 1);
     assert_false(access(path, F_OK) == 0);
     /* 9 984 frames = 79 872 bytes: all held until the commit, which fails. */
-    path = path_of("late.wav");
+    path = tmpdir_path("late.wav");
     assert_int_equal(write_under_limit(path, 39 * 256), 2);
     assert_false(access(path, F_OK) == 0);
 }
@@ -172,5 +149,5 @@ int main(void)
         cmocka_unit_test(test_uncommitted_leaves_nothing),
         cmocka_unit_test(test_failed_write_leaves_no_file),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "tmpdir.h"
 #include "platform.h"
 #include "recorder.h"
 
@@ -28,30 +29,6 @@
  * 10 us, which a ThreadSanitizer build on a slow VM once did not (a burst
  * with nothing dropped). */
 #define BURST_RATE 1000
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/shmix-test-recorder-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path_of(const char *name)
-{
-    static char p[128];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return p;
-}
 
 /* The file's frames (stereo, at `rate`) into a malloc'ed array. */
 static float *read_back(const char *path, int rate, int64_t *frames)
@@ -75,7 +52,7 @@ static void test_paced_pushes_are_all_written(void **state)
     (void)state;
     struct recorder *r;
     char err[256];
-    const char *path = path_of("paced.wav");
+    const char *path = tmpdir_path("paced.wav");
     assert_int_equal(recorder_create(path, RATE, 2, BLOCK, &r, err, sizeof err), SHX_OK);
     float buf[2 * BLOCK];
     int64_t n = 0;
@@ -109,7 +86,7 @@ static void test_overflow_is_dropped_and_counted(void **state)
     (void)state;
     struct recorder *r;
     char err[256];
-    const char *path = path_of("burst.wav");
+    const char *path = tmpdir_path("burst.wav");
     assert_int_equal(recorder_create(path, BURST_RATE, 2, BLOCK, &r, err, sizeof err), SHX_OK);
     enum { CALLS = 100000, FRAMES = 4 * BLOCK };   /* 6400 s of audio; longer than a slot */
     static float buf[2 * FRAMES];
@@ -148,19 +125,19 @@ static void test_unfinished_and_bad_paths(void **state)
     (void)state;
     struct recorder *r;
     char err[256];
-    const char *path = path_of("never.wav");
+    const char *path = tmpdir_path("never.wav");
     assert_int_equal(recorder_create(path, RATE, 2, BLOCK, &r, err, sizeof err), SHX_OK);
     float buf[2 * BLOCK] = {0};
     recorder_push(r, buf, BLOCK);
     recorder_destroy(r);
     assert_false(access(path, F_OK) == 0);
-    assert_int_equal(recorder_create(path_of("x.mp3"), RATE, 2, BLOCK, &r, err, sizeof err),
+    assert_int_equal(recorder_create(tmpdir_path("x.mp3"), RATE, 2, BLOCK, &r, err, sizeof err),
                      SHX_EUSAGE);
-    assert_int_equal(recorder_create(path_of("no/such/x.wav"), RATE, 2, BLOCK, &r, err,
+    assert_int_equal(recorder_create(tmpdir_path("no/such/x.wav"), RATE, 2, BLOCK, &r, err,
                                      sizeof err), SHX_EIO);
     assert_non_null(strstr(err, "No such file or directory"));
-    assert_int_equal(mkdir(path_of("d.wav"), 0755), 0);
-    assert_int_equal(recorder_create(path_of("d.wav"), RATE, 2, BLOCK, &r, err, sizeof err),
+    assert_int_equal(mkdir(tmpdir_path("d.wav"), 0755), 0);
+    assert_int_equal(recorder_create(tmpdir_path("d.wav"), RATE, 2, BLOCK, &r, err, sizeof err),
                      SHX_EIO);
     assert_non_null(strstr(err, "is a folder"));
 }
@@ -172,5 +149,5 @@ int main(void)
         cmocka_unit_test(test_overflow_is_dropped_and_counted),
         cmocka_unit_test(test_unfinished_and_bad_paths),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
