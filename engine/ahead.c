@@ -90,6 +90,18 @@ int ahead_create(const struct ahead_config *c, struct ahead **out)
     return SHX_OK;
 }
 
+uint64_t ahead_default_max_ns(uint32_t sub, int rate)
+{
+    if (sub <= 1 || rate <= 0)
+        return AHEAD_MAX_NS;
+    /* Up to a whole millisecond: half of it must still hold a whole
+     * request's blocks after ahead_create rounds them down. */
+    uint64_t ms_ns = MS_NS(1);
+    uint64_t ns = (uint64_t)AHEAD_MAX_LONG_FRAMES * NS_PER_S / (uint64_t)rate;
+    ns = (ns / ms_ns + 1) * ms_ns;
+    return ns > AHEAD_MAX_NS ? ns : AHEAD_MAX_NS;
+}
+
 void ahead_destroy(struct ahead *a)
 {
     free(a);

@@ -1,5 +1,6 @@
 /* play.c - the play command; see play.h. */
 #include "play.h"
+#include "ahead.h"
 #include "audio.h"
 #include "engine.h"
 #include "errors.h"
@@ -261,9 +262,14 @@ static int open_output(const struct session *s, const struct play_options *o,
 static int start_engine(const struct session *s, const struct play_options *o, int rate,
                         struct engine **e, struct player **p, char *err, size_t cap)
 {
+    /* With script calls longer than a block, the render-ahead's default
+     * upper end leaves room for longer batches (ahead_default_max_ns). */
+    uint32_t block = o->block ? o->block : (uint32_t)s->block_size;
+    uint32_t sub = s->script_block > (int)block ? (uint32_t)s->script_block / block : 1;
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
-                                .ahead_max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
+                                .ahead_max_ns = o->ahead_max_ns ? o->ahead_max_ns
+                                                                : ahead_default_max_ns(sub, rate),
                                 .worker_rt_prio = PRIO_WORKER, .realtime = 1,
                                 .batch_frames = PLAY_BATCH_FRAMES,
                                 .max_calls = PLAY_MAX_CALLS, .stop = o->stop,

@@ -70,7 +70,8 @@ static int size_run(struct player *p, struct engine *e, const struct player_opti
         .ring = engine_ring_slots(e), .scripted = scripted, .cpus = plat_cpu_count(),
         .batch_max = p->n ? track_batch_max(p->tracks[0]) : 0,
         .fixed = o->ahead,
-        .max_ns = o->ahead_max_ns ? o->ahead_max_ns : AHEAD_MAX_NS,
+        .max_ns = o->ahead_max_ns ? o->ahead_max_ns
+                                  : ahead_default_max_ns(engine_script_blocks(e), p->rate),
     };
     if (ahead_create(&ac, &p->ahead) < 0)
         return SHX_ENOMEM;

@@ -86,6 +86,17 @@
  * script_block 2048 played 30 s without a late block with 400 ms, while
  * 250 ms held 368 (docs/performance.md). */
 #define AHEAD_MAX_NS MS_NS(400)
+/* ... and with script calls longer than a block (script_block), room for
+ * two batches of one whole request each (AHEAD_BATCH_SHARE x
+ * PLAY_BATCH_FRAMES: 683 ms at 48 kHz, 256 blocks of 128 frames). At the
+ * one-pole edge with script_block 2048 (~230 tracks on two CPUs) a batch
+ * of four calls paid ~20 % over a hot loop's cost per call, eight calls
+ * ~6-10 %: with 400 ms the batch stopped at four (half the upper end)
+ * and 234 tracks were late thousands of times a second, with 683 ms they
+ * played 30 s without a late block (docs/performance.md, "Batches of
+ * eight calls"). Lighter sessions do not grow into it: the render-ahead
+ * is sized by what they need. */
+#define AHEAD_MAX_LONG_FRAMES (2u * PLAY_BATCH_FRAMES)
 #define AHEAD_MAX_LIMIT_NS S_NS(2)       /* --ahead-max's own upper end */
 #define AHEAD_SAFETY 2u
 #define AHEAD_MEMORY_NS S_NS(30)         /* the worst need is remembered this long */
@@ -97,7 +108,7 @@
 #define PLAY_RING_SLOTS AHEAD_MAX_BLOCKS
 /* Channels are sized for batches of up to this much audio per request
  * (a channel's pages are resident only once a batch that long used them). */
-#define PLAY_BATCH_FRAMES 8192u
+#define PLAY_BATCH_FRAMES 16384u
 /* and at most this many script calls (the render-ahead and its wake-ups
  * were measured and tuned with batches of up to 16 calls, docs/realtime.md;
  * render takes longer ones, RENDER_BATCH_FRAMES). */

@@ -88,11 +88,32 @@ static void test_batch_grows_with_workers(void **state)
     /* An upper end of 250 ms allows 125 ms (46 blocks): two calls. */
     c.max_ns = MS_NS(250);
     assert_int_equal(batch_of(&c), 32);
+    /* With the default upper end for long calls (683 ms) and one request
+     * of 16384 frames, as play has them: a third of a second (128
+     * blocks), eight calls. */
+    c.max_ns = ahead_default_max_ns(16, 48000);
+    c.batch_max = PLAY_BATCH_FRAMES / 128;
+    assert_int_equal(batch_of(&c), 128);
     /* Without script_block, one request carries 16 blocks at most. */
     c.sub = 1;
     c.batch_max = 16;
     c.max_ns = MS_NS(400);
     assert_int_equal(batch_of(&c), 16);
+}
+
+/* The upper end when the user sets none: 400 ms, and with script calls
+ * longer than a block room for two requests of 16384 frames, up to a
+ * whole millisecond - 683 ms at 48 kHz (256 blocks of 128 frames), never
+ * less than 400 ms. */
+static void test_default_upper_end(void **state)
+{
+    (void)state;
+    assert_int_equal(ahead_default_max_ns(1, 48000), AHEAD_MAX_NS);
+    assert_int_equal(ahead_default_max_ns(0, 48000), AHEAD_MAX_NS);
+    assert_int_equal(ahead_default_max_ns(16, 48000), MS_NS(683));
+    assert_int_equal(ahead_default_max_ns(16, 48000) * 48000 / NS_PER_S / 128, 256);
+    assert_int_equal(ahead_default_max_ns(2, 44100), MS_NS(744));
+    assert_int_equal(ahead_default_max_ns(2, 96000), AHEAD_MAX_NS);
 }
 
 /* --ahead N is kept (never tuned), raised to a call and its stagger. */
@@ -164,6 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chosen_from_the_session),
         cmocka_unit_test(test_batch_grows_with_workers),
+        cmocka_unit_test(test_default_upper_end),
         cmocka_unit_test(test_fixed),
         cmocka_unit_test(test_grows_at_once),
         cmocka_unit_test(test_shrinks_slowly),
