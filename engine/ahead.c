@@ -99,6 +99,8 @@ uint64_t ahead_default_max_ns(uint32_t sub, int rate)
     uint64_t ms_ns = MS_NS(1);
     uint64_t ns = (uint64_t)AHEAD_MAX_LONG_FRAMES * NS_PER_S / (uint64_t)rate;
     ns = (ns / ms_ns + 1) * ms_ns;
+    /* At low rates no longer than --ahead-max may be (4.1 s at 8 kHz). */
+    ns = ns < AHEAD_MAX_LIMIT_NS ? ns : AHEAD_MAX_LIMIT_NS;
     return ns > AHEAD_MAX_NS ? ns : AHEAD_MAX_NS;
 }
 

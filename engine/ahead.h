@@ -45,8 +45,8 @@ int ahead_create(const struct ahead_config *c, struct ahead **out);
 /* Any thread. The tuned render-ahead's upper end when the user sets none
  * (--ahead-max): AHEAD_MAX_NS, or with script calls longer than a block
  * (sub > 1) room for two of the longest batches a request carries
- * (AHEAD_MAX_LONG_FRAMES: 683 ms at 48 kHz), which only a heavy load
- * grows the render-ahead into. */
+ * (AHEAD_MAX_LONG_FRAMES: 683 ms at 48 kHz, at most AHEAD_MAX_LIMIT_NS),
+ * which only a heavy load grows the render-ahead into. */
 uint64_t ahead_default_max_ns(uint32_t sub, int rate);
 /* NULL is a no-op. */
 void ahead_destroy(struct ahead *a);

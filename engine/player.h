@@ -27,7 +27,7 @@ struct player_options {
     int realtime;          /* ask for SCHED_FIFO for the track threads */
     volatile sig_atomic_t *stop;   /* set by a signal: stop waiting to start; or NULL */
     int capture;           /* record where each control message took effect */
-    uint64_t ahead_max_ns; /* the tuned render-ahead's upper end; 0 = AHEAD_MAX_NS */
+    uint64_t ahead_max_ns; /* the tuned render-ahead's upper end; 0 = ahead_default_max_ns */
 };
 
 /* Main. Checks the options against the session. Errors: SHX_EUSAGE (err

@@ -96,7 +96,7 @@
  * played 30 s without a late block (docs/performance.md, "Batches of
  * eight calls"). Lighter sessions do not grow into it: the render-ahead
  * is sized by what they need. */
-#define AHEAD_MAX_LONG_FRAMES (2u * PLAY_BATCH_FRAMES)
+#define AHEAD_MAX_LONG_FRAMES (AHEAD_BATCH_SHARE * PLAY_BATCH_FRAMES)
 #define AHEAD_MAX_LIMIT_NS S_NS(2)       /* --ahead-max's own upper end */
 #define AHEAD_SAFETY 2u
 #define AHEAD_MEMORY_NS S_NS(30)         /* the worst need is remembered this long */

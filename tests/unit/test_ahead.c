@@ -14,7 +14,8 @@
 
 static struct ahead *make(uint32_t sub, int scripted, uint32_t fixed)
 {
-    /* One request carries 16 calls and 8192 frames at most, as in play. */
+    /* One request carries 16 calls and 8192 frames at most (play's
+     * requests carried that much before they took 16 384 frames). */
     struct ahead_config c = {.rate = 48000, .block = 128, .sub = sub, .ring = 128,
                              .scripted = scripted, .cpus = 2, .fixed = fixed,
                              .max_ns = MS_NS(250), .batch_max = sub == 1 ? 16 : 64};
@@ -82,7 +83,7 @@ static void test_batch_grows_with_workers(void **state)
     c.scripted = 80;
     assert_int_equal(batch_of(&c), 48);
     /* 250 to a CPU: 1 s, but half the upper end at most (200 ms, 75
-     * blocks) and one request (8192 frames): four calls. */
+     * blocks; this config's request, 8192 frames, too): four calls. */
     c.scripted = 500;
     assert_int_equal(batch_of(&c), 64);
     /* An upper end of 250 ms allows 125 ms (46 blocks): two calls. */
@@ -114,6 +115,8 @@ static void test_default_upper_end(void **state)
     assert_int_equal(ahead_default_max_ns(16, 48000) * 48000 / NS_PER_S / 128, 256);
     assert_int_equal(ahead_default_max_ns(2, 44100), MS_NS(744));
     assert_int_equal(ahead_default_max_ns(2, 96000), AHEAD_MAX_NS);
+    /* never more than --ahead-max may be: 4.1 s at 8 kHz */
+    assert_int_equal(ahead_default_max_ns(2, 8000), AHEAD_MAX_LIMIT_NS);
 }
 
 /* --ahead N is kept (never tuned), raised to a call and its stagger. */
