@@ -92,10 +92,11 @@
  * one-pole edge with script_block 2048 (~230 tracks on two CPUs) a batch
  * of four calls paid ~20 % over a hot loop's cost per call, eight calls
  * ~6-10 %: with 400 ms the batch stopped at four (half the upper end)
- * and 234 tracks were late thousands of times a second, with 683 ms they
- * played 30 s without a late block (docs/performance.md, "Batches of
- * eight calls"). Lighter sessions do not grow into it: the render-ahead
- * is sized by what they need. */
+ * and 234 tracks had 9 900 to a million late blocks in 30 s, with 683 ms
+ * none in four runs of five and 816 in the fifth (the null device's
+ * xruns from real-time throttling stayed: docs/performance.md, "Batches
+ * of eight calls"). Lighter sessions do not grow into it: the
+ * render-ahead is sized by what they need. */
 #define AHEAD_MAX_LONG_FRAMES (AHEAD_BATCH_SHARE * PLAY_BATCH_FRAMES)
 #define AHEAD_MAX_LIMIT_NS S_NS(2)       /* --ahead-max's own upper end */
 #define AHEAD_SAFETY 2u
