@@ -263,13 +263,15 @@ static int start_engine(const struct session *s, const struct play_options *o, i
                         struct engine **e, struct player **p, char *err, size_t cap)
 {
     /* With script calls longer than a block, the render-ahead's default
-     * upper end leaves room for longer batches (ahead_default_max_ns). */
+     * upper end leaves room for longer batches (ahead_default_max_ns).
+     * One value for both: the engine sizes the tracks' rings for it, the
+     * player tunes the render-ahead up to it. */
     uint32_t block = o->block ? o->block : (uint32_t)s->block_size;
     uint32_t sub = s->script_block > (int)block ? (uint32_t)s->script_block / block : 1;
+    uint64_t ahead_max = o->ahead_max_ns ? o->ahead_max_ns : ahead_default_max_ns(sub, rate);
     struct engine_options eo = {.sample_rate = rate, .block_size = o->block,
                                 .ring_slots = PLAY_RING_SLOTS, .worker_nice = WORKER_NICE,
-                                .ahead_max_ns = o->ahead_max_ns ? o->ahead_max_ns
-                                                                : ahead_default_max_ns(sub, rate),
+                                .ahead_max_ns = ahead_max,
                                 .worker_rt_prio = PRIO_WORKER, .realtime = 1,
                                 .batch_frames = PLAY_BATCH_FRAMES,
                                 .max_calls = PLAY_MAX_CALLS, .stop = o->stop,
@@ -288,7 +290,7 @@ static int start_engine(const struct session *s, const struct play_options *o, i
     if (engine_supervise(*e, why, sizeof why) < 0)
         fprintf(stderr, "shmix: %s\n", why);
     struct player_options po = {o->start, o->duration, o->loop, o->ahead, 1, o->stop,
-                                o->capture != NULL, o->ahead_max_ns};
+                                o->capture != NULL, ahead_max};
     rc = player_create(*e, &po, p, err, cap);
     if (rc == SHX_OK)   /* from here control messages reach this run */
         console_attach(engine_console(*e), player_transport(*p), engine_supervisor(*e));

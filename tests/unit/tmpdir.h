@@ -22,7 +22,7 @@ static int tmpdir_teardown(void **state)
 {
     (void)state;
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir_name);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir_name);
     return system(cmd) == 0 ? 0 : -1;
 }
 
