@@ -23,6 +23,14 @@ static const char bootstrap[] =
     "import json, os, sys, traceback, types\n"
     "import numpy as np\n"
     "import _shmix\n"
+    /* numpy's global random state (np.random.random() and the rest of the
+     * legacy API) was seeded when the zygote imported numpy, and numpy,
+     * unlike Python's random, does not reseed in a forked child: without
+     * this every track cloned from one zygote would draw the same numbers.
+     * A seed from the kernel for each, in the legacy seed's range. */
+    "def reseed_numpy():\n"
+    "    np.random.seed(int.from_bytes(os.urandom(4), 'little'))\n"
+    "os.register_at_fork(after_in_child=reseed_numpy)\n"
     "class Context:\n"
     "    def __init__(self, d):\n"
     "        self.sample_rate = d['sample_rate']\n"
@@ -156,6 +164,19 @@ static const char bootstrap[] =
     "    def flush(self):\n"
     "        pass\n"
     "sys.stdout = Out()\n"
+    /* threading's after-fork hook, stilled in the zygote for its clones
+     * (pyhost_before_clones): (the hook, its code), or None when it must
+     * run - another thread exists. */
+    "def still_fork_hook():\n"
+    "    t = sys.modules.get('threading')\n"
+    "    if t is None or t.active_count() != 1 or t.current_thread() is not t.main_thread():\n"
+    "        return None\n"
+    "    f = getattr(t, '_after_fork', None)\n"
+    "    if type(f) is not types.FunctionType or f.__code__.co_freevars:\n"
+    "        return None\n"
+    "    code = f.__code__\n"
+    "    f.__code__ = (lambda: None).__code__\n"
+    "    return f, code\n"
     /* The session's python: settings (pyhost_prepare). User folders go
      * first, as PYTHONPATH's would; a venv's site-packages (with its .pth
      * files) between the standard library and the system's packages, where
@@ -213,6 +234,9 @@ struct pyhost {
 };
 
 static struct chan *g_chan;   /* for _shmix.post; one channel per process */
+/* threading's after-fork hook and its own code while the zygote has the
+ * hook stilled (pyhost_before_clones), else NULL. */
+static PyObject *g_hook_fn, *g_hook_code;
 
 static PyObject *py_post(PyObject *self, PyObject *args)
 {
@@ -272,12 +296,15 @@ static PyObject *get_fn(PyObject *ns, const char *name)
     return f;
 }
 
+/* The gc module, imported once (find_functions): importing a module that
+ * is already imported still runs the import machinery, which in a new
+ * worker is a copy-on-write fault or more each time. */
+static PyObject *g_gc;
+
 static void run_gc(const char *how)
 {
-    PyObject *gc = PyImport_ImportModule("gc");
-    PyObject *r = gc ? PyObject_CallMethod(gc, how, NULL) : NULL;
+    PyObject *r = g_gc ? PyObject_CallMethod(g_gc, how, NULL) : NULL;
     Py_XDECREF(r);
-    Py_XDECREF(gc);
     PyErr_Clear();
 }
 
@@ -370,9 +397,9 @@ static int find_functions(struct pyhost *h, char *err, size_t cap)
     h->fix_fn = get_fn(h->ns, "fix");
     h->describe_fn = get_fn(h->ns, "describe");
     h->params_fn = get_fn(h->ns, "set_params");
-    PyObject *gc = PyImport_ImportModule("gc");
-    h->gc_collect = gc ? PyObject_GetAttrString(gc, "collect") : NULL;
-    Py_XDECREF(gc);
+    if (!g_gc)
+        g_gc = PyImport_ImportModule("gc");
+    h->gc_collect = g_gc ? PyObject_GetAttrString(g_gc, "collect") : NULL;
     PyObject *info_cls = get_fn(h->ns, "Info");
     h->info_obj = info_cls ? PyObject_CallNoArgs(info_cls) : NULL;
     Py_XDECREF(info_cls);
@@ -428,7 +455,7 @@ int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap)
      * n subscripts, not 2n calls with their lookups - a new worker's every
      * first touch of an object is a copy-on-write fault. The blocks lie
      * back to back (chan_block). */
-    PyObject *np = PyImport_ImportModule("numpy");
+    PyObject *np = PyDict_GetItemString(h->ns, "np");   /* borrowed: the bootstrap's */
     PyObject *mv = np ? PyMemoryView_FromMemory((char *)chan_block(ch, 0),
                                                 (Py_ssize_t)n * frames * chans * sizeof(float),
                                                 PyBUF_WRITE)
@@ -444,13 +471,38 @@ int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap)
     Py_XDECREF(all);
     Py_XDECREF(flat);
     Py_XDECREF(mv);
-    Py_XDECREF(np);
     if (h->nblocks != chan_batch(ch)) {   /* (a channel has at least one) */
         PyErr_Clear();
         snprintf(err, cap, "cannot wrap the audio block as a numpy array");
         return SHX_ESYS;
     }
     return SHX_OK;
+}
+
+void pyhost_before_clones(struct pyhost *h)
+{
+    /* Python runs the hooks os.register_at_fork collected in every new
+     * worker, and threading's (numpy imports threading) rebuilds the
+     * module's records of threads and their locks: ~120 copy-on-write
+     * faults a clone, a third of what a worker's start costs on a VM
+     * whose faults are slow. It has nothing to repair when the zygote has
+     * one thread - which its raw clone relies on anyway (worker.c). So
+     * while that is so its clones run a no-op in its place, and each puts
+     * the hook's code back at once (one store: a script's own os.fork()
+     * from a threaded worker still gets the real one). A preload module
+     * that started a thread leaves the hook as it is. */
+    PyObject *still = get_fn(h->ns, "still_fork_hook");
+    PyObject *hook = still ? PyObject_CallNoArgs(still) : NULL;
+    if (hook && PyTuple_Check(hook) && PyTuple_GET_SIZE(hook) == 2) {
+        g_hook_fn = PyTuple_GET_ITEM(hook, 0);
+        g_hook_code = PyTuple_GET_ITEM(hook, 1);
+        Py_INCREF(g_hook_fn);
+        Py_INCREF(g_hook_code);
+    }
+    Py_XDECREF(hook);
+    Py_XDECREF(still);
+    PyErr_Clear();
+    run_gc("freeze");
 }
 
 void pyhost_before_fork(void)
@@ -460,9 +512,11 @@ void pyhost_before_fork(void)
 
 void pyhost_after_fork(int child)
 {
-    if (child)
+    if (child) {
         PyOS_AfterFork_Child();
-    else
+        if (g_hook_fn && PyObject_SetAttrString(g_hook_fn, "__code__", g_hook_code) < 0)
+            PyErr_Clear();
+    } else
         PyOS_AfterFork_Parent();
 }
 
@@ -486,6 +540,9 @@ void pyhost_destroy(struct pyhost *h)
     Py_XDECREF(h->fix_fn);
     Py_XDECREF(h->describe_fn);
     Py_XDECREF(h->ns);
+    Py_CLEAR(g_gc);
+    Py_CLEAR(g_hook_fn);
+    Py_CLEAR(g_hook_code);
     if (Py_IsInitialized())
         Py_FinalizeEx();
     g_chan = NULL;
@@ -536,12 +593,10 @@ static void settle(struct pyhost *h, int realtime)
 {
     PyObject *c = NULL;
     if (!realtime) {
-        PyObject *gc = PyImport_ImportModule("gc");
-        PyObject *old = gc ? PyObject_CallMethod(gc, "get_objects", "i", 2) : NULL;
+        PyObject *old = g_gc ? PyObject_CallMethod(g_gc, "get_objects", "i", 2) : NULL;
         if (old && PyList_Check(old) && PyList_GET_SIZE(old) == 0)
             c = PyObject_CallFunction(h->gc_collect, "i", 1);
         Py_XDECREF(old);
-        Py_XDECREF(gc);
         PyErr_Clear();
     }
     if (!c)

@@ -372,6 +372,8 @@ static int zygote(pid_t parent, const struct py_settings *ps)
     int rc = pyhost_create(&py, err, sizeof err);
     if (rc == SHX_OK)
         rc = prepare(py, ps, err, sizeof err);
+    if (rc == SHX_OK)
+        pyhost_before_clones(py);
     if (hello(rc == SHX_OK ? ZYG_READY : rc == SHX_ESCRIPT ? ZYG_PRELOAD_FAILED : ZYG_NO_PYTHON,
               rc == SHX_OK ? "" : err) < 0)
         return 1;

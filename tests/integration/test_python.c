@@ -3,7 +3,8 @@
  * scripts (their effect is in the rendered samples), a venv of another
  * Python and a preload module that does not import stop the session with
  * one line and exit 2, and scipy.signal preloaded in the zygote filters
- * with state carried across blocks exactly as a reference computed here. */
+ * with state carried across blocks exactly as a reference computed here;
+ * workers cloned from one zygote draw random numbers of their own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -259,6 +260,52 @@ static void test_preload_scipy(void **state)
     }
 }
 
+/* (f) Workers cloned from one zygote are processes of their own to their
+ * scripts: each draws its own random numbers (numpy's global state and
+ * Python's), and threading works as in a fresh process - the hook the
+ * zygote stills for its clones is back in place. Started cold the same. */
+static void test_clones_state(void **state)
+{
+    (void)state;
+    h_write("scripts/state.py",
+            "import random, threading\n"
+            "import numpy as np\n"
+            "def setup(ctx):\n"
+            "    t = threading.Thread(target=lambda: None)\n"
+            "    t.start()\n"
+            "    t.join()\n"
+            "    ok = (threading.current_thread() is threading.main_thread()\n"
+            "          and threading.active_count() == 1\n"
+            "          and threading._after_fork.__code__.co_name == '_after_fork')\n"
+            "    print('state %s %.17g %.17g' % ('ok' if ok else 'BAD', np.random.random(),\n"
+            "                                    random.random()))\n"
+            "def process(block):\n    pass\n");
+    h_write("state.yaml", "tracks:\n"
+                          "  - {name: a, file: noise.wav, script: scripts/state.py}\n"
+                          "  - {name: b, file: noise.wav, script: scripts/state.py}\n"
+                          "  - {name: c, file: noise.wav, script: scripts/state.py}\n");
+    for (int cold = 0; cold <= 1; cold++) {
+        render_ok("state.yaml", "state.wav", cold);
+        double np_[3], py[3];
+        int n = 0;
+        for (const char *p = err; (p = strstr(p, "state ")) != NULL; p++) {
+            char word[8];
+            assert_true(n < 3);
+            assert_int_equal(sscanf(p, "state %7s %lf %lf", word, &np_[n], &py[n]), 3);
+            assert_string_equal(word, "ok");
+            n++;
+        }
+        if (n != 3)
+            fail_msg("expected three state lines (cold=%d):\n%s", cold, err);
+        for (int i = 0; i < 3; i++) {
+            for (int j = i + 1; j < 3; j++) {
+                if (np_[i] == np_[j] || py[i] == py[j])
+                    fail_msg("two tracks drew the same number (cold=%d):\n%s", cold, err);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +314,7 @@ int main(void)
         H_TEST(test_venv_of_another_python),
         H_TEST(test_bad_preload),
         H_TEST(test_preload_scipy),
+        H_TEST(test_clones_state),
     };
     return cmocka_run_group_tests(tests, setup, h_teardown_tmpdir);
 }
