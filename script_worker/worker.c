@@ -25,6 +25,7 @@
  * keep the other workers off a CPU while the engine waits out
  * hang_timeout. It steps back up once the request is answered. LOAD
  * always runs time-shared (load_time_shared). */
+#include "arenas.h"
 #include "pyhost.h"
 #include "../ipc/channel.h"
 #include "../ipc/errors.h"
@@ -369,11 +370,14 @@ static int zygote(pid_t parent, const struct py_settings *ps)
     /* Everything every worker shares is done here, once: Python, numpy,
      * the session's folders and preload modules. The engine waits for the
      * hello, so a preload that fails stops the session before it plays. */
+    (void)arenas_use_huge_pages();   /* without it Python maps its arenas itself */
     int rc = pyhost_create(&py, err, sizeof err);
     if (rc == SHX_OK)
         rc = prepare(py, ps, err, sizeof err);
-    if (rc == SHX_OK)
+    if (rc == SHX_OK) {
         pyhost_before_clones(py);
+        arenas_trim();
+    }
     if (hello(rc == SHX_OK ? ZYG_READY : rc == SHX_ESCRIPT ? ZYG_PRELOAD_FAILED : ZYG_NO_PYTHON,
               rc == SHX_OK ? "" : err) < 0)
         return 1;

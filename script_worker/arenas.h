@@ -1,0 +1,31 @@
+/* arenas.h - the zygote's Python object arenas, on huge pages.
+ *
+ * CPython keeps its small objects in arenas of 1 MiB that it maps one by
+ * one. Starting Python and importing numpy touches ~9 MiB of them, and on
+ * a virtual machine whose page faults are slow the ~2 000 faults of 4 KiB
+ * each are ~30 ms of the zygote's start (docs/performance.md). Here the
+ * zygote's arenas are carved from one region that the kernel may back
+ * with transparent huge pages (madvise, the setting most distributions
+ * ship): a fault then maps 2 MiB. The workers cloned from the zygote share
+ * those pages; a clone that writes to one copies 4 KiB of it, as before
+ * (the kernel splits a shared huge page on a copy-on-write fault). The
+ * region is cut back to what the zygote used before its first clone, so a
+ * worker's own later arenas are mapped the ordinary way: no worker grows
+ * in 2 MiB steps.
+ *
+ * Zygote only, single-threaded; nothing here is real-time.
+ */
+#ifndef SHX_ARENAS_H
+#define SHX_ARENAS_H
+
+/* Before Python starts: from now on Python's arenas come from the region
+ * while it has room, and from their own mappings after that. Returns
+ * SHX_OK, or SHX_ESYS when the region could not be mapped (Python then
+ * maps its arenas as usual). */
+int arenas_use_huge_pages(void);
+
+/* After the imports, before the first clone: unmaps the region's unused
+ * end (from the first 2 MiB boundary past what was handed out). */
+void arenas_trim(void);
+
+#endif
