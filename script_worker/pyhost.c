@@ -25,12 +25,13 @@ static const char bootstrap[] =
     "import _shmix\n"
     /* numpy's global random state (np.random.random() and the rest of the
      * legacy API) was seeded when the zygote imported numpy, and numpy,
-     * unlike Python's random, does not reseed in a forked child: without
-     * this every track cloned from one zygote would draw the same numbers.
-     * A seed from the kernel for each, in the legacy seed's range. */
+     * unlike Python's random, does not reseed in a forked child: each
+     * clone calls this (pyhost_after_fork), or every track cloned from one
+     * zygote would draw the same numbers. A seed from the kernel for each,
+     * in the legacy seed's range. Only the zygote's clones: a process a
+     * script forks itself inherits its state, as with numpy anywhere. */
     "def reseed_numpy():\n"
     "    np.random.seed(int.from_bytes(os.urandom(4), 'little'))\n"
-    "os.register_at_fork(after_in_child=reseed_numpy)\n"
     "class Context:\n"
     "    def __init__(self, d):\n"
     "        self.sample_rate = d['sample_rate']\n"
@@ -234,9 +235,10 @@ struct pyhost {
 };
 
 static struct chan *g_chan;   /* for _shmix.post; one channel per process */
-/* threading's after-fork hook and its own code while the zygote has the
- * hook stilled (pyhost_before_clones), else NULL. */
-static PyObject *g_hook_fn, *g_hook_code;
+/* Zygote and its clones (pyhost_before_clones): threading's after-fork
+ * hook and its own code while the zygote has the hook stilled, else NULL;
+ * the bootstrap's reseed_numpy. */
+static PyObject *g_hook_fn, *g_hook_code, *g_reseed;
 
 static PyObject *py_post(PyObject *self, PyObject *args)
 {
@@ -502,6 +504,7 @@ void pyhost_before_clones(struct pyhost *h)
     Py_XDECREF(hook);
     Py_XDECREF(still);
     PyErr_Clear();
+    g_reseed = get_fn(h->ns, "reseed_numpy");
     run_gc("freeze");
 }
 
@@ -514,8 +517,18 @@ void pyhost_after_fork(int child)
 {
     if (child) {
         PyOS_AfterFork_Child();
-        if (g_hook_fn && PyObject_SetAttrString(g_hook_fn, "__code__", g_hook_code) < 0)
+        /* Said, not fatal: the worker runs, only a fork its script makes
+         * after starting a thread would miss threading's repairs. */
+        if (g_hook_fn && PyObject_SetAttrString(g_hook_fn, "__code__", g_hook_code) < 0) {
             PyErr_Clear();
+            fprintf(stderr, "shmix-worker: cannot restore threading's after-fork hook\n");
+        }
+        PyObject *r = g_reseed ? PyObject_CallNoArgs(g_reseed) : NULL;
+        if (!r) {
+            PyErr_Clear();
+            fprintf(stderr, "shmix-worker: cannot reseed numpy's random state\n");
+        }
+        Py_XDECREF(r);
     } else
         PyOS_AfterFork_Parent();
 }
@@ -543,6 +556,7 @@ void pyhost_destroy(struct pyhost *h)
     Py_CLEAR(g_gc);
     Py_CLEAR(g_hook_fn);
     Py_CLEAR(g_hook_code);
+    Py_CLEAR(g_reseed);
     if (Py_IsInitialized())
         Py_FinalizeEx();
     g_chan = NULL;

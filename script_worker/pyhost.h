@@ -22,10 +22,12 @@ int pyhost_create(struct pyhost **out, char *err, size_t cap);
  * Errors: SHX_ESYS. */
 int pyhost_attach(struct pyhost *h, struct chan *ch, char *err, size_t cap);
 /* Zygote, once, after pyhost_prepare and before its first clone: makes
- * the clones' start cheaper where that changes nothing they can see. */
+ * the clones' start cheaper where that changes nothing they can see
+ * (threading's after-fork hook stilled while the zygote has one thread). */
 void pyhost_before_clones(struct pyhost *h);
 /* Zygote, around the clone that makes a worker: keeps the interpreter's
- * locks and thread state consistent on both sides. */
+ * locks and thread state consistent on both sides. In the clone it also
+ * puts threading's hook back and reseeds numpy's global random state. */
 void pyhost_before_fork(void);
 void pyhost_after_fork(int child);
 /* Worker. Finalises Python; pyhost_destroy(NULL) is a no-op. */

@@ -414,6 +414,7 @@ static int zygote(pid_t parent, const struct py_settings *ps)
                 pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
             if (pid == 0) {
                 pyhost_after_fork(1);
+                arenas_after_clone();
                 rq.name[sizeof rq.name - 1] = '\0';
                 _exit(become_worker(chan_fd, rq.memory_mb, rq.name, parent, py, ps));
             }

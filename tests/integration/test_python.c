@@ -286,6 +286,8 @@ static void test_clones_state(void **state)
                           "  - {name: c, file: noise.wav, script: scripts/state.py}\n");
     for (int cold = 0; cold <= 1; cold++) {
         render_ok("state.yaml", "state.wav", cold);
+        /* (the zygote really cloned them: it did not fall back to cold) */
+        assert_null(strstr(err, "starting workers without it"));
         double np_[3], py[3];
         int n = 0;
         for (const char *p = err; (p = strstr(p, "state ")) != NULL; p++) {
