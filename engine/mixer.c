@@ -20,7 +20,20 @@ struct mixer {
     uint32_t block;
     struct fader *tracks;
     struct fader master;       /* left only */
+    const float **blocks;      /* consumer: each track's block of this period */
 };
+
+/* How many tracks ahead of the one being mixed the mixer finds the next
+ * blocks and asks for their audio. A track's block was written by its
+ * track thread on another CPU, up to the render-ahead earlier: with
+ * hundreds of tracks it is out of the caches, and summing it waits on
+ * memory - most of the mixer's time at 1 000 tracks before this
+ * (docs/performance.md). Eight tracks are ~8 KiB of 128-frame stereo
+ * blocks in flight. */
+#define MIX_AHEAD 8
+/* Only a block's first bytes are asked for: a longer block is read in
+ * order, which the CPU's own prefetcher follows. */
+#define MIX_PREFETCH_BYTES 2048
 
 static uint64_t pack(struct pan_gains g)
 {
@@ -47,7 +60,8 @@ static void set(struct fader *f, struct pan_gains g)
 int mixer_create(int n, int channels, uint32_t block, struct mixer **out)
 {
     struct mixer *m = calloc(1, sizeof *m);
-    if (!m || !(m->tracks = calloc((size_t)(n > 0 ? n : 1), sizeof *m->tracks))) {
+    if (!m || !(m->tracks = calloc((size_t)(n > 0 ? n : 1), sizeof *m->tracks))
+        || !(m->blocks = calloc((size_t)(n > 0 ? n : 1), sizeof *m->blocks))) {
         mixer_destroy(m);
         return SHX_ENOMEM;
     }
@@ -68,6 +82,7 @@ void mixer_destroy(struct mixer *m)
     if (!m)
         return;
     free(m->tracks);
+    free(m->blocks);
     free(m);
 }
 
@@ -207,15 +222,33 @@ static void after_dropout(struct fader *f, struct pan_gains *from)
     }
 }
 
+/* Finds track i's block k and starts loading its audio into the cache. */
+static void find_block(struct mixer *m, struct track *const *tracks, int i, int64_t k,
+                       size_t bytes)
+{
+    const float *b = track_block(tracks[i], k);
+    m->blocks[i] = b;
+    if (b) {
+        const char *c = (const char *)b;
+        size_t len = bytes < MIX_PREFETCH_BYTES ? bytes : MIX_PREFETCH_BYTES;
+        for (size_t off = 0; off < len; off += 64)
+            __builtin_prefetch(c + off, 0, 0);
+    }
+}
+
 float mixer_mix(struct mixer *m, struct track *const *tracks, int64_t k, float *out,
                 uint64_t *clips)
 {
     size_t n = (size_t)m->block * (size_t)m->channels;
     memset(out, 0, n * sizeof *out);
+    for (int i = 0; i < m->n && i < MIX_AHEAD; i++)
+        find_block(m, tracks, i, k, n * sizeof(float));
     for (int i = 0; i < m->n; i++) {
+        if (i + MIX_AHEAD < m->n)
+            find_block(m, tracks, i + MIX_AHEAD, k, n * sizeof(float));
         struct fader *f = &m->tracks[i];
         struct pan_gains from, to = take_target(f, &from);
-        const float *b = track_block(tracks[i], k);
+        const float *b = m->blocks[i];
         if (!b) {
             track_missed(tracks[i]);   /* only this track drops out of this block */
             add_dropout(out, f, m->block, m->channels);

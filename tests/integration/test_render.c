@@ -86,6 +86,56 @@ static void test_known_samples(void **state)
     assert_true(worst < 2e-6);
 }
 
+/* More tracks than the mixer looks ahead (it finds the blocks of the
+ * tracks after the one it sums, mixer.c): every track still lands once,
+ * through its own fader - different gains, pans, lengths, one muted. */
+static void test_many_tracks_sum(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    static const char *file[3] = {"mono.wav", "stereo.wav", "noise.wav"};
+    char yaml[4096];
+    size_t at = (size_t)snprintf(yaml, sizeof yaml, "sample_rate: 48000\nblock_size: 128\ntracks:\n");
+    for (int t = 0; t < N; t++)
+        at += (size_t)snprintf(yaml + at, sizeof yaml - at,
+                               "  - {name: t%02d, file: %s, gain_db: %d, pan: %.1f%s}\n", t,
+                               file[t % 3], -3 - t, 0.4 * (t % 5 - 2), t == 7 ? ", mute: true" : "");
+    h_write("many.yaml", yaml);
+    assert_int_equal(render("many.yaml", "many.wav", NULL), 0);
+    int64_t frames;
+    int ch;
+    float *y = h_read(h_path("many.wav"), &frames, &ch, NULL);
+    assert_int_equal(ch, 2);
+    assert_int_equal(frames, RATE);   /* the longest file */
+    double gl[N], gr[N];
+    for (int t = 0; t < N; t++) {
+        double g = t == 7 ? 0 : pow(10, (-3 - t) / 20.0), a = (0.4 * (t % 5 - 2) + 1) * M_PI / 4;
+        /* mono: equal power; stereo: balance */
+        gl[t] = t % 3 == 0 ? g * cos(a) : g * fmin(1, M_SQRT2 * cos(a));
+        gr[t] = t % 3 == 0 ? g * sin(a) : g * fmin(1, M_SQRT2 * sin(a));
+    }
+    double worst = 0, level = 0;
+    for (int64_t i = 0; i < frames; i++) {
+        double L = 0, R = 0;
+        for (int t = 0; t < N; t++) {
+            double xl, xr;
+            if (t % 3 == 0)
+                xl = xr = sine440(i, 0);
+            else if (t % 3 == 1)
+                xl = i < RATE / 2 ? stereo_pair(i, 0) : 0, xr = i < RATE / 2 ? stereo_pair(i, 1) : 0;
+            else
+                xl = h_noise(i, 0), xr = h_noise(i, 1);
+            L += xl * gl[t];
+            R += xr * gr[t];
+        }
+        worst = fmax(worst, fmax(fabs(y[2 * i] - L), fabs(y[2 * i + 1] - R)));
+        level = fmax(level, fabs(L));
+    }
+    free(y);
+    assert_true(level > 0.1);   /* the sum is far from silence */
+    assert_true(worst < 1e-5);
+}
+
 static void test_script_doubles(void **state)
 {
     (void)state;
@@ -235,6 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         H_TEST(test_known_samples),
+        H_TEST(test_many_tracks_sum),
         H_TEST(test_script_doubles),
         H_TEST(test_params_and_context),
         H_TEST(test_raising_script_leaves_others_identical),
