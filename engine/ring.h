@@ -23,8 +23,16 @@ void ring_destroy(struct ring *r);
 
 /* Producer, real-time safe. The next free slot, or NULL when full. */
 void *ring_write_slot(struct ring *r);
+/* Producer, real-time safe. The free slot `ahead` places after the one
+ * ring_write_slot gives (0: that one), or NULL when the ring has no room
+ * for it yet. A producer writes several before it commits them at once. */
+void *ring_write_slot_ahead(struct ring *r, uint32_t ahead);
 /* Producer, real-time safe. Publishes the slot from ring_write_slot. */
 void ring_commit(struct ring *r);
+/* Producer, real-time safe. Publishes the n slots ring_write_slot_ahead
+ * gave for 0..n-1, in one store: one full fence and one look for a
+ * sleeping consumer for all of them. */
+void ring_commit_n(struct ring *r, uint32_t n);
 /* Consumer, real-time safe. The oldest filled slot, or NULL when empty. */
 void *ring_read_slot(struct ring *r);
 /* Consumer, real-time safe. Frees the slot from ring_read_slot. */

@@ -43,26 +43,83 @@ static void test_single_thread(void **state)
     ring_destroy(NULL);
 }
 
+/* A producer writes ahead and publishes several slots at once: the
+ * consumer sees none of them before the commit, then all, in order. */
+static void test_commit_several(void **state)
+{
+    (void)state;
+    struct ring *r;
+    assert_int_equal(ring_create(8, sizeof(int), &r), SHX_OK);
+    for (int i = 0; i < 5; i++) {
+        int *s = ring_write_slot_ahead(r, (uint32_t)i);
+        assert_non_null(s);
+        *s = 100 + i;
+    }
+    assert_null(ring_read_slot(r));                  /* nothing published yet */
+    assert_int_equal(ring_fill(r), 0);
+    ring_commit_n(r, 5);
+    assert_int_equal(ring_fill(r), 5);
+    assert_non_null(ring_write_slot_ahead(r, 2));    /* 3 free: 0..2 */
+    assert_null(ring_write_slot_ahead(r, 3));
+    for (int i = 0; i < 2; i++) {
+        int *s = ring_read_slot(r);
+        assert_non_null(s);
+        assert_int_equal(*s, 100 + i);
+        ring_release(r);
+    }
+    assert_non_null(ring_write_slot_ahead(r, 4));    /* the producer sees the room */
+    assert_null(ring_write_slot_ahead(r, 5));
+    for (int i = 0; i < 5; i++)
+        *(int *)ring_write_slot_ahead(r, (uint32_t)i) = 200 + i;
+    ring_commit_n(r, 5);
+    assert_int_equal(ring_fill(r), 8);
+    assert_null(ring_write_slot(r));                 /* full */
+    for (int i = 0; i < 8; i++) {
+        int *s = ring_read_slot(r);
+        assert_non_null(s);
+        assert_int_equal(*s, i < 3 ? 102 + i : 200 + i - 3);
+        ring_release(r);
+    }
+    assert_null(ring_read_slot(r));
+    ring_destroy(r);
+}
+
 static uint32_t want_space, want_data;   /* batch sizes of the current run */
+static uint32_t commit_every;            /* slots the producer publishes at once */
 
 static void *producer(void *arg)
 {
     struct ring *r = arg;
+    uint32_t pending = 0;
     for (uint32_t seq = 0; seq < BLOCKS; seq++) {
         uint32_t *s;
-        while ((s = ring_write_slot(r)) == NULL)
-            ring_wait_space(r, want_space, 0);
+        while ((s = ring_write_slot_ahead(r, pending)) == NULL) {
+            if (pending) {   /* publish before waiting, or both sides sleep */
+                ring_commit_n(r, pending);
+                pending = 0;
+            } else {
+                ring_wait_space(r, want_space, 0);
+            }
+        }
         for (int w = 0; w < WORDS; w++)
             s[w] = seq;
-        ring_commit(r);
+        if (commit_every <= 1) {
+            ring_commit(r);
+        } else if (++pending == commit_every) {
+            ring_commit_n(r, pending);
+            pending = 0;
+        }
     }
+    if (pending)
+        ring_commit_n(r, pending);
     return NULL;
 }
 
-static void run_two_threads(uint32_t space, uint32_t data)
+static void run_two_threads(uint32_t space, uint32_t data, uint32_t every)
 {
     want_space = space;
     want_data = data;
+    commit_every = every;
     struct ring *r;
     assert_int_equal(ring_create(8, WORDS * sizeof(uint32_t), &r), SHX_OK);
     pthread_t th;
@@ -89,15 +146,20 @@ static void run_two_threads(uint32_t space, uint32_t data)
 static void test_two_threads(void **state)
 {
     (void)state;
-    run_two_threads(1, 1);
-    run_two_threads(4, 4);
-    run_two_threads(8, 1);
+    run_two_threads(1, 1, 1);
+    run_two_threads(4, 4, 1);
+    run_two_threads(8, 1, 1);
+    /* The disk thread's way: several slots published at once. */
+    run_two_threads(1, 1, 3);
+    run_two_threads(4, 4, 4);
+    run_two_threads(8, 1, 8);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_thread),
+        cmocka_unit_test(test_commit_several),
         cmocka_unit_test(test_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
