@@ -60,9 +60,14 @@ void ring_destroy(struct ring *r)
 }
 
 /* Each side reads the other's index with acquire (so the slot contents it
- * guards are visible) and publishes its own with release. */
+ * guards are visible) and publishes its own with release. A side's copy of
+ * the other's index can only lag behind it (both only grow): a stale copy
+ * makes the ring look fuller to the producer and emptier to the consumer,
+ * never the other way, so it costs at most a reload. */
 void *ring_write_slot_ahead(struct ring *r, uint32_t ahead)
 {
+    if (ahead > r->mask)
+        return NULL;
     uint32_t w = r->write + ahead;
     if (w - r->read_seen > r->mask) {
         r->read_seen = __atomic_load_n(&r->read, __ATOMIC_ACQUIRE);

@@ -25,7 +25,9 @@ void ring_destroy(struct ring *r);
 void *ring_write_slot(struct ring *r);
 /* Producer, real-time safe. The free slot `ahead` places after the one
  * ring_write_slot gives (0: that one), or NULL when the ring has no room
- * for it yet. A producer writes several before it commits them at once. */
+ * for it yet. A producer writes several before it commits them at once;
+ * slots written and not committed still count as free to ring_wait_space,
+ * so a producer commits what it has before it waits for room. */
 void *ring_write_slot_ahead(struct ring *r, uint32_t ahead);
 /* Producer, real-time safe. Publishes the slot from ring_write_slot. */
 void ring_commit(struct ring *r);

@@ -50,6 +50,8 @@ static void test_commit_several(void **state)
     (void)state;
     struct ring *r;
     assert_int_equal(ring_create(8, sizeof(int), &r), SHX_OK);
+    assert_non_null(ring_write_slot_ahead(r, 7));    /* empty: all 8 free */
+    assert_null(ring_write_slot_ahead(r, 8));        /* never past the ring */
     for (int i = 0; i < 5; i++) {
         int *s = ring_write_slot_ahead(r, (uint32_t)i);
         assert_non_null(s);
