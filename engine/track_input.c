@@ -76,9 +76,9 @@ static void read_block(struct track *t, struct track_reader *r, float *dst, int6
 /* Blocks the disk thread reads before it publishes them together: one
  * full fence and one look for a waiting track thread per 16 blocks rather
  * than per block (with ~1 000 tracks the per-block commit was a quarter of
- * the disk thread's time, docs/performance.md). Only while the ring holds
- * that many already: a ring running low (the start, a seek that emptied
- * it, a disk that fell behind) gets each block as soon as it is read. */
+ * the disk thread's time, docs/performance.md). A track thread that waits
+ * for a block after a seek waits for up to this many reads from the page
+ * cache (microseconds; its wait is bounded by DISK_WAIT_MAX_NS anyway). */
 #define PREFETCH_COMMIT_BLOCKS 16
 
 int track_prefetch(struct track *t)
@@ -87,14 +87,13 @@ int track_prefetch(struct track *t)
     uint32_t pending = 0;   /* read, not yet published */
     void *s;
     follow_changes(t, &t->disk);   /* a seek: back to its block, even with the ring full */
-    uint32_t batch = ring_fill(t->in_ring) >= PREFETCH_COMMIT_BLOCKS ? PREFETCH_COMMIT_BLOCKS : 1;
     while (t->disk.index < t->run.count
            && (s = ring_write_slot_ahead(t->in_ring, pending)) != NULL) {
         slot_head(s)->index = t->disk.index;
         read_block(t, &t->disk, slot_audio(s), &slot_head(s)->pos, &slot_head(s)->flags);
         slot_head(s)->epoch = t->disk.epoch;
         n++;
-        if (++pending == batch) {
+        if (++pending == PREFETCH_COMMIT_BLOCKS) {
             ring_commit_n(t->in_ring, pending);
             pending = 0;
         }
