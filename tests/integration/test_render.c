@@ -118,13 +118,16 @@ static void test_many_tracks_sum(void **state)
     for (int64_t i = 0; i < frames; i++) {
         double L = 0, R = 0;
         for (int t = 0; t < N; t++) {
-            double xl, xr;
-            if (t % 3 == 0)
+            double xl = 0, xr = 0;   /* stereo.wav has ended after RATE / 2 */
+            if (t % 3 == 0) {
                 xl = xr = sine440(i, 0);
-            else if (t % 3 == 1)
-                xl = i < RATE / 2 ? stereo_pair(i, 0) : 0, xr = i < RATE / 2 ? stereo_pair(i, 1) : 0;
-            else
-                xl = h_noise(i, 0), xr = h_noise(i, 1);
+            } else if (t % 3 == 2) {
+                xl = h_noise(i, 0);
+                xr = h_noise(i, 1);
+            } else if (i < RATE / 2) {
+                xl = stereo_pair(i, 0);
+                xr = stereo_pair(i, 1);
+            }
             L += xl * gl[t];
             R += xr * gr[t];
         }
