@@ -103,22 +103,33 @@ void ring_commit(struct ring *r)
     ring_commit_n(r, 1);
 }
 
-void *ring_read_slot(struct ring *r)
+void *ring_read_slot_ahead(struct ring *r, uint32_t ahead)
 {
-    if (r->write_seen == r->read) {
+    if (r->write_seen - r->read <= ahead) {
         r->write_seen = __atomic_load_n(&r->write, __ATOMIC_ACQUIRE);
-        if (r->write_seen == r->read)
+        if (r->write_seen - r->read <= ahead)
             return NULL;
     }
-    return r->mem + (size_t)(r->read & r->mask) * r->slot_bytes;
+    return r->mem + (size_t)((r->read + ahead) & r->mask) * r->slot_bytes;
+}
+
+void *ring_read_slot(struct ring *r)
+{
+    return ring_read_slot_ahead(r, 0);
+}
+
+/* As ring_commit_n, for the other side. */
+void ring_release_n(struct ring *r, uint32_t n)
+{
+    __atomic_store_n(&r->read, r->read + n, __ATOMIC_SEQ_CST);
+    uint32_t want = __atomic_load_n(&r->read_waiter, __ATOMIC_SEQ_CST);
+    if (want && r->mask + 1 - (__atomic_load_n(&r->write, __ATOMIC_ACQUIRE) - r->read) >= want)
+        plat_wake(&r->read);
 }
 
 void ring_release(struct ring *r)
 {
-    __atomic_store_n(&r->read, r->read + 1, __ATOMIC_SEQ_CST);
-    uint32_t want = __atomic_load_n(&r->read_waiter, __ATOMIC_SEQ_CST);
-    if (want && r->mask + 1 - (__atomic_load_n(&r->write, __ATOMIC_ACQUIRE) - r->read) >= want)
-        plat_wake(&r->read);
+    ring_release_n(r, 1);
 }
 
 uint32_t ring_fill(struct ring *r)

@@ -37,8 +37,17 @@ void ring_commit(struct ring *r);
 void ring_commit_n(struct ring *r, uint32_t n);
 /* Consumer, real-time safe. The oldest filled slot, or NULL when empty. */
 void *ring_read_slot(struct ring *r);
+/* Consumer, real-time safe. The filled slot `ahead` places after the one
+ * ring_read_slot gives (0: that one), or NULL when it is not filled yet. A
+ * consumer may use several before it frees them at once; slots read and
+ * not released still count as filled to ring_wait_data and the producer. */
+void *ring_read_slot_ahead(struct ring *r, uint32_t ahead);
 /* Consumer, real-time safe. Frees the slot from ring_read_slot. */
 void ring_release(struct ring *r);
+/* Consumer, real-time safe. Frees the n slots ring_read_slot_ahead gave
+ * for 0..n-1, in one store (one full fence, one look for a waiting
+ * producer). */
+void ring_release_n(struct ring *r, uint32_t n);
 /* Any thread. Slots filled and not yet released. */
 uint32_t ring_fill(struct ring *r);
 

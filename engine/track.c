@@ -65,6 +65,7 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     if (t->max_batch > CHAN_MAX_BATCH * t->sub)
         t->max_batch = CHAN_MAX_BATCH * t->sub;
     t->loop.in = calloc(t->block_floats * t->max_batch, sizeof(float));
+    t->loop.src = calloc(t->max_batch, sizeof *t->loop.src);
     t->loop.pos = calloc(t->max_batch, sizeof *t->loop.pos);
     t->loop.flags = calloc(t->max_batch, sizeof *t->loop.flags);
     t->loop.faded = calloc(t->block_floats, sizeof(float));
@@ -74,7 +75,7 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
     atomic_store(&t->state, TRACK_DIRECT);
     pthread_mutex_init(&t->rep.lock, NULL);
     atomic_store(&t->c.margin_min, INT64_MAX);
-    int rc = (t->loop.in && t->loop.pos && t->loop.flags && t->loop.faded
+    int rc = (t->loop.in && t->loop.src && t->loop.pos && t->loop.flags && t->loop.faded
               && t->silence) ? SHX_OK : SHX_ENOMEM;
     if (rc == SHX_OK)
         rc = ring_create(cfg->ring_slots, HEAD_BYTES + t->block_floats * sizeof(float),
@@ -123,6 +124,7 @@ void track_destroy(struct track *t)
     feed_destroy(t->feed);
     pthread_mutex_destroy(&t->rep.lock);
     free(t->loop.in);
+    free(t->loop.src);
     free(t->loop.pos);
     free(t->loop.flags);
     free(t->loop.faded);
@@ -249,6 +251,7 @@ int track_run(struct track *t, const struct track_run *run)
     t->loop.fill_want = want < 1 ? 1 : want > run->count ? (uint32_t)run->count : (uint32_t)want;
     t->loop.render = (struct track_reader){.pos = run->tl.start, .tl = run->tl};
     t->loop.unsent = 0;
+    t->loop.held = 0;
     xfade_init(&t->loop.xf, t->cfg.channels,
                (uint32_t)((uint64_t)XFADE_NS * (uint64_t)t->cfg.sample_rate / S_NS(1)));
     t->disk = (struct track_reader){.pos = run->tl.start, .tl = run->tl};

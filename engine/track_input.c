@@ -1,7 +1,8 @@
 /* track_input.c - a track's dry input: in play the disk thread reads the
  * file ahead into the input ring (track_prefetch, not real-time: file I/O)
  * and the track thread takes each block from it (track_input_take,
- * real-time: a copy); in render there is no ring and no deadline, and the
+ * real-time: the slot itself, held until its batch is done); in render
+ * there is no ring and no deadline, and the
  * track thread reads the file itself. Either way one track_reader walks
  * the timeline, following its changes (seeks, loop changes: program.h).
  * See track_priv.h. */
@@ -62,11 +63,16 @@ static void follow_changes(const struct track *t, struct track_reader *r)
     }
 }
 
-/* Reads block r->index into dst and steps on. */
+/* Reads block r->index into dst and steps on. Render follows the run's
+ * changes here, block by block (each falls on its block exactly); play's
+ * disk thread looks for a published one before each stretch of reads
+ * (track_prefetch), not before every block: with a thousand tracks that
+ * look was a fifth of the disk thread's time. */
 static void read_block(struct track *t, struct track_reader *r, float *dst, int64_t *pos,
                        uint32_t *flags)
 {
-    follow_changes(t, r);
+    if (!t->run.program)
+        follow_changes(t, r);
     *pos = r->pos;
     *flags = block_flags(t, r);
     r->pos = feed_read(t->feed, &r->tl, r->pos, dst);
@@ -96,6 +102,7 @@ int track_prefetch(struct track *t)
         if (++pending == PREFETCH_COMMIT_BLOCKS) {
             ring_commit_n(t->in_ring, pending);
             pending = 0;
+            follow_changes(t, &t->disk);   /* a seek meanwhile: seen 16 reads later at most */
         }
     }
     if (pending)
@@ -103,25 +110,51 @@ int track_prefetch(struct track *t)
     return n;
 }
 
-/* Play: the input ring's slot for block k, past those the track no longer
- * needs (older blocks, and blocks read before a timeline change that
- * applies to them); NULL when the disk thread has not read it yet.
- * *skipped collects the flags of skipped blocks that were not stale. */
-static void *find_slot(struct track *t, int64_t k, uint32_t *skipped)
+/* Play: the batch's blocks so far stop pointing into the input ring: they
+ * are copied into loop.in and their slots freed. For the rare take that
+ * must let the ring move on (skip stale blocks after a seek, or wait for
+ * the disk thread), so that held slots never keep the disk thread from the
+ * block waited for. */
+static void unhold(struct track *t, uint32_t i)
+{
+    if (!t->loop.held)
+        return;
+    for (uint32_t j = 0; j < i; j++)
+    {
+        float *dst = t->loop.in + (size_t)j * t->block_floats;
+        if (t->loop.src[j] != t->silence && t->loop.src[j] != dst) {   /* a slot */
+            memcpy(dst, t->loop.src[j], t->block_floats * sizeof(float));
+            t->loop.src[j] = dst;
+        }
+    }
+    ring_release_n(t->in_ring, t->loop.held);
+    t->loop.held = 0;
+}
+
+/* Play: the input ring's slot for block k (batch block i), past those the
+ * track no longer needs (older blocks, and blocks read before a timeline
+ * change that applies to them); NULL when the disk thread has not read it
+ * yet. The slot stays the ring's until track_input_done. *skipped collects
+ * the flags of skipped blocks that were not stale. */
+static void *find_slot(struct track *t, int64_t k, uint32_t i, uint32_t *skipped)
 {
     struct tl_change c;
     uint32_t n = t->run.program ? program_read(t->run.program, &c) : 0;
     void *s;
-    while ((s = ring_read_slot(t->in_ring)) != NULL) {
+    while ((s = ring_read_slot_ahead(t->in_ring, t->loop.held)) != NULL) {
         struct block_head *h = slot_head(s);
         int stale = h->epoch < program_epoch(n, &c, h->index);
         if (!stale && h->index >= k)
             break;
         if (!stale)
             *skipped |= h->flags;   /* a wrap among skipped blocks still reaches the script */
+        unhold(t, i);
         ring_release(t->in_ring);
     }
-    return s && slot_head(s)->index == k ? s : NULL;
+    if (!s || slot_head(s)->index != k)
+        return NULL;
+    t->loop.held++;
+    return s;
 }
 
 static void kick_disk(struct track *t)
@@ -130,37 +163,48 @@ static void kick_disk(struct track *t)
     plat_wake(t->run.disk_kick);
 }
 
-void track_input_take(struct track *t, int64_t k, float *dst, int64_t *pos, uint32_t *flags,
-                      uint64_t wait_until)
+void track_input_take(struct track *t, int64_t k, uint32_t i, uint64_t wait_until)
 {
     if (!t->in_ring) {   /* render: read here, nothing waits on a deadline */
-        read_block(t, &t->loop.render, dst, pos, flags);
+        float *dst = t->loop.in + (size_t)i * t->block_floats;
+        read_block(t, &t->loop.render, dst, &t->loop.pos[i], &t->loop.flags[i]);
+        t->loop.src[i] = dst;
         return;
     }
     uint32_t skipped = 0;
-    void *s = find_slot(t, k, &skipped);
+    void *s = find_slot(t, k, i, &skipped);
     /* Not read yet: after a seek the disk thread starts over at the seek's
      * block, and the track thread is the one waiting for it. */
     while (!s && t->run.disk_kick && plat_now_ns() < wait_until && !atomic_load(&t->stop)) {
+        unhold(t, i);
         kick_disk(t);
         ring_wait_data(t->in_ring, 1, wait_until);
-        s = find_slot(t, k, &skipped);
+        s = find_slot(t, k, i, &skipped);
     }
     if (s) {
-        memcpy(dst, slot_audio(s), t->block_floats * sizeof(float));
-        *pos = slot_head(s)->pos;
-        *flags = slot_head(s)->flags | skipped;
-        ring_release(t->in_ring);
+        t->loop.src[i] = slot_audio(s);
+        t->loop.pos[i] = slot_head(s)->pos;
+        t->loop.flags[i] = slot_head(s)->flags | skipped;
     } else {
         /* The disk thread is behind: silence, at the place the block would
          * have had (its wraps reach the script with a block that is there). */
-        memset(dst, 0, t->block_floats * sizeof(float));
-        *pos = -1;
-        *flags = skipped;
+        t->loop.src[i] = t->silence;
+        t->loop.pos[i] = -1;
+        t->loop.flags[i] = skipped;
         atomic_fetch_add_explicit(&t->c.disk_late, 1, memory_order_relaxed);
     }
+}
+
+void track_input_done(struct track *t)
+{
+    if (!t->in_ring || !t->loop.held)
+        return;
+    uint32_t n = t->loop.held, half = t->cfg.prefetch_slots / 2;
+    ring_release_n(t->in_ring, n);
+    t->loop.held = 0;
     /* Crossing below half full: tell the disk thread (one FUTEX_WAKE per
      * half ring; it also looks on its own every DISK_LOOK_NS). */
-    if (t->run.disk_kick && ring_fill(t->in_ring) == t->cfg.prefetch_slots / 2 - 1)
+    uint32_t fill = ring_fill(t->in_ring);
+    if (t->run.disk_kick && fill < half && fill + n >= half)
         kick_disk(t);
 }

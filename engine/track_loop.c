@@ -49,8 +49,8 @@ struct batch {
 
 static void take_params(struct track *t, int64_t upto);
 
-/* Dry input of block i of the current batch. */
-static float *dry(struct track *t, uint32_t i) { return t->loop.in + (size_t)i * t->block_floats; }
+/* Dry input of block i of the current batch (track_input_take). */
+static const float *dry(const struct track *t, uint32_t i) { return t->loop.src[i]; }
 
 /* What a scripted track's block came from, for xfade: its on_fault
  * signal, or the output of the worker generation that processed it (a
@@ -408,7 +408,9 @@ static enum handoff hand_off(struct track *t, struct batch *b)
     for (uint32_t j = 0; j < calls; j++) {
         uint32_t i0 = first + j * sub, have = m - j * sub < sub ? m - j * sub : sub;
         float *dst = chan_block(ch, j);
-        memcpy(dst, dry(t, i0), have * t->block_floats * sizeof(float));
+        for (uint32_t i = 0; i < have; i++)
+            memcpy(dst + (size_t)i * t->block_floats, dry(t, i0 + i),
+                   t->block_floats * sizeof(float));
         if (have < sub)
             memset(dst + have * t->block_floats, 0,
                    (sub - have) * t->block_floats * sizeof(float));
@@ -504,7 +506,7 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
         uint64_t until = d > t0 ? t0 + (d - t0) / 2 : 0;
         if (until > t0 + DISK_WAIT_MAX_NS)
             until = t0 + DISK_WAIT_MAX_NS;
-        track_input_take(t, k + i, dry(t, i), &t->loop.pos[i], &t->loop.flags[i], until);
+        track_input_take(t, k + i, i, until);
         if (t->loop.pos[i] < 0)   /* not read in time: where it would have been */
             t->loop.pos[i] = t->loop.next_pos;
         t->loop.next_pos = t->loop.pos[i] + t->cfg.block_size;
@@ -516,6 +518,7 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
     else
         for (; b.next < n; b.next++)
             commit(t, k + b.next, dry(t, b.next), 0, SOURCE_FAULT);
+    track_input_done(t);
     uint64_t t1 = plat_now_ns();
     if (t->run.clock)
         note_margin(t, (int64_t)(due(t, k) - t1));

@@ -78,7 +78,13 @@ struct track_reader {
 
 /* Track thread only (track_loop.c, and track_input.c's take side). */
 struct track_loop {
-    float *in;                   /* a batch of dry blocks */
+    const float **src;           /* the batch's dry blocks (track_input_take): in play
+                                    the input ring's slots themselves, held until the
+                                    batch is done; else blocks of `in`, or silence */
+    float *in;                   /* a batch of blocks: render reads its file into it;
+                                    play copies held slots here when the ring must
+                                    move on mid-batch (after a seek) */
+    uint32_t held;               /* play: input ring slots the batch holds */
     float *faded;                /* one block: the output while a switch is smoothed */
     int64_t *pos;                /* the batch's blocks on the timeline (info.frame) */
     uint32_t *flags;             /* ... and CHAN_BLK_* for each */
@@ -190,14 +196,18 @@ static inline struct block_head *slot_head(void *slot) { return slot; }
 /* Track thread (track_loop.c). Real-time rules: docs/realtime.md. */
 void *track_main(void *arg);
 
-/* Track thread (track_input.c). Fills dst with block k's dry input: in
- * play from what the disk thread read ahead (real-time: a copy), in render
- * read from the file here (render has no deadline to miss). Sets *pos to
- * its timeline frame and *flags to what the script is told (CHAN_BLK_*).
- * In play, a block the disk thread has not read yet (just after a seek)
- * is waited for until wait_until (CLOCK_MONOTONIC), then played silent. */
-void track_input_take(struct track *t, int64_t k, float *dst, int64_t *pos, uint32_t *flags,
-                      uint64_t wait_until);
+/* Track thread (track_input.c). Block k's dry input as block i of the
+ * batch: sets loop.src[i] to its audio, loop.pos[i] to its timeline frame
+ * and loop.flags[i] to what the script is told (CHAN_BLK_*). In play the
+ * audio is the disk thread's slot itself, held (real-time: no copy) until
+ * track_input_done; in render it is read from the file into loop.in here
+ * (render has no deadline to miss). In play, a block the disk thread has
+ * not read yet (just after a seek) is waited for until wait_until
+ * (CLOCK_MONOTONIC), then played silent. */
+void track_input_take(struct track *t, int64_t k, uint32_t i, uint64_t wait_until);
+/* Track thread, real-time. The batch is done with its dry blocks: their
+ * input ring slots go back to the disk thread. */
+void track_input_done(struct track *t);
 
 /* Main or supervisor (track_report.c). Makes line the track's last_error. */
 void track_set_error(struct track *t, const char *line);

@@ -86,8 +86,46 @@ static void test_commit_several(void **state)
     ring_destroy(r);
 }
 
+/* A consumer that uses several slots before it frees them (a track thread
+ * holding its batch's input blocks). */
+static void test_release_several(void **state)
+{
+    (void)state;
+    struct ring *r;
+    assert_int_equal(ring_create(8, sizeof(int), &r), SHX_OK);
+    assert_null(ring_read_slot_ahead(r, 0));         /* empty */
+    for (int i = 0; i < 6; i++)
+        *(int *)ring_write_slot_ahead(r, (uint32_t)i) = 300 + i;
+    ring_commit_n(r, 6);
+    for (int i = 0; i < 6; i++) {
+        int *s = ring_read_slot_ahead(r, (uint32_t)i);
+        assert_non_null(s);
+        assert_int_equal(*s, 300 + i);
+    }
+    assert_null(ring_read_slot_ahead(r, 6));         /* not filled yet */
+    assert_null(ring_write_slot_ahead(r, 2));        /* held slots are not free: 2 */
+    assert_int_equal(ring_fill(r), 6);
+    ring_release_n(r, 4);
+    assert_int_equal(ring_fill(r), 2);
+    assert_int_equal(*(int *)ring_read_slot(r), 304);
+    assert_non_null(ring_write_slot_ahead(r, 5));    /* 6 free now */
+    assert_null(ring_write_slot_ahead(r, 6));
+    for (int i = 0; i < 6; i++)                       /* wraps around the end */
+        *(int *)ring_write_slot_ahead(r, (uint32_t)i) = 400 + i;
+    ring_commit_n(r, 6);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(*(int *)ring_read_slot_ahead(r, (uint32_t)i),
+                         i < 2 ? 304 + i : 400 + i - 2);
+    assert_null(ring_read_slot_ahead(r, 8));
+    ring_release_n(r, 8);
+    assert_int_equal(ring_fill(r), 0);
+    assert_null(ring_read_slot(r));
+    ring_destroy(r);
+}
+
 static uint32_t want_space, want_data;   /* batch sizes of the current run */
 static uint32_t commit_every;            /* slots the producer publishes at once */
+static uint32_t release_every;           /* slots the consumer frees at once */
 
 static void *producer(void *arg)
 {
@@ -117,25 +155,34 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static void run_two_threads(uint32_t space, uint32_t data, uint32_t every)
+static void run_two_threads(uint32_t space, uint32_t data, uint32_t every, uint32_t hold)
 {
     want_space = space;
     want_data = data;
     commit_every = every;
+    release_every = hold ? hold : 1;
     struct ring *r;
     assert_int_equal(ring_create(8, WORDS * sizeof(uint32_t), &r), SHX_OK);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, producer, r), 0);
-    uint32_t bad = 0;
+    uint32_t bad = 0, held = 0;
     for (uint32_t want = 0; want < BLOCKS; want++) {
         const uint32_t *s;
         uint32_t left = BLOCKS - want;   /* never wait for more than will come */
-        while ((s = ring_read_slot(r)) == NULL)
-            ring_wait_data(r, left < want_data ? left : want_data, 0);
+        while ((s = ring_read_slot_ahead(r, held)) == NULL)
+            ring_wait_data(r, held + (left < want_data ? left : want_data), 0);
         for (int w = 0; w < WORDS; w++)
             bad += s[w] != want;
-        ring_release(r);
+        if (++held == release_every) {
+            if (held == 1)
+                ring_release(r);
+            else
+                ring_release_n(r, held);
+            held = 0;
+        }
     }
+    if (held)
+        ring_release_n(r, held);
     pthread_join(th, NULL);
     assert_int_equal(bad, 0);
     assert_null(ring_read_slot(r));
@@ -148,13 +195,17 @@ static void run_two_threads(uint32_t space, uint32_t data, uint32_t every)
 static void test_two_threads(void **state)
 {
     (void)state;
-    run_two_threads(1, 1, 1);
-    run_two_threads(4, 4, 1);
-    run_two_threads(8, 1, 1);
+    run_two_threads(1, 1, 1, 1);
+    run_two_threads(4, 4, 1, 1);
+    run_two_threads(8, 1, 1, 1);
     /* The disk thread's way: several slots published at once. */
-    run_two_threads(1, 1, 3);
-    run_two_threads(4, 4, 4);
-    run_two_threads(8, 1, 8);
+    run_two_threads(1, 1, 3, 1);
+    run_two_threads(4, 4, 4, 1);
+    run_two_threads(8, 1, 8, 1);
+    /* ... and a track thread's: several used, then freed at once. */
+    run_two_threads(1, 1, 1, 3);
+    run_two_threads(4, 1, 4, 4);
+    run_two_threads(4, 4, 16, 5);
 }
 
 int main(void)
@@ -162,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_thread),
         cmocka_unit_test(test_commit_several),
+        cmocka_unit_test(test_release_several),
         cmocka_unit_test(test_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
