@@ -105,6 +105,8 @@ void ring_commit(struct ring *r)
 
 void *ring_read_slot_ahead(struct ring *r, uint32_t ahead)
 {
+    if (ahead > r->mask)
+        return NULL;
     if (r->write_seen - r->read <= ahead) {
         r->write_seen = __atomic_load_n(&r->write, __ATOMIC_ACQUIRE);
         if (r->write_seen - r->read <= ahead)

@@ -42,7 +42,8 @@ void *ring_read_slot(struct ring *r);
  * consumer may use several before it frees them at once; slots read and
  * not released still count as filled to ring_wait_data and the producer. */
 void *ring_read_slot_ahead(struct ring *r, uint32_t ahead);
-/* Consumer, real-time safe. Frees the slot from ring_read_slot. */
+/* Consumer, real-time safe. Frees the slot from ring_read_slot (the
+ * oldest filled one). */
 void ring_release(struct ring *r);
 /* Consumer, real-time safe. Frees the n slots ring_read_slot_ahead gave
  * for 0..n-1, in one store (one full fence, one look for a waiting

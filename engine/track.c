@@ -257,6 +257,12 @@ int track_run(struct track *t, const struct track_run *run)
     t->disk = (struct track_reader){.pos = run->tl.start, .tl = run->tl};
     atomic_store(&t->stop, 0);
     if (run->disk_kick && !t->in_ring) {
+        /* Room for two batches at least: the track thread holds a batch's
+         * slots until it is committed (track_input_take). */
+        if (t->cfg.prefetch_slots == 0)
+            t->cfg.prefetch_slots = 1;
+        while (t->cfg.prefetch_slots < 2 * t->loop.batch)
+            t->cfg.prefetch_slots *= 2;
         int rc = ring_create(t->cfg.prefetch_slots, HEAD_BYTES + t->block_floats * sizeof(float),
                              &t->in_ring);
         if (rc < 0)

@@ -2,8 +2,8 @@
  * file ahead into the input ring (track_prefetch, not real-time: file I/O)
  * and the track thread takes each block from it (track_input_take,
  * real-time: the slot itself, held until its batch is done); in render
- * there is no ring and no deadline, and the
- * track thread reads the file itself. Either way one track_reader walks
+ * there is no ring and no deadline, and the track thread reads the file
+ * itself. Either way one track_reader walks
  * the timeline, following its changes (seeks, loop changes: program.h).
  * See track_priv.h. */
 #include "track_priv.h"
@@ -134,9 +134,10 @@ static void unhold(struct track *t, uint32_t i)
 /* Play: the input ring's slot for block k (batch block i), past those the
  * track no longer needs (older blocks, and blocks read before a timeline
  * change that applies to them); NULL when the disk thread has not read it
- * yet. The slot stays the ring's until track_input_done. *skipped collects
- * the flags of skipped blocks that were not stale. */
-static void *find_slot(struct track *t, int64_t k, uint32_t i, uint32_t *skipped)
+ * yet, or has read past it (*passed: waiting would not bring it). The slot
+ * stays the ring's until track_input_done. *skipped collects the flags of
+ * skipped blocks that were not stale. */
+static void *find_slot(struct track *t, int64_t k, uint32_t i, uint32_t *skipped, int *passed)
 {
     struct tl_change c;
     uint32_t n = t->run.program ? program_read(t->run.program, &c) : 0;
@@ -151,6 +152,7 @@ static void *find_slot(struct track *t, int64_t k, uint32_t i, uint32_t *skipped
         unhold(t, i);
         ring_release(t->in_ring);
     }
+    *passed = s != NULL && slot_head(s)->index > k;
     if (!s || slot_head(s)->index != k)
         return NULL;
     t->loop.held++;
@@ -172,14 +174,18 @@ void track_input_take(struct track *t, int64_t k, uint32_t i, uint64_t wait_unti
         return;
     }
     uint32_t skipped = 0;
-    void *s = find_slot(t, k, i, &skipped);
+    int passed = 0;
+    void *s = find_slot(t, k, i, &skipped, &passed);
     /* Not read yet: after a seek the disk thread starts over at the seek's
-     * block, and the track thread is the one waiting for it. */
-    while (!s && t->run.disk_kick && plat_now_ns() < wait_until && !atomic_load(&t->stop)) {
+     * block, and the track thread is the one waiting for it. (Not when the
+     * ring already holds a later block: k is not coming, and the ring's
+     * data would end each wait at once - a spin.) */
+    while (!s && !passed && t->run.disk_kick && plat_now_ns() < wait_until
+           && !atomic_load(&t->stop)) {
         unhold(t, i);
         kick_disk(t);
         ring_wait_data(t->in_ring, 1, wait_until);
-        s = find_slot(t, k, i, &skipped);
+        s = find_slot(t, k, i, &skipped, &passed);
     }
     if (s) {
         t->loop.src[i] = slot_audio(s);

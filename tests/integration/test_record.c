@@ -21,6 +21,7 @@
 #define RATE 48000
 #define BLOCK 256
 #define GAIN SHMIX_TEST_SCRIPTS "/../../assets/scripts/gain.py"
+#define FLIP SHMIX_TEST_SCRIPTS "/flip.py"
 
 static char out[1 << 16], err[1 << 16];
 
@@ -83,8 +84,10 @@ static void explain(const char *output)
 /* Whether every block of the recorded play came in time: no track late or
  * faulted, no xrun. A late script block is faded out by on_fault, so the
  * recording then rightly differs from the render - a timing event (ASan
- * slows a worker several times), not wrong samples. */
-static int played_clean(const char *output)
+ * slows a worker several times), not wrong samples. With `planned`, a
+ * session whose script fails on purpose: faulted blocks are expected
+ * (and required), late ones still not. */
+static int played_clean(const char *output, int planned)
 {
     char stats[600];
     snprintf(stats, sizeof stats, "%s.jsonl", h_path(output));
@@ -94,7 +97,8 @@ static int played_clean(const char *output)
     if (n > 0) {
         for (int i = 0; i < h_ntracks(v[n - 1]); i++) {
             const char *t = h_track_at(v[n - 1], i);
-            clean &= h_num(t, "late_blocks") == 0 && h_num(t, "faulted_blocks") == 0;
+            clean &= h_num(t, "late_blocks") == 0;
+            clean &= planned || h_num(t, "faulted_blocks") == 0;
         }
         clean &= h_num(v[n - 1], "xruns") == 0;
     }
@@ -129,8 +133,11 @@ static void assert_same(const char *a, const char *b, int64_t want_frames)
 }
 
 /* Two seconds played on the null device are the two seconds render makes:
- * a session without scripts (gains, pan, an offset, the master gain) and
- * one with a deterministic script. */
+ * a session without scripts (gains, pan, an offset, the master gain), one
+ * with a deterministic script, and one whose script raises on every tenth
+ * call (on_fault: bypass: those blocks play dry, crossfaded - in play from
+ * the disk thread's input slots the track thread holds, in render from
+ * what it read itself). */
 static void test_record_equals_render(void **state)
 {
     (void)state;
@@ -140,9 +147,13 @@ static void test_record_equals_render(void **state)
     h_write("script.yaml", "sample_rate: 48000\ntracks:\n"
                            "  - {file: noise.wav, script: " GAIN ", params: {gain_db: -4.5}}\n"
                            "  - {file: tone.wav, pan: -1}\n");
-    const char *sessions[] = {"plain.yaml", "script.yaml"};
-    for (int i = 0; i < 2; i++) {
+    h_write("fault.yaml", "sample_rate: 48000\ntracks:\n"
+                          "  - {file: noise.wav, script: " FLIP ", on_fault: bypass}\n"
+                          "  - {file: tone.wav, pan: -1}\n");
+    const char *sessions[] = {"plain.yaml", "script.yaml", "fault.yaml"};
+    for (int i = 0; i < 3; i++) {
         char rec[64], ren[64];
+        int planned = i == 2;
         snprintf(rec, sizeof rec, "rec%d.wav", i);
         snprintf(ren, sizeof ren, "ren%d.wav", i);
         /* Up to three plays until one has every block in time; the
@@ -150,13 +161,23 @@ static void test_record_equals_render(void **state)
         int attempt = 0;
         do
             assert_int_equal(play_record(sessions[i], rec, "2"), 0);
-        while (!played_clean(rec) && ++attempt < 3);
-        if (!played_clean(rec)) {
+        while (!played_clean(rec, planned) && ++attempt < 3);
+        if (!played_clean(rec, planned)) {
             explain(rec);
             fail_msg("%s: a block came late in each of 3 plays", sessions[i]);
         }
         assert_int_equal(render(sessions[i], ren, "2"), 0);
         assert_same(rec, ren, 2 * RATE);
+        if (planned) {   /* the dry blocks were there: 375 blocks, every tenth raised */
+            char stats[600];
+            snprintf(stats, sizeof stats, "%s.jsonl", h_path(rec));
+            char *text = h_slurp_lines(stats);
+            char *v[64];
+            int n = text ? h_lines(text, v, 64) : 0;
+            assert_true(n > 0);
+            assert_true(h_num(h_track_at(v[n - 1], 0), "faulted_blocks") >= 30);
+            free(text);
+        }
     }
 }
 

@@ -107,15 +107,18 @@ static void test_release_several(void **state)
     assert_int_equal(ring_fill(r), 6);
     ring_release_n(r, 4);
     assert_int_equal(ring_fill(r), 2);
+    assert_non_null(ring_read_slot(r));
     assert_int_equal(*(int *)ring_read_slot(r), 304);
     assert_non_null(ring_write_slot_ahead(r, 5));    /* 6 free now */
     assert_null(ring_write_slot_ahead(r, 6));
     for (int i = 0; i < 6; i++)                       /* wraps around the end */
         *(int *)ring_write_slot_ahead(r, (uint32_t)i) = 400 + i;
     ring_commit_n(r, 6);
-    for (int i = 0; i < 8; i++)
-        assert_int_equal(*(int *)ring_read_slot_ahead(r, (uint32_t)i),
-                         i < 2 ? 304 + i : 400 + i - 2);
+    for (int i = 0; i < 8; i++) {
+        int *s = ring_read_slot_ahead(r, (uint32_t)i);
+        assert_non_null(s);
+        assert_int_equal(*s, i < 2 ? 304 + i : 400 + i - 2);
+    }
     assert_null(ring_read_slot_ahead(r, 8));
     ring_release_n(r, 8);
     assert_int_equal(ring_fill(r), 0);
