@@ -3,9 +3,8 @@
  * and the track thread takes each block from it (track_input_take,
  * real-time: the slot itself, held until its batch is done); in render
  * there is no ring and no deadline, and the track thread reads the file
- * itself. Either way one track_reader walks
- * the timeline, following its changes (seeks, loop changes: program.h).
- * See track_priv.h. */
+ * itself. Either way one track_reader walks the timeline, following its
+ * changes (seeks, loop changes: program.h). See track_priv.h. */
 #include "track_priv.h"
 #include "channel.h"
 #include "feed.h"
@@ -119,8 +118,7 @@ static void unhold(struct track *t, uint32_t i)
 {
     if (!t->loop.held)
         return;
-    for (uint32_t j = 0; j < i; j++)
-    {
+    for (uint32_t j = 0; j < i; j++) {
         float *dst = t->loop.in + (size_t)j * t->block_floats;
         if (t->loop.src[j] != t->silence && t->loop.src[j] != dst) {   /* a slot */
             memcpy(dst, t->loop.src[j], t->block_floats * sizeof(float));
