@@ -201,7 +201,7 @@ void track_input_take(struct track *t, int64_t k, uint32_t i, uint64_t wait_unti
 
 void track_input_done(struct track *t)
 {
-    if (!t->in_ring || !t->loop.held)
+    if (!t->loop.held)   /* render holds none: it has no input ring */
         return;
     uint32_t n = t->loop.held, half = t->cfg.prefetch_slots / 2;
     ring_release_n(t->in_ring, n);

@@ -163,7 +163,7 @@ static void run_two_threads(uint32_t space, uint32_t data, uint32_t every, uint3
     want_space = space;
     want_data = data;
     commit_every = every;
-    release_every = hold ? hold : 1;
+    release_every = hold;
     struct ring *r;
     assert_int_equal(ring_create(8, WORDS * sizeof(uint32_t), &r), SHX_OK);
     pthread_t th;
