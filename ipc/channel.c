@@ -123,9 +123,17 @@ static void set_views(struct chan *ch)
     ch->audio = (float *)(ch->base + AUDIO_OFFSET);
 }
 
+/* The identity is written field by field over what is there, never cleared
+ * first: the engine asks the zygote for a worker ahead of starting it, so
+ * the clone may be reading the identity (chan_attach) while the engine
+ * resets the channel (worker_spawn). Cleared first, it read as no channel
+ * for a moment - a worker that failed to start ("unsupported audio
+ * format") about once in a thousand. Rewritten with the same values it
+ * never reads wrong, and one a bad worker scribbled over is restored. */
 static void init_header(struct chan *ch)
 {
-    memset(ch->base, 0, AUDIO_OFFSET);
+    size_t state = offsetof(struct chan_header, req_seq);
+    memset(ch->base + state, 0, AUDIO_OFFSET - state);
     struct chan_header *h = ch->hdr;
     h->version = CHAN_VERSION;
     h->total_bytes = (uint32_t)ch->bytes;
@@ -135,6 +143,7 @@ static void init_header(struct chan *ch)
     h->ctl_offset = CTL_OFFSET;
     h->msg_offset = MSG_OFFSET;
     h->audio_offset = AUDIO_OFFSET;
+    memset(h->reserved0, 0, sizeof h->reserved0);
     store_rel(&h->magic, CHAN_MAGIC);
     ch->seq = ch->acked = 0;
     ch->msg_tail = 0;

@@ -120,8 +120,9 @@ void chan_destroy(struct chan *ch);
 int chan_fd(const struct chan *ch);
 /* Any thread. True when the shared pages were locked into RAM. */
 int chan_locked(const struct chan *ch);
-/* Main or supervisor, only while no worker uses the channel: restores the
- * header to its freshly created state for a new worker. */
+/* Main or supervisor, while no worker serves the channel: restores the
+ * header to its freshly created state for a new worker. A new worker may
+ * attach meanwhile (cloned ahead): its chan_attach never fails for it. */
 void chan_reset(struct chan *ch);
 
 /* Track thread, real-time safe. The first audio block (engine's own pointer). */

@@ -312,6 +312,51 @@ static void test_scribbling_worker(void **state)
     chan_destroy(ch);
 }
 
+/* A worker cloned ahead attaches while the engine resets the channel for
+ * it (engine_start_workers asks the zygote ahead, worker_spawn resets):
+ * every attach must succeed. The child attaches over and over, the parent
+ * resets over and over until the child is done; the child's exit status is
+ * its count of failed attaches (a reset that cleared the header first
+ * failed here within a few hundred). */
+enum { ATTACHES = 3000 };
+
+static void attacher(int fd)
+{
+    int failed = 0;
+    for (int i = 0; i < ATTACHES; i++) {
+        struct chan *wk;
+        if (chan_attach(dup(fd), &wk) != SHX_OK)
+            failed++;
+        else
+            chan_destroy(wk);
+    }
+    _exit(failed > 250 ? 250 : failed);
+}
+
+static void test_reset_while_attaching(void **state)
+{
+    (void)state;
+    struct chan *ch;
+    assert_int_equal(chan_create(FRAMES, CHANNELS, BATCH, &ch), SHX_OK);
+    pid_t pid = start_child(ch, attacher);
+    int st, resets = 0;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        chan_reset(ch);
+        resets++;
+    }
+    assert_true(resets > 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* And what a reset leaves is a fresh channel: a worker attaches and
+     * sees no request. */
+    struct chan *wk;
+    assert_int_equal(chan_attach(dup(chan_fd(ch)), &wk), SHX_OK);
+    assert_int_equal(chan_batch(wk), BATCH);
+    assert_false(chan_request_pending(wk));
+    chan_destroy(wk);
+    chan_destroy(ch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_timeout_and_death),
         cmocka_unit_test(test_scribbling_worker),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_reset_while_attaching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
