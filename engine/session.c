@@ -214,7 +214,11 @@ void walk(struct loader *L, yaml_node_t *map, const char *prefix, const char *co
             fail(L, k, prefix[0] ? prefix : NULL, "keys must be plain words");
             return;
         }
-        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+        /* Only messages show the path: one cut short names a key too long
+         * to be any of ours, which the lookup below says. */
+        if (snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key)
+            >= (int)sizeof path)
+            strcpy(path + sizeof path - 4, "...");
         int which = -1;
         for (int i = 0; names[i]; i++)
             if (!strcmp(names[i], key))
