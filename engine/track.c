@@ -12,12 +12,14 @@
 #include "worker.h"
 #include "zygote.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define WORKER_KILL_TRIES 100   /* x 10 ms: a worker killed while starting */
 
@@ -96,14 +98,29 @@ int track_create(const struct track_config *cfg, struct feed *feed, struct track
 
 void track_stop(struct track *t)
 {
-    if (t->thread_started) {
-        atomic_store(&t->stop, 1);
+    if (!t->thread_started)
+        return;
+    atomic_store(&t->stop, 1);
+    /* The thread may be between its look at the flag and its sleep, where
+     * a wake-up finds nobody: the wake-ups are repeated until it is gone.
+     * So its wait for room needs no timeout of its own to see the stop
+     * (track_loop.c's await_room), which spared a track thread two or
+     * three wake-ups in each long batch. */
+    for (;;) {
         ring_wake_all(t->ring);
         if (t->in_ring)
             ring_wake_all(t->in_ring);
-        pthread_join(t->thread, NULL);
-        t->thread_started = 0;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)STOP_REWAKE_NS;
+        if (until.tv_nsec >= (long)NS_PER_S) {
+            until.tv_sec++;
+            until.tv_nsec -= (long)NS_PER_S;
+        }
+        if (pthread_timedjoin_np(t->thread, NULL, &until) != ETIMEDOUT)
+            break;
     }
+    t->thread_started = 0;
 }
 
 void track_ask_end(struct track *t)

@@ -528,15 +528,26 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
 
 /* Stays at most `ahead` blocks in front of the mixer: when n more blocks
  * do not fit, sleeps until they do (and at least `refill` slots are free,
- * so that a thread rendering single blocks does not wake for each one). */
+ * so that a thread rendering single blocks does not wake for each one).
+ * The mixer's release wakes it (ring.h); the timeout is only a second
+ * look: in play it falls STOP_POLL_NS after the mixer, taking a block a
+ * period, should have made the room. It used to be STOP_POLL_NS from now,
+ * and a thread waiting out a batch of eight 2048-frame calls (341 ms) woke
+ * three times for nothing, preempting a worker each time (~8 700 wake-ups
+ * a second at 990 tracks: performance.md). A stop does not wait for it:
+ * track_stop repeats its wake-up until the thread has ended. */
 static void await_room(struct track *t, uint32_t n, uint32_t ahead, uint32_t refill)
 {
-    if (ring_fill(t->ring) + n <= ahead)
+    uint32_t fill = ring_fill(t->ring);
+    if (fill + n <= ahead)
         return;
     uint32_t want = n > refill ? n : refill;
-    while (ring_fill(t->ring) + want > ahead && !atomic_load(&t->stop))
-        ring_wait_space(t->ring, t->cfg.ring_slots - ahead + want,
-                        plat_now_ns() + STOP_POLL_NS);   /* a lost wake-up: look again */
+    while ((fill = ring_fill(t->ring)) + want > ahead && !atomic_load(&t->stop)) {
+        uint64_t wait = STOP_POLL_NS;
+        if (t->run.clock)
+            wait += (uint64_t)(fill + want - ahead) * t->run.clock->period_ns;
+        ring_wait_space(t->ring, t->cfg.ring_slots - ahead + want, plat_now_ns() + wait);
+    }
 }
 
 void *track_main(void *arg)

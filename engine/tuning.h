@@ -183,6 +183,9 @@
 #define METER_CPU_SPAN_NS 250e6
 /* A waiting thread looks at its stop flag at least this often. */
 #define STOP_POLL_NS MS_NS(100)
+/* track_stop wakes the track thread's waits again this often until it
+ * has ended (a wake-up can come just before the thread sleeps). */
+#define STOP_REWAKE_NS MS_NS(10)
 
 /* ---- Workers and the supervisor ---- */
 
