@@ -218,7 +218,7 @@ void walk(struct loader *L, yaml_node_t *map, const char *prefix, const char *co
          * to be any of ours, which the lookup below says. */
         if (snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key)
             >= (int)sizeof path)
-            strcpy(path + sizeof path - 4, "...");
+            memcpy(path + sizeof path - 4, "...", 4);
         int which = -1;
         for (int i = 0; names[i]; i++)
             if (!strcmp(names[i], key))

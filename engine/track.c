@@ -12,14 +12,12 @@
 #include "worker.h"
 #include "zygote.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #define WORKER_KILL_TRIES 100   /* x 10 ms: a worker killed while starting */
 
@@ -103,23 +101,16 @@ void track_stop(struct track *t)
     atomic_store(&t->stop, 1);
     /* The thread may be between its look at the flag and its sleep, where
      * a wake-up finds nobody: the wake-ups are repeated until it is gone.
-     * So its wait for room needs no timeout of its own to see the stop
-     * (track_loop.c's await_room), which spared a track thread two or
+     * So in play its wait for room needs no timeout of its own to see the
+     * stop (track_loop.c's await_room), which spared a track thread two or
      * three wake-ups in each long batch. */
-    for (;;) {
+    while (!__atomic_load_n(&t->ended, __ATOMIC_ACQUIRE)) {
         ring_wake_all(t->ring);
         if (t->in_ring)
             ring_wake_all(t->in_ring);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)STOP_REWAKE_NS;
-        if (until.tv_nsec >= (long)NS_PER_S) {
-            until.tv_sec++;
-            until.tv_nsec -= (long)NS_PER_S;
-        }
-        if (pthread_timedjoin_np(t->thread, NULL, &until) != ETIMEDOUT)
-            break;
+        plat_wait(&t->ended, 0, plat_now_ns() + STOP_REWAKE_NS);
     }
+    pthread_join(t->thread, NULL);
     t->thread_started = 0;
 }
 
@@ -287,6 +278,7 @@ int track_run(struct track *t, const struct track_run *run)
     }
     if (t->in_ring)
         track_prefetch(t);   /* the first reads, before the thread needs them */
+    __atomic_store_n(&t->ended, 0, __ATOMIC_RELAXED);
     if (plat_thread_start(&t->thread, track_main, t) < 0)
         return SHX_ESYS;
     t->thread_started = 1;

@@ -530,8 +530,9 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
  * do not fit, sleeps until they do (and at least `refill` slots are free,
  * so that a thread rendering single blocks does not wake for each one).
  * The mixer's release wakes it (ring.h); the timeout is only a second
- * look: in play it falls STOP_POLL_NS after the mixer, taking a block a
- * period, should have made the room. It used to be STOP_POLL_NS from now,
+ * look: in play it falls about STOP_POLL_NS after the mixer, taking a
+ * block a period, should have made the room (in render, which has no
+ * clock, STOP_POLL_NS from now). In play it used to be STOP_POLL_NS from now,
  * and a thread waiting out a batch of eight 2048-frame calls (341 ms) woke
  * three times for nothing, preempting a worker each time (~8 700 wake-ups
  * a second at 990 tracks: performance.md). A stop does not wait for it:
@@ -613,5 +614,9 @@ void *track_main(void *arg)
         render_batch(t, k, n);
         k += n;
     }
+    /* For track_stop, which wakes this thread's waits until it sees this
+     * (past the loop: not on the real-time path). */
+    __atomic_store_n(&t->ended, 1, __ATOMIC_RELEASE);
+    plat_wake(&t->ended);
     return NULL;
 }

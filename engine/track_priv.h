@@ -168,6 +168,8 @@ struct track {
     pthread_t thread;
     int thread_started;
     atomic_int stop;
+    uint32_t ended;              /* set (and woken: a futex word) by the thread as it
+                                    returns, for track_stop */
 
     struct track_loop loop;      /* track thread */
     struct track_reader disk;    /* disk thread (play) */

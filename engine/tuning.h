@@ -181,7 +181,9 @@
  * about 8 overlay frames, a few batches (one batch's thread-CPU readings
  * are lumpy on a VM). Stats lines measure over their own interval. */
 #define METER_CPU_SPAN_NS 250e6
-/* A waiting thread looks at its stop flag at least this often. */
+/* A waiting thread looks at its stop flag at least this often - but for a
+ * track thread's wait for room in play, which sleeps until the room is due
+ * and this much more (track_loop.c's await_room): track_stop wakes it. */
 #define STOP_POLL_NS MS_NS(100)
 /* track_stop wakes the track thread's waits again this often until it
  * has ended (a wake-up can come just before the thread sleeps). */

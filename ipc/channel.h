@@ -121,8 +121,10 @@ int chan_fd(const struct chan *ch);
 /* Any thread. True when the shared pages were locked into RAM. */
 int chan_locked(const struct chan *ch);
 /* Main or supervisor, while no worker serves the channel: restores the
- * header to its freshly created state for a new worker. A new worker may
- * attach meanwhile (cloned ahead): its chan_attach never fails for it. */
+ * header to its freshly created state for a new worker. A worker cloned
+ * ahead for a channel no worker has served yet may attach meanwhile: the
+ * identity it reads is rewritten in place, never cleared, so its
+ * chan_attach does not fail for the reset. */
 void chan_reset(struct chan *ch);
 
 /* Track thread, real-time safe. The first audio block (engine's own pointer). */

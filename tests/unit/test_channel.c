@@ -1,6 +1,7 @@
 /* test_channel.c - the shared-memory channel with a real second process on
- * the worker side: round trip, timeout, death, and a worker that scribbles
- * garbage over the shared header (the engine must report, not crash). */
+ * the worker side: round trip, timeout, death, a worker that scribbles
+ * garbage over the shared header (the engine must report, not crash), and
+ * a worker attaching while the engine resets the channel for it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -325,10 +326,13 @@ static void attacher(int fd)
     int failed = 0;
     for (int i = 0; i < ATTACHES; i++) {
         struct chan *wk;
-        if (chan_attach(dup(fd), &wk) != SHX_OK)
+        int mine = dup(fd);
+        if (chan_attach(mine, &wk) != SHX_OK) {
             failed++;
-        else
+            close(mine);   /* chan_attach keeps it only when it succeeds */
+        } else {
             chan_destroy(wk);
+        }
     }
     _exit(failed > 250 ? 250 : failed);
 }
@@ -340,10 +344,12 @@ static void test_reset_while_attaching(void **state)
     assert_int_equal(chan_create(FRAMES, CHANNELS, BATCH, &ch), SHX_OK);
     pid_t pid = start_child(ch, attacher);
     int st, resets = 0;
-    while (waitpid(pid, &st, WNOHANG) == 0) {
+    pid_t r;
+    while ((r = waitpid(pid, &st, WNOHANG)) == 0) {
         chan_reset(ch);
         resets++;
     }
+    assert_int_equal(r, pid);
     assert_true(resets > 0);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
