@@ -532,11 +532,10 @@ static void render_batch(struct track *t, int64_t k, uint32_t n)
  * The mixer's release wakes it (ring.h); the timeout is only a second
  * look: in play it falls about STOP_POLL_NS after the mixer, taking a
  * block a period, should have made the room (in render, which has no
- * clock, STOP_POLL_NS from now). In play it used to be STOP_POLL_NS from now,
- * and a thread waiting out a batch of eight 2048-frame calls (341 ms) woke
- * three times for nothing, preempting a worker each time (~8 700 wake-ups
- * a second at 990 tracks: performance.md). A stop does not wait for it:
- * track_stop repeats its wake-up until the thread has ended. */
+ * clock, STOP_POLL_NS from now). A fixed 100 ms woke a thread waiting out
+ * a 341 ms batch three times for nothing, each time preempting a worker
+ * (performance.md). A stop does not wait for the timeout: track_stop
+ * repeats its wake-up until the thread has ended. */
 static void await_room(struct track *t, uint32_t n, uint32_t ahead, uint32_t refill)
 {
     uint32_t fill = ring_fill(t->ring);
