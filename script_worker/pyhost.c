@@ -3,6 +3,7 @@
 #include <Python.h>
 
 #include "pyhost.h"
+#include "npseed.h"
 #include "../ipc/channel.h"
 #include "../ipc/errors.h"
 
@@ -26,10 +27,11 @@ static const char bootstrap[] =
     /* numpy's global random state (np.random.random() and the rest of the
      * legacy API) was seeded when the zygote imported numpy, and numpy,
      * unlike Python's random, does not reseed in a forked child: each
-     * clone calls this (pyhost_after_fork), or every track cloned from one
-     * zygote would draw the same numbers. A seed from the kernel for each,
-     * in the legacy seed's range. Only the zygote's clones: a process a
-     * script forks itself inherits its state, as with numpy anywhere. */
+     * clone calls this (pyhost_after_fork) when npseed cannot draw its
+     * state without Python, or every track cloned from one zygote would
+     * draw the same numbers. A seed from the kernel for each, in the
+     * legacy seed's range. Only the zygote's clones: a process a script
+     * forks itself inherits its state, as with numpy anywhere. */
     "def reseed_numpy():\n"
     "    np.random.seed(int.from_bytes(os.urandom(4), 'little'))\n"
     "class Context:\n"
@@ -237,7 +239,7 @@ struct pyhost {
 static struct chan *g_chan;   /* for _shmix.post; one channel per process */
 /* Zygote and its clones (pyhost_before_clones): threading's after-fork
  * hook and its own code while the zygote has the hook stilled, else NULL;
- * the bootstrap's reseed_numpy. */
+ * the bootstrap's reseed_numpy where npseed cannot reseed (else NULL). */
 static PyObject *g_hook_fn, *g_hook_code, *g_reseed;
 
 static PyObject *py_post(PyObject *self, PyObject *args)
@@ -504,7 +506,8 @@ void pyhost_before_clones(struct pyhost *h)
     Py_XDECREF(hook);
     Py_XDECREF(still);
     PyErr_Clear();
-    g_reseed = get_fn(h->ns, "reseed_numpy");
+    if (!npseed_prepare())
+        g_reseed = get_fn(h->ns, "reseed_numpy");
     run_gc("freeze");
 }
 
@@ -523,7 +526,8 @@ void pyhost_after_fork(int child)
             PyErr_Clear();
             fprintf(stderr, "shmix-worker: cannot restore threading's after-fork hook\n");
         }
-        PyObject *r = g_reseed ? PyObject_CallNoArgs(g_reseed) : NULL;
+        PyObject *r = npseed_draw() == 0 ? Py_NewRef(Py_None)
+                      : g_reseed ? PyObject_CallNoArgs(g_reseed) : NULL;
         if (!r) {
             PyErr_Clear();
             fprintf(stderr, "shmix-worker: cannot reseed numpy's random state\n");

@@ -262,8 +262,11 @@ static void test_preload_scipy(void **state)
 
 /* (f) Workers cloned from one zygote are processes of their own to their
  * scripts: each draws its own random numbers (numpy's global state and
- * Python's), and threading works as in a fresh process - the hook the
- * zygote stills for its clones is back in place. Started cold the same. */
+ * Python's; numpy's state drawn whole, not from a seed), a seeded
+ * generator draws the same numbers everywhere, and
+ * threading works as in a fresh process - the hooks the zygote stills for
+ * its clones (threading's, and Random.seed) are back in place. Started
+ * cold the same. */
 static void test_clones_state(void **state)
 {
     (void)state;
@@ -271,14 +274,20 @@ static void test_clones_state(void **state)
             "import random, threading\n"
             "import numpy as np\n"
             "def setup(ctx):\n"
+            /* as numpy's own seeding from entropy leaves the first word:
+             * a clone's state is drawn whole (npseed), not from a seed */
+            "    whole = np.random.get_state()[1][0] == 0x80000000\n"
             "    t = threading.Thread(target=lambda: None)\n"
             "    t.start()\n"
             "    t.join()\n"
             "    ok = (threading.current_thread() is threading.main_thread()\n"
             "          and threading.active_count() == 1\n"
-            "          and threading._after_fork.__code__.co_name == '_after_fork')\n"
-            "    print('state %s %.17g %.17g' % ('ok' if ok else 'BAD', np.random.random(),\n"
-            "                                    random.random()))\n"
+            "          and threading._after_fork.__code__.co_name == '_after_fork'\n"
+            "          and random.Random.seed.__code__.co_filename == random.__file__)\n"
+            "    drawn = np.random.random(), random.random()\n"
+            "    np.random.seed(7)\n"
+            "    print('state %s %.17g %.17g %.17g %.17g' % ('ok' if ok and whole else 'BAD',\n"
+            "          *drawn, np.random.random(), random.Random(7).random()))\n"
             "def process(block):\n    pass\n");
     h_write("state.yaml", "tracks:\n"
                           "  - {name: a, file: noise.wav, script: scripts/state.py}\n"
@@ -288,18 +297,24 @@ static void test_clones_state(void **state)
         render_ok("state.yaml", "state.wav", cold);
         /* (the zygote really cloned them: it did not fall back to cold) */
         assert_null(strstr(err, "starting workers without it"));
-        double np_[3], py[3];
+        double np_[3], py[3], np_seeded[3], seeded[3];
         int n = 0;
         for (const char *p = err; (p = strstr(p, "state ")) != NULL; p++) {
             char word[8];
             assert_true(n < 3);
-            assert_int_equal(sscanf(p, "state %7s %lf %lf", word, &np_[n], &py[n]), 3);
+            assert_int_equal(sscanf(p, "state %7s %lf %lf %lf %lf", word, &np_[n], &py[n],
+                                    &np_seeded[n], &seeded[n]), 5);
             assert_string_equal(word, "ok");
             n++;
         }
         if (n != 3)
             fail_msg("expected three state lines (cold=%d):\n%s", cold, err);
         for (int i = 0; i < 3; i++) {
+            /* the Mersenne Twister's first draw for seed 7, in any Python 3
+             * and in numpy's legacy API */
+            if (seeded[i] != 0.32383276483316237 || np_seeded[i] != 0.07630828937395717)
+                fail_msg("seeded with 7, random drew %.17g and numpy %.17g (cold=%d):\n%s",
+                         seeded[i], np_seeded[i], cold, err);
             for (int j = i + 1; j < 3; j++) {
                 if (np_[i] == np_[j] || py[i] == py[j])
                     fail_msg("two tracks drew the same number (cold=%d):\n%s", cold, err);
