@@ -28,26 +28,35 @@ static PyObject *g_bitgen; /* the bit generator, kept alive while g_key is used 
 
 /* The legacy global generator's bit generator and its state as numpy
  * reports it, when it is the Mersenne Twister with no Gaussian cached:
- * fills *bg (new reference), key (bytes, new reference) and *pos. */
+ * fills *bg (new reference), key (bytes, new reference) and *pos. Each
+ * step only after the one before succeeded (no call with an error set). */
 static int reported_state(PyObject **bg, PyObject **key, long *pos)
 {
-    int ok = 0;
     *bg = *key = NULL;
     PyObject *mt = PyImport_ImportModule("numpy.random.mtrand");
+    /* the object np.random's functions are bound to */
     PyObject *rs = mt ? PyObject_GetAttrString(mt, "_rand") : NULL;
     /* ('MT19937', key array, pos, has_gauss, cached_gaussian) */
     PyObject *st = rs ? PyObject_CallMethod(rs, "get_state", NULL) : NULL;
-    if (st && PyTuple_Check(st) && PyTuple_GET_SIZE(st) == 5) {
+    int ok = st && PyTuple_Check(st) && PyTuple_GET_SIZE(st) == 5;
+    if (ok) {
         PyObject *name = PyTuple_GET_ITEM(st, 0);
-        *pos = PyLong_AsLong(PyTuple_GET_ITEM(st, 2));
-        long has_gauss = PyLong_AsLong(PyTuple_GET_ITEM(st, 3));
-        if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "MT19937") == 0
-            && has_gauss == 0 && !PyErr_Occurred()) {
-            *key = PyObject_CallMethod(PyTuple_GET_ITEM(st, 1), "tobytes", NULL);
-            *bg = PyObject_GetAttrString(rs, "_bit_generator");
-            ok = *key && *bg && PyBytes_Check(*key) && PyBytes_GET_SIZE(*key) == (Py_ssize_t)MT_KEY_BYTES;
-        }
+        ok = PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "MT19937") == 0;
     }
+    if (ok) {
+        *pos = PyLong_AsLong(PyTuple_GET_ITEM(st, 2));
+        ok = !PyErr_Occurred();
+    }
+    if (ok) {
+        long has_gauss = PyLong_AsLong(PyTuple_GET_ITEM(st, 3));
+        ok = !PyErr_Occurred() && has_gauss == 0;
+    }
+    if (ok) {
+        *key = PyObject_CallMethod(PyTuple_GET_ITEM(st, 1), "tobytes", NULL);
+        ok = *key && PyBytes_Check(*key) && PyBytes_GET_SIZE(*key) == (Py_ssize_t)MT_KEY_BYTES;
+    }
+    if (ok)
+        ok = (*bg = PyObject_GetAttrString(rs, "_bit_generator")) != NULL;
     Py_XDECREF(st);
     Py_XDECREF(rs);
     Py_XDECREF(mt);
@@ -70,15 +79,19 @@ int npseed_prepare(void)
         return 0;
     PyObject *cap = PyObject_GetAttrString(bg, "capsule");
     const struct bitgen_head *head = cap ? PyCapsule_GetPointer(cap, "BitGenerator") : NULL;
-    const unsigned char *state = head ? head->state : NULL;
-    int pos_there = 0;
-    if (state)
+    unsigned char *state = head ? head->state : NULL;
+    /* The key first: a Mersenne Twister's state holds its 624 words; the
+     * position after them is read only once they are where numpy keeps
+     * them (2 496 bytes from the kernel cannot match by chance). */
+    if (state && memcmp(state, PyBytes_AS_STRING(key), MT_KEY_BYTES) == 0) {
+        int pos_there;
         memcpy(&pos_there, state + MT_KEY_BYTES, sizeof pos_there);
-    if (state && memcmp(state, PyBytes_AS_STRING(key), MT_KEY_BYTES) == 0 && pos_there == pos) {
-        g_key = (uint32_t *)(void *)head->state;
-        g_pos = (int *)(void *)((unsigned char *)head->state + MT_KEY_BYTES);
-        g_bitgen = bg;
-        bg = NULL;
+        if (pos_there == pos) {
+            g_key = (uint32_t *)(void *)state;
+            g_pos = (int *)(void *)(state + MT_KEY_BYTES);
+            g_bitgen = bg;
+            bg = NULL;
+        }
     }
     Py_XDECREF(cap);
     Py_XDECREF(bg);
@@ -102,6 +115,9 @@ int npseed_draw(void)
             return -1;
         got += (size_t)n;
     }
+    /* Only the first word's top bit enters the generator: set, as
+     * numpy's seeding sets it, the state is never all zero. At the end of
+     * the block, the first draw generates a fresh one from it. */
     g_key[0] = 0x80000000u;
     *g_pos = MT_WORDS;
     return 0;

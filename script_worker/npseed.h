@@ -11,10 +11,11 @@
  * zygote finds the state's memory once, through the bit generator's
  * capsule (numpy's C interface for bit generators), and checks there that
  * it holds what numpy reports as the state; a clone then fills it from the
- * kernel with one system call, as numpy's own seeding would leave it (the
- * first word's top bit set, so never the all-zero state; position at the
- * end, so the next draw starts a fresh block). A numpy whose state is laid
- * out otherwise fails the check, and the caller reseeds through Python. */
+ * kernel with one system call (the first word's top bit set, as numpy's
+ * seeding sets it, so never the all-zero state; the position at the end
+ * of the block, so the first draw generates a fresh one from it). A numpy
+ * whose state is laid out otherwise fails the check, and the caller
+ * reseeds through Python - as it does when the kernel gives no bytes. */
 #ifndef SHX_NPSEED_H
 #define SHX_NPSEED_H
 
@@ -25,8 +26,9 @@ int npseed_prepare(void);
 
 /* Clone, at once after the fork (single-threaded). Gives the process a
  * state of its own from the kernel's random source. Returns 0, or -1 when
- * npseed_prepare did not succeed or the kernel gave too few bytes: the
- * caller reseeds through Python then. */
+ * npseed_prepare did not succeed or getrandom failed (the state may then
+ * be half written): the caller reseeds through Python, which sets all of
+ * it. */
 int npseed_draw(void);
 
 #endif

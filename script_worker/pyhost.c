@@ -239,7 +239,8 @@ struct pyhost {
 static struct chan *g_chan;   /* for _shmix.post; one channel per process */
 /* Zygote and its clones (pyhost_before_clones): threading's after-fork
  * hook and its own code while the zygote has the hook stilled, else NULL;
- * the bootstrap's reseed_numpy where npseed cannot reseed (else NULL). */
+ * the bootstrap's reseed_numpy, for a clone whose state npseed cannot
+ * draw. */
 static PyObject *g_hook_fn, *g_hook_code, *g_reseed;
 
 static PyObject *py_post(PyObject *self, PyObject *args)
@@ -506,8 +507,8 @@ void pyhost_before_clones(struct pyhost *h)
     Py_XDECREF(hook);
     Py_XDECREF(still);
     PyErr_Clear();
-    if (!npseed_prepare())
-        g_reseed = get_fn(h->ns, "reseed_numpy");
+    (void)npseed_prepare();
+    g_reseed = get_fn(h->ns, "reseed_numpy");   /* where npseed cannot */
     run_gc("freeze");
 }
 
