@@ -21,9 +21,9 @@ struct bitgen_head {
     void *state;
 };
 
-static uint32_t *g_key;   /* the global state's key (the zygote's address, and so
-                           * every clone's), or NULL */
-static int *g_pos;        /* its position */
+/* The global state's key (the zygote's address, and so every clone's),
+ * or NULL; its position follows it. */
+static uint32_t *g_key;
 static PyObject *g_bitgen; /* the bit generator, kept alive while g_key is used */
 
 /* The legacy global generator's bit generator and its state as numpy
@@ -71,7 +71,6 @@ static int reported_state(PyObject **bg, PyObject **key, long *pos)
 int npseed_prepare(void)
 {
     g_key = NULL;
-    g_pos = NULL;
     Py_CLEAR(g_bitgen);
     PyObject *bg, *key;
     long pos;
@@ -88,7 +87,6 @@ int npseed_prepare(void)
         memcpy(&pos_there, state + MT_KEY_BYTES, sizeof pos_there);
         if (pos_there == pos) {
             g_key = (uint32_t *)(void *)state;
-            g_pos = (int *)(void *)(state + MT_KEY_BYTES);
             g_bitgen = bg;
             bg = NULL;
         }
@@ -119,6 +117,7 @@ int npseed_draw(void)
      * numpy's seeding sets it, the state is never all zero. At the end of
      * the block, the first draw generates a fresh one from it. */
     g_key[0] = 0x80000000u;
-    *g_pos = MT_WORDS;
+    int end = MT_WORDS;
+    memcpy(p + MT_KEY_BYTES, &end, sizeof end);
     return 0;
 }

@@ -527,13 +527,14 @@ void pyhost_after_fork(int child)
             PyErr_Clear();
             fprintf(stderr, "shmix-worker: cannot restore threading's after-fork hook\n");
         }
-        PyObject *r = npseed_draw() == 0 ? Py_NewRef(Py_None)
-                      : g_reseed ? PyObject_CallNoArgs(g_reseed) : NULL;
-        if (!r) {
-            PyErr_Clear();
-            fprintf(stderr, "shmix-worker: cannot reseed numpy's random state\n");
+        if (npseed_draw() < 0) {
+            PyObject *r = g_reseed ? PyObject_CallNoArgs(g_reseed) : NULL;
+            if (!r) {
+                PyErr_Clear();
+                fprintf(stderr, "shmix-worker: cannot reseed numpy's random state\n");
+            }
+            Py_XDECREF(r);
         }
-        Py_XDECREF(r);
     } else
         PyOS_AfterFork_Parent();
 }
