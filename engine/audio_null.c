@@ -43,13 +43,21 @@ static void null_loop(struct null_audio *n)
     }
 }
 
-/* The null device's thread: names itself, asks for SCHED_FIFO (playing on
- * without it when refused), then runs the clock. */
+/* The null device's thread: names itself, asks for a deadline reservation
+ * of NULL_DEADLINE_PCT of each period, else for SCHED_FIFO (playing on
+ * without either when refused), then runs the clock. A sound card's clock
+ * does not stop when the kernel's fair server runs starved time-shared
+ * tasks ahead of every SCHED_FIFO thread, up to 50 ms at once: a FIFO
+ * clock did, and counted xruns at ~85 % busy that no track caused
+ * (docs/realtime.md, "The fair server"). */
 static void *null_main(void *arg)
 {
+    struct null_audio *n = arg;
+    uint64_t period = (uint64_t)n->a.block * NS_PER_S / (uint64_t)n->a.rate;
     plat_thread_name("shmix-null");
-    plat_realtime_thread(PRIO_NULL_DEVICE);
-    null_loop(arg);
+    if (plat_deadline_thread(period * NULL_DEADLINE_PCT / 100u, period) != SHX_OK)
+        plat_realtime_thread(PRIO_NULL_DEVICE);
+    null_loop(n);
     return NULL;
 }
 

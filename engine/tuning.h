@@ -11,8 +11,17 @@
 
 /* ---- Real-time priorities (SCHED_FIFO; higher runs first) ---- */
 
-/* The null device's clock stands in for a device's thread (JACK's is 10). */
+/* The null device's clock stands in for a device's thread (JACK's is 10):
+ * this priority when the kernel refuses it a deadline reservation. */
 #define PRIO_NULL_DEVICE 10
+/* The null device's clock runs as a SCHED_DEADLINE reservation of this
+ * share of each period where the kernel allows it (docs/realtime.md, "The
+ * fair server"). Its callback takes ~0.28 ms of a 2.67-ms period with
+ * 1 000 tracks (about 10 %); a period that needs more than the share
+ * finishes at the start of the next one, which is not yet an xrun
+ * (NULL_SLACK_PERIODS). Half a CPU at most, so two plays fit beside the
+ * kernel's own reservations on two CPUs; a third gets SCHED_FIFO. */
+#define NULL_DEADLINE_PCT 50u
 /* Track threads (play): below the device, above the workers they wait for. */
 #define PRIO_TRACK 5
 /* The disk thread (play): real-time like the workers, in their queue. As

@@ -152,6 +152,15 @@ int plat_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
 /* Any thread, set-up only. Switches the calling thread to SCHED_FIFO at
  * priority prio. Returns 0, or SHX_ESYS when not permitted (RLIMIT_RTPRIO). */
 int plat_realtime_thread(int prio);
+/* Any thread, set-up only. Makes the calling thread a SCHED_DEADLINE
+ * reservation: up to runtime_ns of CPU in every period_ns, due by the end
+ * of each period. Above every SCHED_FIFO thread, and, unlike them, not
+ * stopped by the kernel's fair server (Linux >= 6.12), which runs starved
+ * time-shared tasks for up to 50 ms a second ahead of all of SCHED_FIFO.
+ * Returns 0, or SHX_ESYS when refused: without CAP_SYS_NICE, with an
+ * affinity narrower than the machine, or when the kernel's deadline
+ * bandwidth is taken. */
+int plat_deadline_thread(uint64_t runtime_ns, uint64_t period_ns);
 /* Main or supervisor. Makes process pid (single-threaded) SCHED_FIFO at
  * priority prio, with RLIMIT_RTTIME soft_us / hard_us: a real-time task
  * that runs soft_us without blocking gets SIGXCPU (the worker then steps

@@ -428,6 +428,41 @@ int plat_realtime_thread(int prio)
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0 ? SHX_OK : SHX_ESYS;
 }
 
+/* The kernel's struct sched_attr (include/uapi/linux/sched/types.h), whose
+ * header clashes with glibc's <sched.h>, and which glibc before 2.41 has no
+ * wrapper for: the first 48 bytes, the size the kernel takes since 3.14. */
+struct deadline_attr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+};
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE 6
+#endif
+
+int plat_deadline_thread(uint64_t runtime_ns, uint64_t period_ns)
+{
+#ifdef SYS_sched_setattr
+    struct deadline_attr at;
+    memset(&at, 0, sizeof at);
+    at.size = sizeof at;
+    at.sched_policy = SCHED_DEADLINE;
+    at.sched_runtime = runtime_ns;
+    at.sched_deadline = period_ns;
+    at.sched_period = period_ns;
+    return syscall(SYS_sched_setattr, 0, &at, 0) == 0 ? SHX_OK : SHX_ESYS;
+#else
+    (void)runtime_ns;
+    (void)period_ns;
+    return SHX_ESYS;
+#endif
+}
+
 int plat_guard_realtime(pid_t pid, uint64_t soft_us, uint64_t hard_us)
 {
     /* A hard limit the engine set cannot be raised by the process without

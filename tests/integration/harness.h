@@ -109,7 +109,7 @@ char *h_slurp_lines(const char *path);
 /* How many late (and so faulted) blocks a track that nothing was done to
  * may show in a --null play whose final stats line is `last` (the process
  * of the last h_start/h_run): 0 - unless the machine itself stalled during
- * the run, which the null device's clock thread (SCHED_FIFO 10) sees too
+ * the run, which the null device's clock thread (real-time) sees too
  * and counts as xruns, or which the stall watch (stall.h: a thread above
  * shmix on every CPU) saw on any CPU; then up to 64 per xrun or stall,
  * whichever counted more (a 0.3 s freeze of this VM at 256 frames).

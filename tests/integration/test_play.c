@@ -1,14 +1,16 @@
 /* test_play.c - real-time playback through the real PortAudio, with JACK's
  * dummy backend as the device (started and stopped here), and through the
  * null device: real-time speed, late blocks, duration, loop, ^C, memory,
- * the name the engine has in the JACK graph. */
+ * the name the engine has in the JACK graph, the null clock's scheduling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+
+/* SCHED_DEADLINE, which glibc's <sched.h> does not name. */
+#define SCHED_DEADLINE_POLICY 6
 
 static char out[1 << 16], err[1 << 16];
 static struct h_proc jackd;
@@ -147,6 +152,68 @@ static void test_null_device(void **state)
     (void)state;
     if (!null_device_run())
         assert_true(null_device_run());
+}
+
+/* The scheduling policy of the null device's clock thread in a play
+ * --null of 2 s: its pid's thread named shmix-null, looked up while the
+ * play runs. The play must then end cleanly, with its 2 s played. */
+static int null_clock_policy(void)
+{
+    const char *argv[] = {SHMIX_BIN, "play", SHMIX_DEMO, "--null", "--duration", "2",
+                          "--stats", "-", NULL};
+    struct h_proc p;
+    h_start(argv, &p);
+    int policy = -1;
+    for (int i = 0; i < 200 && policy < 0; i++) {
+        char dir[64], comm[600], name[32] = "";
+        snprintf(dir, sizeof dir, "/proc/%d/task", p.pid);
+        DIR *d = opendir(dir);
+        for (struct dirent *e = d ? readdir(d) : NULL; e && policy < 0; e = readdir(d)) {
+            snprintf(comm, sizeof comm, "%s/%s/comm", dir, e->d_name);
+            FILE *f = fopen(comm, "r");
+            if (f && fgets(name, sizeof name, f) && !strcmp(name, "shmix-null\n"))
+                policy = sched_getscheduler(atoi(e->d_name));
+            if (f)
+                fclose(f);
+        }
+        if (d)
+            closedir(d);
+        if (policy < 0)
+            h_sleep(0.05);
+    }
+    assert_int_equal(h_finish(&p, out, sizeof out, err, sizeof err, 30, NULL), 0);
+    char *v[16];
+    int n = h_lines(out, v, 16);
+    assert_true(n >= 1 && h_num(v[n - 1], "position") > 1.98);
+    if (policy < 0)
+        fail_msg("no shmix-null thread seen:\n%s", err);
+    return policy;
+}
+
+/* The null device's clock is a SCHED_DEADLINE reservation, which the
+ * kernel's fair server cannot hold off as it holds off every SCHED_FIFO
+ * thread (docs/realtime.md, "The fair server"); where the kernel refuses
+ * it - here an affinity narrower than the machine, which deadline tasks
+ * may not have - the clock is SCHED_FIFO as before and plays on. As root
+ * (these machines, CI); without CAP_SYS_NICE neither is granted. */
+static void test_null_clock_is_a_deadline_reservation(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        assert_int_not_equal(null_clock_policy(), SCHED_DEADLINE_POLICY);
+        return;
+    }
+    assert_int_equal(null_clock_policy(), SCHED_DEADLINE_POLICY);
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return;   /* one CPU: no narrower affinity to try */
+    cpu_set_t all, one;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);   /* the play inherits it */
+    int pinned = null_clock_policy();
+    assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+    assert_int_equal(pinned, SCHED_FIFO);
 }
 
 static void test_falls_back_without_a_device(void **state)
@@ -314,6 +381,7 @@ int main(void)
         H_TEST(test_demo_through_jack),
         H_TEST(test_jack_client_name),
         H_TEST(test_null_device),
+        H_TEST(test_null_clock_is_a_deadline_reservation),
         H_TEST(test_falls_back_without_a_device),
         H_TEST(test_duration_and_loop),
         H_TEST(test_sigint_stops_cleanly),
