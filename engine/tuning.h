@@ -19,8 +19,9 @@
  * fair server"). Its callback takes ~0.28 ms of a 2.67-ms period with
  * 1 000 tracks (about 10 %); a period that needs more than the share
  * finishes at the start of the next one, which is not yet an xrun
- * (NULL_SLACK_PERIODS). Half a CPU at most, so two plays fit beside the
- * kernel's own reservations on two CPUs; a third gets SCHED_FIFO. */
+ * (NULL_SLACK_PERIODS). Half a CPU at most: on two CPUs three plays at
+ * once get one beside the kernel's own reservations, a fourth gets
+ * SCHED_FIFO (measured). */
 #define NULL_DEADLINE_PCT 50u
 /* Track threads (play): below the device, above the workers they wait for. */
 #define PRIO_TRACK 5

@@ -155,8 +155,9 @@ int plat_realtime_thread(int prio);
 /* Any thread, set-up only. Makes the calling thread a SCHED_DEADLINE
  * reservation: up to runtime_ns of CPU in every period_ns, due by the end
  * of each period. Above every SCHED_FIFO thread, and, unlike them, not
- * stopped by the kernel's fair server (Linux >= 6.12), which runs starved
- * time-shared tasks for up to 50 ms a second ahead of all of SCHED_FIFO.
+ * stopped by the kernel's fair server (Linux 6.12 and later), which runs
+ * starved time-shared tasks for up to 50 ms a second ahead of all of
+ * SCHED_FIFO.
  * Returns 0, or SHX_ESYS when refused: without CAP_SYS_NICE, with an
  * affinity narrower than the machine, or when the kernel's deadline
  * bandwidth is taken. */
