@@ -37,7 +37,9 @@ struct bounce {
     const struct event_plan *plan;   /* the run's events, or NULL */
     int next_now, next_param;     /* the plan's next event of each kind */
     float *mix, peak;
-    uint64_t clips, mix_cpu;      /* mix_cpu: the mixer's thread CPU time, ns */
+    uint64_t clips, mix_cpu;      /* mix_cpu: the render loop's thread CPU time
+                                     outside its waits, ns */
+    uint64_t cpu0;                /* the thread's CPU clock when it last woke */
 };
 
 void render_engine_options(struct engine_options *eo, uint32_t block)
@@ -69,7 +71,10 @@ static void drain_all(struct bounce *b)
 
 /* Waits until every track has block k (render never drops one), sleeping
  * once per batch of blocks, not once per block: each wake-up is a context
- * switch on a machine that is short of them. */
+ * switch on a machine that is short of them. The loop's CPU time is read
+ * around these sleeps, not around each block's mix: on a VM the thread
+ * CPU clock is a system call (~1.3 us here), and two a block were ~10 %
+ * of the render loop's thread (docs/performance.md). */
 static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
 {
     int64_t left = b->nblocks == INT64_MAX ? b->batch : b->nblocks - k;
@@ -78,7 +83,10 @@ static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
         while (!track_block(b->tracks[i], k)) {
             if (stop && *stop)   /* a track waiting for its worker: answer the signal */
                 return SHX_ESTOPPED;
+            uint64_t c = plat_thread_cpu_ns();
+            b->mix_cpu += c - b->cpu0;
             track_wait(b->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
+            b->cpu0 = plat_thread_cpu_ns();
         }
     return SHX_OK;
 }
@@ -119,6 +127,7 @@ static void send_now(struct bounce *b, int64_t o)
 static int bounce_all(struct bounce *b, struct outfile *out, const struct render_options *o,
                       char *err, size_t cap)
 {
+    b->cpu0 = plat_thread_cpu_ns();
     for (int64_t ob = 0, mixed = 0;; ob++) {
         if (o->stop && *o->stop)
             return SHX_ESTOPPED;
@@ -127,14 +136,14 @@ static int bounce_all(struct bounce *b, struct outfile *out, const struct render
         int64_t k = 0;
         uint32_t frames = 0;
         enum transport_do what = transport_begin(b->x, &k, &frames);
-        if (what == TRANSPORT_END)
+        if (what == TRANSPORT_END) {
+            b->mix_cpu += plat_thread_cpu_ns() - b->cpu0;
             return SHX_OK;
+        }
         if (what == TRANSPORT_MIX) {
             if (await_block(b, k, o->stop) < 0)
                 return SHX_ESTOPPED;
-            uint64_t c0 = plat_thread_cpu_ns();
             b->peak = fmaxf(b->peak, mixer_mix(b->mixer, b->tracks, k, b->mix, &b->clips));
-            b->mix_cpu += plat_thread_cpu_ns() - c0;
             mixed = k + 1;
         } else {
             memset(b->mix, 0, b->n_floats * sizeof(float));
