@@ -136,10 +136,8 @@ static int bounce_all(struct bounce *b, struct outfile *out, const struct render
         int64_t k = 0;
         uint32_t frames = 0;
         enum transport_do what = transport_begin(b->x, &k, &frames);
-        if (what == TRANSPORT_END) {
-            b->mix_cpu += plat_thread_cpu_ns() - b->cpu0;
+        if (what == TRANSPORT_END)
             return SHX_OK;
-        }
         if (what == TRANSPORT_MIX) {
             if (await_block(b, k, o->stop) < 0)
                 return SHX_ESTOPPED;
@@ -279,8 +277,10 @@ int render_run(struct engine *e, const struct render_options *o, char *err, size
     send_params(&b, b.ahead);   /* before any track renders */
     for (int i = 0; i < b.n && rc == SHX_OK; i++)
         rc = track_run(b.tracks[i], &run);
-    if (rc == SHX_OK)
+    if (rc == SHX_OK) {
         rc = bounce_all(&b, out, o, err, cap);
+        b.mix_cpu += plat_thread_cpu_ns() - b.cpu0;   /* since its last wait, however it ended */
+    }
     console_attach(engine_console(e), NULL, NULL);
     /* The tracks, the supervisor and the workers end here: the processes
      * exit (~20 ms for 16 on this kind of machine) while outfile_commit
