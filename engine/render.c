@@ -83,8 +83,7 @@ static int await_block(struct bounce *b, int64_t k, volatile sig_atomic_t *stop)
         while (!track_block(b->tracks[i], k)) {
             if (stop && *stop)   /* a track waiting for its worker: answer the signal */
                 return SHX_ESTOPPED;
-            uint64_t c = plat_thread_cpu_ns();
-            b->mix_cpu += c - b->cpu0;
+            b->mix_cpu += plat_thread_cpu_ns() - b->cpu0;
             track_wait(b->tracks[i], want, plat_now_ns() + STOP_POLL_NS);
             b->cpu0 = plat_thread_cpu_ns();
         }
