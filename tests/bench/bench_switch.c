@@ -42,12 +42,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,8 +169,13 @@ static double thread_ring(int n, int laps, long pace_ns)
     struct ring r = {.sem = sems(n, 0), .n = n, .laps = laps, .pace_ns = pace_ns};
     pthread_t *th = calloc((size_t)n, sizeof *th);
     struct member_arg *args = calloc((size_t)n, sizeof *args);
-    if (!r.sem || !th || !args)
+    if (!r.sem || !th || !args) {
+        if (r.sem)
+            munmap(r.sem, sizeof(sem_t) * (size_t)(n + 1));
+        free(th);
+        free(args);
         return -1;
+    }
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setstacksize(&at, 64 * 1024);
