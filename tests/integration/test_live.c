@@ -456,8 +456,6 @@ static void test_pause_play_stop(void **state)
 static void test_capture_renders_back_bit_identical(void **state)
 {
     (void)state;
-    write_session("trip.yaml", 128, NULL);
-    start_play("trip.yaml", 60.0);
     const char *msgs[][3] = {
         {"/shmix/track/a/gain_db", "-6", NULL},   {"/shmix/track/b/pan", "-0.5", NULL},
         {"/shmix/track/b/param/k", "0.5", NULL},  {"/shmix/track/0/mute", "1", NULL},
@@ -473,18 +471,29 @@ static void test_capture_renders_back_bit_identical(void **state)
         {"/shmix/transport/loop", "0", NULL},     {"/shmix/track/b/pan", "0", NULL},
     };
     int n = (int)(sizeof msgs / sizeof msgs[0]);
-    h_sleep(0.3);
-    for (int i = 0; i < n; i++) {
-        int st = ctl(msgs[i][0], msgs[i][1], msgs[i][2]);
-        if (st != 0)   /* say why (a CI run under ASan saw one fail) */
-            fail_msg("message %d (%s): ctl exit %d: %s", i, msgs[i][0], st, err);
-        h_sleep(0.05 + 0.01 * (i % 5));
+    /* Up to three plays until one has every block of the scripted track in
+     * time: a late block plays per on_fault, so its recording rightly
+     * differs from the render - a timing event on a busy VM (a clean-clone
+     * run saw 16), not wrong samples. The comparison stays bit-exact. */
+    double late = -1;
+    for (int attempt = 0; attempt < 3 && late != 0; attempt++) {
+        write_session("trip.yaml", 128, NULL);
+        start_play("trip.yaml", 60.0);
+        h_sleep(0.3);
+        for (int i = 0; i < n; i++) {
+            int st = ctl(msgs[i][0], msgs[i][1], msgs[i][2]);
+            if (st != 0)   /* say why (a CI run under ASan saw one fail) */
+                fail_msg("message %d (%s): ctl exit %d: %s", i, msgs[i][0], st, err);
+            h_sleep(0.05 + 0.01 * (i % 5));
+        }
+        assert_int_equal(ctl("/shmix/transport/stop", NULL, NULL), 0);
+        finish_play();
+        late = h_num(h_track(last_stats(), "b"), "late_blocks");
     }
-    assert_int_equal(ctl("/shmix/transport/stop", NULL, NULL), 0);
-    finish_play();
+    if (late != 0)
+        fail_msg("track b had late blocks in each of 3 plays (%g in the last)", late);
     struct captured c[64];
     assert_int_equal(read_capture(c, 64), n + 1);
-    assert_int_equal((int)h_num(h_track(last_stats(), "b"), "late_blocks"), 0);
     assert_renders_back("trip.yaml", 60.0);
 }
 

@@ -193,7 +193,15 @@ static void test_record_ends_with_the_session(void **state)
 {
     (void)state;
     h_write("short.yaml", "sample_rate: 48000\ntracks:\n  - {file: short.wav}\n");
-    assert_int_equal(play_record("short.yaml", "short_rec.flac", NULL), 0);
+    /* Up to three plays until one has every block in time (as above). */
+    int attempt = 0;
+    do
+        assert_int_equal(play_record("short.yaml", "short_rec.flac", NULL), 0);
+    while (!played_clean("short_rec.flac", 0) && ++attempt < 3);
+    if (!played_clean("short_rec.flac", 0)) {
+        explain("short_rec.flac");
+        fail_msg("short.yaml: a block came late in each of 3 plays");
+    }
     assert_int_equal(render("short.yaml", "short_ren.flac", NULL), 0);
     assert_same("short_rec.flac", "short_ren.flac", RATE * 13 / 10);
     /* Vorbis is lossy: the length, and a readable file. */
