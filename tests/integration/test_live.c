@@ -182,16 +182,53 @@ static void wait_played(double seconds)
     fail_msg("the run did not reach %.2f s in 20 s", seconds);
 }
 
+/* A play with a late block or an xrun rightly differs from the render (a
+ * late script block plays per on_fault): a timing event on a busy machine
+ * - clean-clone runs saw 16 late blocks, and ASan slows a worker several
+ * times - not wrong samples. A test whose comparison needs every block in
+ * time asks this after its play and returns at once when it says so; it
+ * runs under retried(), which plays it again, three plays at most. The
+ * comparisons themselves stay exact. */
+static int late_play;
+static int played_late(void)
+{
+    const char *last = last_stats();
+    int late = h_num(last, "xruns") > 0;
+    for (int i = 0; i < h_ntracks(last); i++)
+        late |= h_num(h_track_at(last, i), "late_blocks") > 0;
+    late_play = late;
+    return late;
+}
+
+static void retried(void (*body)(void), const char *name)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        late_play = 0;
+        body();
+        if (!late_play)
+            return;
+    }
+    fail_msg("%s: a block came late in each of 3 plays", name);
+}
+
+#define RETRIED(name)                                                                          \
+    static void name(void **state)                                                             \
+    {                                                                                          \
+        (void)state;                                                                           \
+        retried(name##_once, #name);                                                           \
+    }
+
 /* A fader heard within two periods of its arrival, ramped over one block;
  * before it every sample is what it would have been without it. */
-static void test_gain_heard_within_two_periods(void **state)
+static void test_gain_heard_within_two_periods_once(void)
 {
-    (void)state;
     write_session("gain.yaml", 256, NULL);
     start_play("gain.yaml", 2.0);
     h_sleep(0.8);
     assert_int_equal(ctl("/shmix/track/a/gain_db", "-12", NULL), 0);
     finish_play();
+    if (played_late())
+        return;
     struct captured c[8];
     assert_int_equal(read_capture(c, 8), 1);
     assert_non_null(strstr(c[0].osc, "/shmix/track/a/gain_db, -12.0"));
@@ -225,12 +262,12 @@ static void test_gain_heard_within_two_periods(void **state)
     free(plain);
     assert_renders_back("gain.yaml", 2.0);
 }
+RETRIED(test_gain_heard_within_two_periods)
 
 /* A param reaches ctx.params and on_param with no restart: the script's
  * block count goes on. A value on_param rejects changes nothing. */
-static void test_param_reaches_the_script(void **state)
+static void test_param_reaches_the_script_once(void)
 {
-    (void)state;
     write_session("param.yaml", 256, NULL);
     start_play("param.yaml", 2.0);
     wait_played(0.6);
@@ -238,6 +275,8 @@ static void test_param_reaches_the_script(void **state)
     h_sleep(0.4);
     assert_int_equal(ctl("/shmix/track/b/param/k", "loud", NULL), 0);   /* on_param raises */
     finish_play();
+    if (played_late())
+        return;
     char *log = h_slurp(h_path("knob.log"));
     assert_non_null(log);
     int count = 0;
@@ -256,6 +295,7 @@ static void test_param_reaches_the_script(void **state)
      * (the second one also fails there) is the same recording. */
     assert_renders_back("param.yaml", 2.0);
 }
+RETRIED(test_param_reaches_the_script)
 
 /* ---- raw OSC over UDP ---- */
 
@@ -320,9 +360,8 @@ static void udp_ask(int port, const void *pkt, size_t len, char *reply, size_t c
 
 /* Every rejected message is answered /shmix/error with a reason, counted,
  * and changes nothing: the recording is the session as it is. */
-static void test_rejected_messages_change_nothing(void **state)
+static void test_rejected_messages_change_nothing_once(void)
 {
-    (void)state;
     write_session("bad.yaml", 256, NULL);
     start_play("bad.yaml", 2.0);
     int port = udp_port();
@@ -360,6 +399,8 @@ static void test_rejected_messages_change_nothing(void **state)
     assert_int_equal(ctl("/shmix/track/a/mute", "7", NULL), 2);
     assert_non_null(strstr(err, "shmix: "));
     finish_play();
+    if (played_late())
+        return;
     const char *last = last_stats();
     assert_int_equal((int)h_num(last, "control_errors"), 8);
     assert_int_equal((int)h_num(last, "control_accepted"), 0);
@@ -376,12 +417,12 @@ static void test_rejected_messages_change_nothing(void **state)
     free(live);
     free(plain);
 }
+RETRIED(test_rejected_messages_change_nothing)
 
 /* Seek: reset() before the first block from the new place, info.jumped
  * on it; a loop region: wraps from its end to its start. */
-static void test_seek_and_loop_reach_the_script(void **state)
+static void test_seek_and_loop_reach_the_script_once(void)
 {
-    (void)state;
     char track[512];
     snprintf(track, sizeof track,
              "  - {name: t, file: a.wav, script: %s/timelog.py, params: {log: '%s'}}\n", S,
@@ -395,6 +436,8 @@ static void test_seek_and_loop_reach_the_script(void **state)
     assert_int_equal(ctl("/shmix/transport/loop", "1.0", "1.25"), 0);
     assert_int_equal(ctl("/shmix/transport/seek", "1.0", NULL), 0);
     finish_play();
+    if (played_late())
+        return;
     char *log = h_slurp(h_path("time.log"));
     assert_non_null(log);
     /* After the seek: "reset", then frame 144000 jumped. */
@@ -414,12 +457,12 @@ static void test_seek_and_loop_reach_the_script(void **state)
     free(log);
     assert_renders_back("seek.yaml", 2.5);
 }
+RETRIED(test_seek_and_loop_reach_the_script)
 
 /* Pause fades out and plays silence (the recording goes on), play fades
  * back in, stop ends play at once with exit 0 and a complete recording. */
-static void test_pause_play_stop(void **state)
+static void test_pause_play_stop_once(void)
 {
-    (void)state;
     write_session("pause.yaml", 256, NULL);
     start_play("pause.yaml", 10.0);
     wait_played(0.6);
@@ -431,6 +474,8 @@ static void test_pause_play_stop(void **state)
     assert_int_equal(ctl("/shmix/transport/stop", NULL, NULL), 0);
     finish_play();
     assert_true(h_now() - t0 < 1.0);
+    if (played_late())
+        return;
     int64_t n;
     float *live = read_wav("live.wav", &n);
     /* At least 0.4 s of exact silence in the middle, none at the start. */
@@ -446,6 +491,7 @@ static void test_pause_play_stop(void **state)
     assert_int_equal(read_capture(c, 8), 3);
     assert_renders_back("pause.yaml", 10.0);
 }
+RETRIED(test_pause_play_stop)
 
 /* The round trip: a scripted sequence of 24 messages of every kind
  * while playing, then stop; captured, rendered back: the same samples.
@@ -453,9 +499,8 @@ static void test_pause_play_stop(void **state)
  * `shmix ctl` is a process; under ASan 24 of them once took longer than
  * the 6 s this play used to last, and the last found no engine), and the
  * stop ends it once they are sent. */
-static void test_capture_renders_back_bit_identical(void **state)
+static void test_capture_renders_back_bit_identical_once(void)
 {
-    (void)state;
     const char *msgs[][3] = {
         {"/shmix/track/a/gain_db", "-6", NULL},   {"/shmix/track/b/pan", "-0.5", NULL},
         {"/shmix/track/b/param/k", "0.5", NULL},  {"/shmix/track/0/mute", "1", NULL},
@@ -471,31 +516,24 @@ static void test_capture_renders_back_bit_identical(void **state)
         {"/shmix/transport/loop", "0", NULL},     {"/shmix/track/b/pan", "0", NULL},
     };
     int n = (int)(sizeof msgs / sizeof msgs[0]);
-    /* Up to three plays until one has every block of the scripted track in
-     * time: a late block plays per on_fault, so its recording rightly
-     * differs from the render - a timing event on a busy VM (a clean-clone
-     * run saw 16), not wrong samples. The comparison stays bit-exact. */
-    double late = -1;
-    for (int attempt = 0; attempt < 3 && late != 0; attempt++) {
-        write_session("trip.yaml", 128, NULL);
-        start_play("trip.yaml", 60.0);
-        h_sleep(0.3);
-        for (int i = 0; i < n; i++) {
-            int st = ctl(msgs[i][0], msgs[i][1], msgs[i][2]);
-            if (st != 0)   /* say why (a CI run under ASan saw one fail) */
-                fail_msg("message %d (%s): ctl exit %d: %s", i, msgs[i][0], st, err);
-            h_sleep(0.05 + 0.01 * (i % 5));
-        }
-        assert_int_equal(ctl("/shmix/transport/stop", NULL, NULL), 0);
-        finish_play();
-        late = h_num(h_track(last_stats(), "b"), "late_blocks");
+    write_session("trip.yaml", 128, NULL);
+    start_play("trip.yaml", 60.0);
+    h_sleep(0.3);
+    for (int i = 0; i < n; i++) {
+        int st = ctl(msgs[i][0], msgs[i][1], msgs[i][2]);
+        if (st != 0)   /* say why (a CI run under ASan saw one fail) */
+            fail_msg("message %d (%s): ctl exit %d: %s", i, msgs[i][0], st, err);
+        h_sleep(0.05 + 0.01 * (i % 5));
     }
-    if (late != 0)
-        fail_msg("track b had late blocks in each of 3 plays (%g in the last)", late);
+    assert_int_equal(ctl("/shmix/transport/stop", NULL, NULL), 0);
+    finish_play();
+    if (played_late())
+        return;
     struct captured c[64];
     assert_int_equal(read_capture(c, 64), n + 1);
     assert_renders_back("trip.yaml", 60.0);
 }
+RETRIED(test_capture_renders_back_bit_identical)
 
 /* Without a place for the control socket (an XDG_RUNTIME_DIR that cannot
  * hold it), play still plays, and says it takes no control messages; with
