@@ -562,6 +562,17 @@ int h_late_allowed(const char *last)
     return 64 * n;
 }
 
+int h_played_clean(const char *last, int faulted_ok)
+{
+    int clean = h_num(last, "xruns") == 0;
+    for (int i = 0; i < h_ntracks(last); i++) {
+        const char *t = h_track_at(last, i);
+        clean &= h_num(t, "late_blocks") == 0;
+        clean &= faulted_ok || h_num(t, "faulted_blocks") == 0;
+    }
+    return clean;
+}
+
 int h_lines(char *text, char **v, int max)
 {
     int n = 0;

@@ -116,6 +116,14 @@ char *h_slurp_lines(const char *path);
  * Isolation is about one track's worker hurting another, not about the VM
  * stopping a CPU. */
 int h_late_allowed(const char *last);
+/* Whether the play whose final stats line is `last` had every block in
+ * time: no track late, no null-device xrun, and (unless faulted_ok, for a
+ * script that fails on purpose) no faulted block. A play compared sample
+ * for sample with a render needs it: a late script block plays per
+ * on_fault, so its recording then rightly differs - a timing event on a
+ * busy VM or under ASan, not wrong samples. Such a test plays again
+ * (three plays at most) while this says no. */
+int h_played_clean(const char *last, int faulted_ok);
 /* Stalls of a CPU that the stall watch saw since the last h_start/h_run
  * began (stall.h): what may explain null-device xruns in that run. */
 int h_stalls(void);

@@ -1,9 +1,9 @@
 /* test_harness.c - the harness's stats readers on hand-written lines: keys
  * at the top and in a track, null, a last_error or a name holding "}" and
  * text that looks like a key, every track of a line, a stats file caught
- * half-written, and the readers failing the test when a line is not what
- * the contract says; and the stall watch (stall.h) seeing a CPU taken from
- * it. Runs no binary. */
+ * half-written, whether a play had every block in time, and the readers
+ * failing the test when a line is not what the contract says; and the
+ * stall watch (stall.h) seeing a CPU taken from it. Runs no binary. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +101,25 @@ static void test_every_track(void **state)
     assert_int_equal(pids[1], 0);
     assert_int_equal(pids[2], 4321);
     assert_int_equal(running, 2);
+}
+
+/* A play is clean without a late block, an xrun or (unless allowed) a
+ * faulted block on any track. */
+static void test_played_clean(void **state)
+{
+    (void)state;
+    /* The three-track line: "victim" is late 2 and faulted 7. */
+    assert_false(h_played_clean(line, 0));
+    assert_false(h_played_clean(line, 1));
+    static const char ok[] =
+        "{\"xruns\": 0, \"tracks\": [{\"name\": \"a\", \"late_blocks\": 0, "
+        "\"faulted_blocks\": 3}]}";
+    assert_true(h_played_clean(ok, 1));
+    assert_false(h_played_clean(ok, 0));
+    static const char xrun[] =
+        "{\"xruns\": 1, \"tracks\": [{\"name\": \"a\", \"late_blocks\": 0, "
+        "\"faulted_blocks\": 0}]}";
+    assert_false(h_played_clean(xrun, 1));
 }
 
 /* h_track gives one compact JSON object, read again like a line. */
@@ -233,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_top_level_and_track_keys),
         cmocka_unit_test(test_last_error_with_brace_and_key_text),
         cmocka_unit_test(test_every_track),
+        cmocka_unit_test(test_played_clean),
         cmocka_unit_test(test_track_text_is_json),
         cmocka_unit_test(test_slurp_lines),
         cmocka_unit_test(test_readers_fail_on_bad_input),

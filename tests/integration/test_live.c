@@ -182,22 +182,16 @@ static void wait_played(double seconds)
     fail_msg("the run did not reach %.2f s in 20 s", seconds);
 }
 
-/* A play with a late block or an xrun rightly differs from the render (a
- * late script block plays per on_fault): a timing event on a busy machine
- * - clean-clone runs saw 16 late blocks, and ASan slows a worker several
- * times - not wrong samples. A test whose comparison needs every block in
- * time asks this after its play and returns at once when it says so; it
- * runs under retried(), which plays it again, three plays at most. The
- * comparisons themselves stay exact. */
+/* Whether the last play had a late block or an xrun (h_played_clean): a
+ * test whose comparison needs every block in time asks this after its
+ * play and returns at once when it says so; it runs under retried(),
+ * which plays it again, three plays at most. The comparisons themselves
+ * stay exact. */
 static int late_play;
 static int played_late(void)
 {
-    const char *last = last_stats();
-    int late = h_num(last, "xruns") > 0;
-    for (int i = 0; i < h_ntracks(last); i++)
-        late |= h_num(h_track_at(last, i), "late_blocks") > 0;
-    late_play = late;
-    return late;
+    late_play = !h_played_clean(last_stats(), 1);
+    return late_play;
 }
 
 static void retried(void (*body)(void), const char *name)
