@@ -38,6 +38,13 @@
 #                     divides N by 1.25 (not 2) until it has a bracket, then
 #                     bisects it to max(1, N/16) as always; with a START
 #                     within 1.5x of the result that takes ~4-5 runs, not ~6
+#   RESOLUTION=32     bench_tracks' RESOLUTION: the bisection stops when the
+#                     bracket is within max(1, N/32) tracks (~3 %). The
+#                     targets are decided by margins of a few per cent (the
+#                     tanh ratio read 2.8-3.1x in earlier runs), which
+#                     bench_tracks' own default, N/16 (~6 %), cannot tell
+#                     apart; it reports the last passing N, so its figures
+#                     sit up to one step below the edge
 #   MAX_TRACKS=1024   the searches' upper end; shmix's stats list at most 2048
 #                     tracks (SNAPSHOT_MAX_TRACKS), so a run of more cannot be
 #                     judged
@@ -86,7 +93,7 @@
 #    the targets are read against the hot loop's limit.
 # 2. Searches, with tests/bench/bench_tracks.sh (its quiet-machine wait, its
 #    per-run calib_us, CPU busy and steal, its search: from START up or down
-#    by GROW, then bisecting to max(1, N/16)), sustained only (<= 0.2 late
+#    by GROW, then bisecting to max(1, N/RESOLUTION)), sustained only (<= 0.2 late
 #    blocks per second summed over all tracks, over DURATION s, shmix's
 #    null-device xruns counted as late blocks: bench_tracks.sh), at
 #    128-frame device periods (`shmix play --null --block 128`):
@@ -134,6 +141,7 @@ start_pct=${START_PCT:-60}
 start_pct_128=${START_PCT_128:-30}
 gil_start_pct=${GIL_START_PCT:-15}
 grow=${GROW:-125}
+resolution=${RESOLUTION:-32}
 start_x128=${START_X128:-2}
 adapt=${ADAPT:-1}
 max_tracks=${MAX_TRACKS:-1024}
@@ -161,6 +169,7 @@ done
 [[ $ahead == auto || $ahead =~ ^[0-9]+$ ]] || die "AHEAD must be a number of blocks"
 [[ $ahead_128 == auto || $ahead_128 =~ ^[0-9]+$ ]] || die "AHEAD_128 must be a number of blocks"
 [[ $grow =~ ^[0-9]+$ && $grow -gt 100 ]] || die "GROW must be a percentage above 100"
+[[ $resolution =~ ^[0-9]+$ && $resolution -gt 0 ]] || die "RESOLUTION must be a positive number"
 for sb in $script_blocks; do
     [[ $sb =~ ^[0-9]+$ && $sb -gt 0 && $((sb % frames)) == 0 ]] \
         || die "SCRIPT_BLOCKS: $sb is not a positive multiple of $frames"
@@ -401,7 +410,7 @@ search_one() {
     local a=$ahead
     [[ $sys == shmix && $sb == "$frames" ]] && a=$ahead_128
     local env=(SYSTEMS="$sys" DURATION="$duration" MAX_TRACKS="$max_tracks" START="$start"
-               GROW="$grow" KINDS=sustained GIL1=0 AHEAD="$a"
+               GROW="$grow" RESOLUTION="$resolution" KINDS=sustained GIL1=0 AHEAD="$a"
                RESULTS="$tmp/runs.jsonl" SUMMARY="$tmp/summary.jsonl" KEEP=0)
     [[ -n $lock ]] && env+=(LOCK="$lock")
     if [[ $sys == shmix && $sb -gt $frames ]]; then env+=(SCRIPT_BLOCK="$sb"); else env+=(SCRIPT_BLOCK=); fi
@@ -695,6 +704,7 @@ echo "bench_capacity: $cores CPUs, $(uname -r); $frames-frame periods at 48 kHz;
      "$([[ $ahead == auto ]] && echo "shmix's own (bench_gil 30 blocks)" || echo "$ahead blocks")$([[ $ahead_128 != "$ahead" ]] && echo ", shmix @$frames: $ahead_128");" \
      "START at $start_pct % (script_block > $frames) / $start_pct_128 % (shmix @$frames) / $gil_start_pct % (GIL)" \
      "of the compute limit$([[ $adapt == 1 ]] && echo ", later repeats at the earlier ones' median"); GROW $grow %;" \
+     "bisected to N/$resolution;" \
      "MAX_TRACKS $max_tracks"
 echo "shmix: $build/shmix ($(git -C "$src" log -1 --format='%h %s' 2>/dev/null | cut -c1-70 || echo '?'))"
 ((sb_supported)) || echo "NOTE: this shmix rejects script_block ($sb_why): the script_block > $frames searches are not run"

@@ -36,6 +36,8 @@
 #   START=16         the search's first N (then doubled or halved)
 #   GROW=200         ... or rather multiplied or divided by GROW/100 (e.g. 150
 #                    when START is a good guess: fewer runs to a bracket)
+#   RESOLUTION=16    then bisect until the bracket is within max(1, N/RESOLUTION)
+#                    tracks (16: ~6 %; each halving of the step costs a run)
 #   RESULTS=FILE     append every run's result (one JSON line) to FILE;
 #                    with RESUME=1, runs already in FILE are not repeated
 #   KEEP=1           keep the temp folder
@@ -75,7 +77,7 @@
 # strict at zero. For each system and script it searches the largest
 # sustained N and the largest strict N: from START, doubling while it passes
 # (up to MAX_TRACKS) or halving while it fails (GROW: another factor), then bisecting until the
-# bracket is within max(1, N/16) tracks; every run is kept and reused by
+# bracket is within max(1, N/RESOLUTION) tracks; every run is kept and reused by
 # both searches. The search assumes more tracks never do better, which noise
 # can break near the edge: all runs are listed, so a reader can see it.
 # Prints every run as it goes, then one table with the ratios and the
@@ -97,6 +99,7 @@ systems=${SYSTEMS:-"shmix gil jack"}
 max_tracks=${MAX_TRACKS:-256}
 start_n=${START:-16}
 grow=${GROW:-200}
+resolution=${RESOLUTION:-16}
 rate=48000
 frames=128
 script_block=${SCRIPT_BLOCK:-}
@@ -118,6 +121,7 @@ die() { echo "bench_tracks: $*" >&2; exit 1; }
 [[ $ahead == auto || $ahead =~ ^[0-9]+$ ]] || die "AHEAD must be a number of blocks or auto"
 [[ $grow =~ ^[0-9]+$ && $grow -gt 100 ]] || die "GROW must be a percentage above 100"
 [[ $start_n =~ ^[0-9]+$ && $start_n -gt 0 ]] || die "START must be a positive number"
+[[ $resolution =~ ^[0-9]+$ && $resolution -gt 0 ]] || die "RESOLUTION must be a positive number"
 if [[ -n $script_block ]] && ! [[ $script_block =~ ^[0-9]+$ && $((script_block % frames)) == 0 && $script_block -gt 0 ]]; then
     die "SCRIPT_BLOCK must be a positive multiple of $frames"
 fi
@@ -494,7 +498,7 @@ search() {
     fi
     if ((hi)); then
         while :; do
-            local step=$((lo / 16)); ((step < 1)) && step=1
+            local step=$((lo / resolution)); ((step < 1)) && step=1
             ((hi - lo > step)) || break
             n=$(((lo + hi) / 2))
             if passes "$sys" "$script" "$n" "$kind"; then lo=$n; else hi=$n; fi
@@ -521,9 +525,9 @@ record() {
     [[ -z $summary ]] && return
     local sb=$frames
     [[ $2 == shmix || $2 == shmix-jack ]] && sb=${script_block:-$frames}
-    printf '{"search": "%s", "system": "%s", "script": "%s", "script_block": %d, "tracks": %d, "fails": %s, "start": %d, "grow": %d, "max_tracks": %d, "seconds": %s, "ahead": "%s", "gil_slack": %d}\n' \
+    printf '{"search": "%s", "system": "%s", "script": "%s", "script_block": %d, "tracks": %d, "fails": %s, "start": %d, "grow": %d, "resolution": %d, "max_tracks": %d, "seconds": %s, "ahead": "%s", "gil_slack": %d}\n' \
         "$1" "$2" "$3" "$sb" "$found_lo" "$( ((found_hi)) && echo "$found_hi" || echo null)" \
-        "$start_n" "$grow" "$max_tracks" "$duration" "$ahead" "$gil_slack" >>"$summary"
+        "$start_n" "$grow" "$resolution" "$max_tracks" "$duration" "$ahead" "$gil_slack" >>"$summary"
 }
 for script in "${scripts[@]}"; do
     name=$(basename "$script" .py)
