@@ -36,7 +36,7 @@
 #                     above
 #   GROW=125          bench_tracks' GROW: from START the search multiplies or
 #                     divides N by 1.25 (not 2) until it has a bracket, then
-#                     bisects it to max(1, N/16) as always; with a START
+#                     bisects it to max(1, N/RESOLUTION); with a START
 #                     within 1.5x of the result that takes ~4-5 runs, not ~6
 #   RESOLUTION=32     bench_tracks' RESOLUTION: the bisection stops when the
 #                     bracket is within max(1, N/32) tracks (~3 %). The
