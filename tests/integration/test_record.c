@@ -110,6 +110,22 @@ static int played_clean(const char *output, int planned)
     return clean;
 }
 
+/* Plays SESSION recording to OUTPUT until a play has every block in time,
+ * three plays at most, and fails the test when none did. The comparison
+ * that follows stays bit-exact. */
+static void play_record_clean(const char *session, const char *output, const char *duration,
+                              int planned)
+{
+    int attempt = 0;
+    do
+        assert_int_equal(play_record(session, output, duration), 0);
+    while (!played_clean(output, planned) && ++attempt < 3);
+    if (!played_clean(output, planned)) {
+        explain(output);
+        fail_msg("%s: a block came late in each of 3 plays", session);
+    }
+}
+
 /* Fails unless a and b hold the same frames, sample for sample. */
 static void assert_same(const char *a, const char *b, int64_t want_frames)
 {
@@ -160,16 +176,7 @@ static void test_record_equals_render(void **state)
         int planned = i == 2;
         snprintf(rec, sizeof rec, "rec%d.wav", i);
         snprintf(ren, sizeof ren, "ren%d.wav", i);
-        /* Up to three plays until one has every block in time; the
-         * comparison itself stays bit-exact. */
-        int attempt = 0;
-        do
-            assert_int_equal(play_record(sessions[i], rec, "2"), 0);
-        while (!played_clean(rec, planned) && ++attempt < 3);
-        if (!played_clean(rec, planned)) {
-            explain(rec);
-            fail_msg("%s: a block came late in each of 3 plays", sessions[i]);
-        }
+        play_record_clean(sessions[i], rec, "2", planned);
         assert_int_equal(render(sessions[i], ren, "2"), 0);
         assert_same(rec, ren, 2 * RATE);
         if (planned)   /* the dry blocks were there: 375 blocks, every tenth raised */
@@ -183,15 +190,7 @@ static void test_record_ends_with_the_session(void **state)
 {
     (void)state;
     h_write("short.yaml", "sample_rate: 48000\ntracks:\n  - {file: short.wav}\n");
-    /* Up to three plays until one has every block in time (as above). */
-    int attempt = 0;
-    do
-        assert_int_equal(play_record("short.yaml", "short_rec.flac", NULL), 0);
-    while (!played_clean("short_rec.flac", 0) && ++attempt < 3);
-    if (!played_clean("short_rec.flac", 0)) {
-        explain("short_rec.flac");
-        fail_msg("short.yaml: a block came late in each of 3 plays");
-    }
+    play_record_clean("short.yaml", "short_rec.flac", NULL, 0);
     assert_int_equal(render("short.yaml", "short_ren.flac", NULL), 0);
     assert_same("short_rec.flac", "short_ren.flac", RATE * 13 / 10);
     /* Vorbis is lossy: the length, and a readable file. */
